@@ -1,0 +1,48 @@
+"""The command line: the only code that reads argv, prints, and maps errors to exit codes.
+
+Exit codes: 0 success; 1 a task failed; 2 invalid input or usage; 130 interrupted.
+Nothing imports this package; ``main(argv)`` is the entry point for the console script,
+``python -m waveplan`` and the tests.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+import click
+
+from waveplan import __version__
+from waveplan.cli.common import EXIT_INTERRUPTED, EXIT_USAGE, print_error
+from waveplan.cli.plan import plan_command
+from waveplan.errors import UserError
+
+__all__ = ["cli", "main"]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="waveplan")
+def cli() -> None:
+    """Plan and run tasks in dependency waves that respect file, state and test conflicts."""
+
+
+cli.add_command(plan_command)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI with ``argv`` (default: ``sys.argv[1:]``); return the exit code."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        result = cli.main(args=args, prog_name="waveplan", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        return int(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        return EXIT_USAGE if exc.exit_code == 2 else int(exc.exit_code)
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        print_error("interrupted")
+        return EXIT_INTERRUPTED
+    except UserError as exc:
+        print_error(str(exc))
+        return exc.exit_code
+    return result if isinstance(result, int) else 0

@@ -1,0 +1,62 @@
+"""Helpers shared by the commands: error lines, output destinations, terminal detection."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+import click
+
+from waveplan.errors import UserError
+
+__all__ = [
+    "EXIT_FAILED",
+    "EXIT_INTERRUPTED",
+    "EXIT_OK",
+    "EXIT_USAGE",
+    "emit",
+    "print_error",
+    "terminal_style",
+]
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+
+def print_error(message: str) -> None:
+    """One ``ERROR:`` line on standard error."""
+    click.echo(f"ERROR: {message}", err=True)
+
+
+def terminal_style() -> tuple[int, bool]:
+    """Width and whether to use colour for standard output."""
+    tty = sys.stdout.isatty()
+    color = tty and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
+    width = shutil.get_terminal_size((100, 24)).columns if tty else 100
+    return max(width, 60), color
+
+
+def emit(text: str, output: str | None) -> None:
+    """Print ``text``, or write it to ``output`` atomically (never a half-written file)."""
+    if output is None or output == "-":
+        click.echo(text, nl=False)
+        return
+    target = Path(output)
+    if target.is_dir():
+        raise UserError(f"{output}: is a folder; give a file name to -o")
+    folder = target.parent
+    if not folder.is_dir():
+        raise UserError(f"{output}: folder {str(folder)!r} does not exist")
+    fd, temporary = tempfile.mkstemp(prefix=f".{target.name}.", dir=folder)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        Path(temporary).replace(target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise

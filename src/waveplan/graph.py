@@ -1,0 +1,191 @@
+"""The dependency graph: DAG checks, dependency levels (theoretical waves), critical path.
+
+Tasks are numbered by their position in the plan (sorted by id), and every computation runs over
+integer indices and plain lists, so the graph phase stays near-linear and fast at a million
+tasks. Ties are broken by index, which is id order: output never depends on input order or on
+``PYTHONHASHSEED``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from waveplan.errors import CycleError, PlanValidationError
+from waveplan.model import Plan
+
+__all__ = [
+    "CriticalPath",
+    "Graph",
+    "critical_path",
+    "heads",
+    "levels",
+    "sequential_makespan",
+    "tails",
+    "waves",
+]
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Graph:
+    """Dependency graph of a plan over task indices (the plan's id order).
+
+    ``preds[i]`` are the tasks ``i`` depends on, ``succs[i]`` the tasks depending on ``i``,
+    ``order`` a topological order.
+    """
+
+    ids: Sequence[str]
+    index: dict[str, int]
+    durations: list[float]
+    preds: list[list[int]]
+    succs: list[list[int]]
+    order: list[int]
+
+    @classmethod
+    def from_plan(cls, plan: Plan) -> Graph:
+        """Build and check the graph; raise :class:`CycleError` on a cycle."""
+        tasks = plan.tasks
+        ids = [t.id for t in tasks]
+        index = {task_id: i for i, task_id in enumerate(ids)}
+        if len(index) != len(ids):
+            seen: set[str] = set()
+            for task_id in ids:
+                if task_id in seen:
+                    raise PlanValidationError(
+                        "duplicate id", file=plan.source, task=task_id, field="id"
+                    )
+                seen.add(task_id)
+        try:
+            preds = [[index[d] for d in t.depends] for t in tasks]
+        except KeyError as exc:
+            culprit = next(t for t in tasks if exc.args[0] in t.depends)
+            raise PlanValidationError(
+                f"unknown task '{exc.args[0]}'", file=plan.source, task=culprit.id, field="depends"
+            ) from None
+        succs: list[list[int]] = [[] for _ in tasks]
+        for i, ps in enumerate(preds):
+            for p in ps:
+                succs[p].append(i)
+        order = _topological_order(preds, succs)
+        if len(order) < len(ids):
+            raise CycleError(_find_cycle(ids, preds, order), file=plan.source)
+        return cls(ids, index, [t.duration for t in tasks], preds, succs, order)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+def _topological_order(preds: list[list[int]], succs: list[list[int]]) -> list[int]:
+    """Kahn's algorithm; returns fewer than n nodes when there is a cycle."""
+    indegree = [len(ps) for ps in preds]
+    order = [i for i, d in enumerate(indegree) if d == 0]
+    position = 0
+    while position < len(order):
+        node = order[position]
+        position += 1
+        for s in succs[node]:
+            indegree[s] -= 1
+            if indegree[s] == 0:
+                order.append(s)
+    return order
+
+
+def _find_cycle(ids: Sequence[str], preds: list[list[int]], order: list[int]) -> list[str]:
+    """A closed cycle among the nodes Kahn could not order, smallest id first.
+
+    Every such node has a dependency that is also unordered, so following dependencies from any
+    of them must come back to a node already visited.
+    """
+    ordered = set(order)
+    remaining = [i for i in range(len(ids)) if i not in ordered]
+    stuck = set(remaining)
+    walk: list[int] = []
+    position: dict[int, int] = {}
+    node = remaining[0]
+    while node not in position:
+        position[node] = len(walk)
+        walk.append(node)
+        node = min(p for p in preds[node] if p in stuck)
+    cycle = walk[position[node] :]
+    start = cycle.index(min(cycle))
+    cycle = cycle[start:] + cycle[:start]
+    return [ids[i] for i in cycle] + [ids[cycle[0]]]
+
+
+def levels(graph: Graph) -> list[int]:
+    """Dependency level of each task: 0 without dependencies, else 1 + deepest dependency."""
+    level = [0] * len(graph)
+    preds = graph.preds
+    for i in graph.order:
+        ps = preds[i]
+        if ps:
+            level[i] = max([level[p] for p in ps]) + 1
+    return level
+
+
+def waves(graph: Graph) -> list[list[str]]:
+    """Theoretical waves: the tasks of each dependency level, in id order."""
+    grouped: list[list[str]] = []
+    ids = graph.ids
+    for i, lv in enumerate(levels(graph)):
+        while len(grouped) <= lv:
+            grouped.append([])
+        grouped[lv].append(ids[i])
+    return grouped
+
+
+def heads(graph: Graph) -> list[float]:
+    """Earliest start of each task with unlimited workers and no conflicts."""
+    finish = [0.0] * len(graph)
+    start = [0.0] * len(graph)
+    preds, durations = graph.preds, graph.durations
+    for i in graph.order:
+        ps = preds[i]
+        s = max([finish[p] for p in ps]) if ps else 0.0
+        start[i] = s
+        finish[i] = s + durations[i]
+    return start
+
+
+def tails(graph: Graph) -> list[float]:
+    """Longest duration-weighted path from each task's start to the end, its own included.
+
+    This is the scheduler's priority: the work that still has to follow once a task starts.
+    """
+    tail = [0.0] * len(graph)
+    succs, durations = graph.succs, graph.durations
+    for i in reversed(graph.order):
+        ss = succs[i]
+        tail[i] = durations[i] + (max([tail[s] for s in ss]) if ss else 0.0)
+    return tail
+
+
+@dataclass(frozen=True, slots=True)
+class CriticalPath:
+    """The longest duration-weighted dependency chain and its length."""
+
+    tasks: tuple[str, ...]
+    length: float
+
+
+def critical_path(graph: Graph) -> CriticalPath:
+    """The critical path; among equally long chains, the one that is first in id order."""
+    n = len(graph)
+    if n == 0:
+        return CriticalPath((), 0.0)
+    tail = tails(graph)
+    preds, succs = graph.preds, graph.succs
+    length = max(tail[i] for i in range(n) if not preds[i])
+    current = min(i for i in range(n) if not preds[i] and tail[i] == length)
+    path = [current]
+    while succs[current]:
+        best = max(tail[s] for s in succs[current])
+        current = min(s for s in succs[current] if tail[s] == best)
+        path.append(current)
+    return CriticalPath(tuple(graph.ids[i] for i in path), length)
+
+
+def sequential_makespan(durations: Sequence[float]) -> float:
+    """Sum of durations, exactly rounded so the figure does not depend on task order."""
+    return math.fsum(durations)

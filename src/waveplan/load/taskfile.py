@@ -1,0 +1,413 @@
+"""Turn parsed task-file data into a validated :class:`~waveplan.model.Plan`.
+
+Every check names the file, the task and the field it is about (and the line when the format
+tells it). Checks that need the whole plan (unknown dependencies) run here too; cycles are found
+when the dependency graph is built (:mod:`waveplan.graph`).
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import re
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from waveplan.errors import PlanValidationError
+from waveplan.load.parse import Document
+from waveplan.model import (
+    Access,
+    DurationSource,
+    Mode,
+    Plan,
+    ResourceKind,
+    Task,
+    id_sort_key,
+)
+from waveplan.resources import normalize_path, normalize_state, normalize_test
+
+__all__ = ["TASK_KEYS", "TOP_KEYS", "build_plan"]
+
+TOP_KEYS = ("name", "workers", "resources", "tasks")
+TASK_KEYS = (
+    "id",
+    "title",
+    "depends",
+    "files",
+    "reads",
+    "state",
+    "state_reads",
+    "tests",
+    "test_reads",
+    "uses",
+    "duration",
+    "run",
+)
+
+# task-file field -> (kind, mode, normaliser) for the list-of-names accesses
+_ACCESS_FIELDS: dict[str, tuple[ResourceKind, Mode, Callable[[str], str]]] = {
+    "files": (ResourceKind.FILE, Mode.WRITE, normalize_path),
+    "reads": (ResourceKind.FILE, Mode.READ, normalize_path),
+    "state": (ResourceKind.STATE, Mode.WRITE, normalize_state),
+    "state_reads": (ResourceKind.STATE, Mode.READ, normalize_state),
+    "tests": (ResourceKind.TEST, Mode.WRITE, normalize_test),
+    "test_reads": (ResourceKind.TEST, Mode.READ, normalize_test),
+}
+
+_ID_CHARS = re.compile(r"^\w[\w.+-]*$")
+
+
+def _type_name(value: object) -> str:
+    if value is None:
+        return "nothing"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return f"the number {value!r}"
+    if isinstance(value, str):
+        return f"the text {value!r}"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return f"a {type(value).__name__}"
+
+
+def _suggest(word: str, choices: tuple[str, ...] | list[str]) -> str:
+    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def check_id(raw: object) -> str:
+    """Return the id as text, or raise ValueError saying why it is unsafe."""
+    if isinstance(raw, bool) or not isinstance(raw, str | int):
+        raise ValueError(f"expected a text or number id, got {_type_name(raw)}")
+    text = str(raw)
+    if not text:
+        raise ValueError("the id is empty")
+    if any(ord(c) < 32 or ord(c) == 127 for c in text):
+        raise ValueError(f"id {text!r} contains a control character")
+    if any(c.isspace() for c in text):
+        raise ValueError(f"id {text!r} contains whitespace")
+    if "/" in text or "\\" in text:
+        raise ValueError(f"id {text!r} contains a path separator")
+    if ".." in text:
+        raise ValueError(f"id {text!r} contains '..'")
+    if not _ID_CHARS.match(text) or text.endswith((".", ".lock")):
+        raise ValueError(
+            f"id {text!r} is not safe: use letters, digits, '_', '-', '.' and '+', "
+            "starting with a letter, digit or '_'"
+        )
+    return text
+
+
+class _Context:
+    """Error factory bound to one file and its line table."""
+
+    def __init__(self, name: str, doc: Document) -> None:
+        self.name = name
+        self.doc = doc
+
+    def error(
+        self,
+        message: str,
+        *,
+        container: object = None,
+        key: object = None,
+        task: str | None = None,
+        field: str | None = None,
+    ) -> PlanValidationError:
+        line = self.doc.line(container, key) if container is not None else None
+        return PlanValidationError(message, file=self.name, line=line, task=task, field=field)
+
+
+def build_plan(doc: Document, *, name: str, root: str) -> Plan:
+    """Validate parsed data and build the plan; raise :class:`PlanValidationError`."""
+    ctx = _Context(name, doc)
+    data = doc.data
+    if not isinstance(data, dict):
+        raise ctx.error(
+            f"expected a mapping at the top level (with 'tasks'), got {_type_name(data)}"
+        )
+    for key in data:
+        if key not in TOP_KEYS:
+            raise ctx.error(
+                f"unknown key '{key}'{_suggest(str(key), TOP_KEYS)}", container=data, key=key
+            )
+    plan_name = data.get("name")
+    if plan_name is not None and not isinstance(plan_name, str):
+        raise ctx.error(
+            f"expected text, got {_type_name(plan_name)}", container=data, key="name", field="name"
+        )
+    workers = _workers(ctx, data)
+    capacities = _capacities(ctx, data)
+    if "tasks" not in data:
+        raise ctx.error("no 'tasks': a plan needs a list or mapping of tasks")
+    raw_tasks = _task_entries(ctx, data)
+    tasks: list[Task] = []
+    seen: dict[str, int] = {}
+    for position, (entry, task_id) in enumerate(raw_tasks):
+        task = _task(ctx, entry, task_id, capacities)
+        if task.id in seen:
+            raise ctx.error(
+                f"duplicate id (tasks #{seen[task.id] + 1} and #{position + 1})",
+                container=entry,
+                key="id",
+                task=task.id,
+                field="id",
+            )
+        seen[task.id] = position
+        tasks.append(task)
+    by_id = {t.id: (t, entry) for t, (entry, _) in zip(tasks, raw_tasks, strict=True)}
+    known = list(by_id)
+    for task, entry in by_id.values():
+        for dep in task.depends:
+            if dep == task.id:
+                raise ctx.error(
+                    "a task cannot depend on itself",
+                    container=entry,
+                    key="depends",
+                    task=task.id,
+                    field="depends",
+                )
+            if dep not in by_id:
+                raise ctx.error(
+                    f"unknown task '{dep}'{_suggest(dep, known)}",
+                    container=entry,
+                    key="depends",
+                    task=task.id,
+                    field="depends",
+                )
+    tasks.sort(key=lambda t: id_sort_key(t.id))
+    return Plan(
+        tasks=tuple(tasks),
+        name=plan_name,
+        workers=workers,
+        capacities=capacities,
+        root=root,
+        source=name,
+    )
+
+
+def _workers(ctx: _Context, data: dict[Any, Any]) -> int | None:
+    value = data.get("workers")
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ctx.error(
+            f"expected a whole number >= 1, got {_type_name(value)}",
+            container=data,
+            key="workers",
+            field="workers",
+        )
+    return value
+
+
+def _capacities(ctx: _Context, data: dict[Any, Any]) -> dict[str, int]:
+    value = data.get("resources")
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ctx.error(
+            f"expected a mapping of resource name to capacity, got {_type_name(value)}",
+            container=data,
+            key="resources",
+            field="resources",
+        )
+    capacities: dict[str, int] = {}
+    for name, capacity in value.items():
+        if not isinstance(name, str) or not name.strip() or any(c.isspace() for c in name):
+            raise ctx.error(
+                f"resource name {name!r} must be text without whitespace",
+                container=value,
+                key=name,
+                field="resources",
+            )
+        if isinstance(capacity, bool) or not isinstance(capacity, int) or capacity < 1:
+            raise ctx.error(
+                f"capacity of '{name}' must be a whole number >= 1, got {_type_name(capacity)}",
+                container=value,
+                key=name,
+                field="resources",
+            )
+        capacities[name] = capacity
+    return capacities
+
+
+def _task_entries(ctx: _Context, data: dict[Any, Any]) -> list[tuple[dict[Any, Any], str]]:
+    """Each task's mapping with its id checked, from the list or the mapping form."""
+    raw = data["tasks"]
+    entries: list[tuple[dict[Any, Any], str]] = []
+    if isinstance(raw, list):
+        for number, entry in enumerate(raw, start=1):
+            if not isinstance(entry, dict):
+                raise ctx.error(
+                    f"task #{number}: expected a mapping, got {_type_name(entry)}",
+                    container=raw,
+                    field="tasks",
+                )
+            if "id" not in entry:
+                title = entry.get("title")
+                hint = f" (titled {title!r})" if isinstance(title, str) else ""
+                raise ctx.error(f"task #{number}{hint} has no 'id'", container=entry, field="id")
+            entries.append((entry, _checked_id(ctx, entry["id"], entry, "id")))
+    elif isinstance(raw, dict):
+        for key, value in raw.items():
+            task_id = _checked_id(ctx, key, raw, key)
+            entry = {} if value is None else value
+            if not isinstance(entry, dict):
+                raise ctx.error(
+                    f"expected a mapping, got {_type_name(entry)}",
+                    container=raw,
+                    key=key,
+                    task=task_id,
+                )
+            if "id" in entry and str(entry["id"]) != task_id:
+                raise ctx.error(
+                    f"id {entry['id']!r} differs from the mapping key '{task_id}'",
+                    container=entry,
+                    key="id",
+                    task=task_id,
+                    field="id",
+                )
+            entries.append((entry, task_id))
+    else:
+        raise ctx.error(
+            f"expected a list or mapping of tasks, got {_type_name(raw)}",
+            container=data,
+            key="tasks",
+            field="tasks",
+        )
+    if not entries:
+        raise ctx.error("the plan has no tasks", container=data, key="tasks", field="tasks")
+    return entries
+
+
+def _checked_id(ctx: _Context, raw: object, container: object, key: object) -> str:
+    try:
+        return check_id(raw)
+    except ValueError as exc:
+        raise ctx.error(str(exc), container=container, key=key, field="id") from None
+
+
+def _task(
+    ctx: _Context, entry: dict[Any, Any], task_id: str, capacities: Mapping[str, int]
+) -> Task:
+    def fail(message: str, field: str) -> PlanValidationError:
+        return ctx.error(message, container=entry, key=field, task=task_id, field=field)
+
+    for key in entry:
+        if key not in TASK_KEYS:
+            raise ctx.error(
+                f"unknown key '{key}'{_suggest(str(key), TASK_KEYS)}",
+                container=entry,
+                key=key,
+                task=task_id,
+            )
+
+    title = entry.get("title", task_id)
+    if not isinstance(title, str):
+        raise fail(f"expected text, got {_type_name(title)}", "title")
+
+    depends: list[str] = []
+    for raw_dep in _list_field(entry, "depends", fail):
+        try:
+            dep = check_id(raw_dep)
+        except ValueError as exc:
+            raise fail(str(exc), "depends") from None
+        if dep not in depends:
+            depends.append(dep)
+
+    accesses: list[Access] = []
+    for field_name, (kind, mode, normalise) in _ACCESS_FIELDS.items():
+        for item in _list_field(entry, field_name, fail):
+            if not isinstance(item, str):
+                raise fail(f"expected text items, got {_type_name(item)}", field_name)
+            try:
+                key = normalise(item)
+            except ValueError as exc:
+                raise fail(str(exc), field_name) from None
+            accesses.append(Access(kind, key, mode))
+
+    uses = entry.get("uses")
+    if uses is not None:
+        if not isinstance(uses, dict):
+            raise fail(f"expected a mapping of resource to amount, got {_type_name(uses)}", "uses")
+        for resource, amount in uses.items():
+            if resource not in capacities:
+                declared = ", ".join(sorted(capacities)) or "none"
+                raise fail(
+                    f"unknown resource '{resource}'{_suggest(str(resource), list(capacities))}"
+                    f"; declare it under 'resources' (declared: {declared})",
+                    "uses",
+                )
+            if isinstance(amount, bool) or not isinstance(amount, int) or amount < 0:
+                raise fail(
+                    f"amount of '{resource}' must be a whole number >= 0, got {_type_name(amount)}",
+                    "uses",
+                )
+            if amount > capacities[resource]:
+                raise fail(
+                    f"uses {amount} of '{resource}', above its capacity {capacities[resource]}",
+                    "uses",
+                )
+            if amount:
+                accesses.append(Access(ResourceKind.COUNTED, resource, Mode.AMOUNT, amount))
+
+    duration = 1.0
+    source = DurationSource.DEFAULT
+    if "duration" in entry:
+        raw_duration = entry["duration"]
+        if (
+            isinstance(raw_duration, bool)
+            or not isinstance(raw_duration, int | float)
+            or not math.isfinite(raw_duration)
+            or raw_duration < 0
+        ):
+            raise fail(f"expected a number >= 0, got {_type_name(raw_duration)}", "duration")
+        duration = float(raw_duration)
+        source = DurationSource.DECLARED
+
+    command = entry.get("run")
+    if command is not None and not isinstance(command, str):
+        raise fail(f"expected a shell command as text, got {_type_name(command)}", "run")
+
+    return Task(
+        id=task_id,
+        title=title,
+        depends=tuple(depends),
+        accesses=_dedupe(accesses),
+        duration=duration,
+        duration_source=source,
+        run=command,
+    )
+
+
+def _list_field(
+    entry: dict[Any, Any], field: str, fail: Callable[[str, str], PlanValidationError]
+) -> list[Any]:
+    """A list field; a single text or number stands for a one-item list."""
+    value = entry.get(field)
+    if value is None:
+        return []
+    if isinstance(value, str | int) and not isinstance(value, bool):
+        return [value]
+    if not isinstance(value, list):
+        raise fail(f"expected a list, got {_type_name(value)}", field)
+    return value
+
+
+def _dedupe(accesses: list[Access]) -> tuple[Access, ...]:
+    """Drop repeated accesses; a write of a key makes a read of the same key redundant."""
+    written = {(a.kind, a.key) for a in accesses if a.mode is Mode.WRITE}
+    seen: set[tuple[ResourceKind, str, Mode]] = set()
+    kept: list[Access] = []
+    for access in accesses:
+        marker = (access.kind, access.key, access.mode)
+        if marker in seen:
+            continue
+        if access.mode is Mode.READ and (access.kind, access.key) in written:
+            continue
+        seen.add(marker)
+        kept.append(access)
+    return tuple(kept)

@@ -1,0 +1,131 @@
+"""The data model: frozen dataclasses and enums shared by every layer.
+
+A :class:`Plan` is what a task file says once it has been parsed and validated: tasks sorted
+by id (natural order, so ``t2`` comes before ``t10``), each with its dependencies, its resource
+accesses and its duration estimate. Nothing here does I/O or knows about file formats.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+
+__all__ = [
+    "Access",
+    "DurationSource",
+    "Mode",
+    "Origin",
+    "Plan",
+    "ResourceKind",
+    "Task",
+    "id_sort_key",
+]
+
+
+class Mode(Enum):
+    """How a task uses a resource."""
+
+    READ = "read"  # shared with other readers
+    WRITE = "write"  # exclusive
+    AMOUNT = "amount"  # takes an amount of a counted resource
+
+
+class ResourceKind(Enum):
+    """The namespace a resource lives in; resources of different kinds never overlap."""
+
+    FILE = "file"  # paths, directories (trailing /) and globs under the plan root
+    STATE = "state"  # named runtime state, hierarchical with '.': db covers db.users
+    TEST = "test"  # test resources: test paths (file rules) or names such as port:8080
+    COUNTED = "counted"  # a resource with a capacity, used in amounts
+
+
+class Origin(Enum):
+    """Where an access comes from; outputs keep the kinds apart."""
+
+    DECLARED = "declared"  # written in the plan
+    INFERRED = "inferred"  # found by analysis of code, prose or history
+    OBSERVED = "observed"  # seen touched by an earlier run
+
+
+class DurationSource(Enum):
+    """Where a task's duration estimate comes from."""
+
+    DECLARED = "declared"
+    DEFAULT = "default"
+    HISTORY = "history"
+
+
+@dataclass(frozen=True, slots=True)
+class Access:
+    """One use of one resource by one task.
+
+    ``key`` is normalised by the loader: files are POSIX paths relative to the plan root
+    (directories end with ``/``), state names are dotted, counted resources are bare names.
+    ``amount`` is meaningful only for :attr:`Mode.AMOUNT`.
+    """
+
+    kind: ResourceKind
+    key: str
+    mode: Mode
+    amount: int = 0
+    origin: Origin = Origin.DECLARED
+
+    def describe(self) -> str:
+        """Short human form: ``src/a.ts (write)``, ``db-connections x2``."""
+        if self.mode is Mode.AMOUNT:
+            return f"{self.key} x{self.amount}"
+        prefix = (
+            "" if self.kind in (ResourceKind.FILE, ResourceKind.COUNTED) else f"{self.kind.value}:"
+        )
+        return f"{prefix}{self.key} ({self.mode.value})"
+
+
+@dataclass(frozen=True, slots=True)
+class Task:
+    """A unit of work."""
+
+    id: str
+    title: str
+    depends: tuple[str, ...] = ()
+    accesses: tuple[Access, ...] = ()
+    duration: float = 1.0
+    duration_source: DurationSource = DurationSource.DEFAULT
+    run: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """A validated plan: tasks sorted by :func:`id_sort_key`, ids unique.
+
+    ``root`` is the folder that task paths are relative to; ``source`` the file it came from.
+    ``workers`` is the worker limit (None: unlimited); ``capacities`` the counted resources.
+    """
+
+    tasks: tuple[Task, ...]
+    name: str | None = None
+    workers: int | None = None
+    capacities: Mapping[str, int] = field(default_factory=dict)
+    root: str = "."
+    source: str = "<memory>"
+
+    def task(self, task_id: str) -> Task:
+        """The task with this id (KeyError if there is none)."""
+        for candidate in self.tasks:
+            if candidate.id == task_id:
+                return candidate
+        raise KeyError(task_id)
+
+
+_DIGITS = re.compile(r"(\d+)")
+
+
+def id_sort_key(task_id: str) -> tuple[tuple[str | int, ...], str]:
+    """Natural order of ids: ``t2`` before ``t10``; the raw id breaks remaining ties.
+
+    Text and number runs alternate at fixed positions, so comparing two keys only ever compares
+    str with str and int with int.
+    """
+    parts = _DIGITS.split(task_id)
+    return tuple(int(p) if i % 2 else p for i, p in enumerate(parts)), task_id

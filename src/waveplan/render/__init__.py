@@ -1,0 +1,12 @@
+"""Renderers: pure functions from analyses and runs to text, JSON, Mermaid and HTML strings.
+
+Renderers never print, never read files and never import the runner or the history: the CLI
+decides where their strings go.
+"""
+
+from __future__ import annotations
+
+from waveplan.render.json import plan_json, plan_to_dict
+from waveplan.render.text import plan_text
+
+__all__ = ["plan_json", "plan_text", "plan_to_dict"]
