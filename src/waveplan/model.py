@@ -19,6 +19,7 @@ __all__ = [
     "Origin",
     "Plan",
     "ResourceKind",
+    "Slot",
     "Task",
     "id_sort_key",
 ]
@@ -129,3 +130,13 @@ def id_sort_key(task_id: str) -> tuple[tuple[str | int, ...], str]:
     """
     parts = _DIGITS.split(task_id)
     return tuple(int(p) if i % 2 else p for i, p in enumerate(parts)), task_id
+
+
+@dataclass(frozen=True, slots=True)
+class Slot:
+    """When and on which worker lane one task runs in a schedule."""
+
+    task: str
+    start: float
+    end: float
+    worker: int

@@ -1,34 +1,139 @@
-"""The plan analysis: every figure ``waveplan plan`` reports, computed in one place."""
+"""The plan analysis: every figure ``waveplan plan`` reports, computed in one place.
+
+Figures follow DESIGN section 7: sequential (sum of durations), theoretical (critical path),
+practical (the conflict-aware schedule under the worker limit), practical with wave barriers,
+and the lower bound.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from waveplan.graph import CriticalPath, Graph, critical_path, sequential_makespan, waves
-from waveplan.model import Plan
+from waveplan.graph import (
+    CriticalPath,
+    Graph,
+    critical_path,
+    heads,
+    sequential_makespan,
+    tails,
+    waves,
+)
+from waveplan.model import Plan, Slot
+from waveplan.resources.index import ResourceIndex
+from waveplan.schedule.advice import (
+    Advice,
+    AdviceContext,
+    advise_group,
+    advise_workers,
+    rank,
+    relaxed_makespan,
+)
+from waveplan.schedule.bounds import LowerBound, lower_bound
+from waveplan.schedule.explain import ConflictGroup, Delay, conflict_groups, delays, point_groups
+from waveplan.schedule.scheduler import WORKERS
+from waveplan.schedule.simulate import simulate
 
-__all__ = ["PlanAnalysis", "analyse"]
+__all__ = ["REPLAN_BUDGET", "PlanAnalysis", "SerializationPoint", "analyse"]
+
+REPLAN_BUDGET = 6_000_000
+"""Work units (tasks + dependencies + accesses, per replan) spent on costs and advice."""
+MAX_REPLANS = 40
+"""At most this many replans, however small the plan."""
+_EPSILON = 1e-9
+
+
+@dataclass(frozen=True, slots=True)
+class SerializationPoint:
+    """A resource (or group) that made tasks wait for each other.
+
+    ``wait``: total time tasks waited on it in the practical schedule. ``cost``: how much the
+    practical makespan shrinks when it stops serializing (None when the replan budget ran out).
+    """
+
+    resource: str
+    tasks: tuple[str, ...]
+    wait: float
+    cost: float | None
+    conservative: bool
 
 
 @dataclass(frozen=True, slots=True, eq=False)
 class PlanAnalysis:
-    """What a plan promises: makespans (DESIGN section 7), waves and the critical path."""
+    """What a plan promises and where it breaks down."""
 
     plan: Plan
     sequential: float
     theoretical: float
+    practical: float
+    practical_waves_makespan: float
+    lower_bound: LowerBound
     theoretical_waves: list[list[str]]
+    practical_waves: list[list[str]]
+    schedule: list[Slot]
     critical_path: CriticalPath
+    conflicts: list[ConflictGroup]
+    delays: list[Delay]
+    serialization: list[SerializationPoint]
+    advice: list[Advice]
+
+    @property
+    def optimal(self) -> bool:
+        """True when the practical makespan equals a proven lower bound."""
+        return self.practical <= self.lower_bound.value + _EPSILON
+
+
+def _budget(graph: Graph, index: ResourceIndex) -> int:
+    size = len(graph) + sum(map(len, graph.preds)) + sum(map(len, index.claims)) + 1
+    return min(MAX_REPLANS, REPLAN_BUDGET // size)
 
 
 def analyse(plan: Plan, graph: Graph | None = None) -> PlanAnalysis:
-    """Analyse a validated plan (the graph is built when not given)."""
+    """Analyse a validated plan under its own worker limit (the graph is built if not given)."""
     graph = graph if graph is not None else Graph.from_plan(plan)
+    index = ResourceIndex.build(plan)
+    workers = plan.workers
+    head, tail = heads(graph), tails(graph)
     path = critical_path(graph)
+    sim = simulate(graph, index, workers=workers, priority=tail)
+    layered = simulate(graph, index, workers=workers, priority=tail, barrier=True)
+    ids = graph.ids
+
+    ctx = AdviceContext(plan, graph, index, workers, sim.makespan, _budget(graph, index))
+    serialization: list[SerializationPoint] = []
+    advice: list[Advice] = []
+    for group in point_groups(index, sim.waits):
+        name = " + ".join(index.names[p] for p in group.points)
+        cost = None
+        if ctx.spend():
+            relaxed = relaxed_makespan(graph, index, group.points, workers, tail)
+            cost = max(0.0, sim.makespan - relaxed)
+        serialization.append(
+            SerializationPoint(
+                resource=name,
+                tasks=tuple(ids[t] for t in group.tasks),
+                wait=group.wait,
+                cost=cost,
+                conservative=group.conservative,
+            )
+        )
+        advice.extend(advise_group(ctx, group, name))
+    if any(w.point == WORKERS for w in sim.waits) and ctx.spend():
+        unlimited = simulate(graph, index, workers=None, priority=tail)
+        advice.extend(advise_workers(ctx, max(unlimited.worker, default=0) + 1))
+
     return PlanAnalysis(
         plan=plan,
         sequential=sequential_makespan(graph.durations),
         theoretical=path.length,
+        practical=sim.makespan,
+        practical_waves_makespan=layered.makespan,
+        lower_bound=lower_bound(graph, index, workers, head=head, tail=tail),
         theoretical_waves=waves(graph),
+        practical_waves=[[ids[t] for t in sorted(wave)] for wave in layered.waves],
+        schedule=[Slot(ids[i], sim.start[i], sim.end[i], sim.worker[i]) for i in range(len(graph))],
         critical_path=path,
+        conflicts=conflict_groups(graph, index),
+        delays=delays(graph, index, sim.waits),
+        serialization=serialization,
+        advice=rank(advice),
     )

@@ -1,0 +1,313 @@
+"""Advice: restructurings that would restore parallelism, each with the makespan it gives.
+
+Every advice is a concrete change to the plan (:func:`apply_advice`), and its makespan is what
+replanning the changed plan gives, so the figure is achievable by construction:
+
+- **split** a hot file or pattern: each writer edits its own piece (``src/x.ts/@t2``), so the
+  writers stop conflicting with each other; readers still read the whole file;
+- **isolate** a shared state or test resource: each task gets its own copy (a per-task
+  database, port or fixture);
+- **extract** the shared part of a file into its own earlier task, which the writers then
+  depend on; it is assumed to take ``EXTRACT_SHARE`` of the writers' mean duration;
+- **raise the capacity** of a counted resource by one;
+- **add workers** when tasks waited for a free worker.
+
+Each serialization point's ``cost`` is computed the same way, by replanning with the resource
+ignored altogether. Replans are bounded by a budget proportional to the plan's size.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from enum import Enum
+
+from waveplan.graph import Graph, tails
+from waveplan.model import Access, Mode, Origin, Plan, ResourceKind, Task, id_sort_key
+from waveplan.resources.index import WRITE, PointKind, ResourceIndex
+from waveplan.resources.names import ROOT_DIR, is_glob, is_named_test_resource
+from waveplan.schedule.explain import PointGroup
+from waveplan.schedule.simulate import simulate
+
+__all__ = [
+    "EXTRACT_SHARE",
+    "Action",
+    "Advice",
+    "apply_advice",
+    "relaxed_makespan",
+]
+
+EXTRACT_SHARE = 0.25
+"""Assumed duration of an extracted shared part, as a share of its writers' mean duration."""
+
+_EPSILON = 1e-9
+
+
+class Action(Enum):
+    """Kinds of restructuring."""
+
+    SPLIT = "split"
+    ISOLATE = "isolate"
+    EXTRACT = "extract"
+    RAISE_CAPACITY = "raise-capacity"
+    ADD_WORKERS = "add-workers"
+
+
+@dataclass(frozen=True, slots=True)
+class Advice:
+    """A restructuring and the practical makespan it gives.
+
+    ``keys`` are the task-file keys the change is about, ``tasks`` the tasks it changes;
+    ``value`` is the new worker count or capacity (for those actions), ``new_task`` and
+    ``new_duration`` describe an extracted task.
+    """
+
+    action: Action
+    resource: str
+    makespan: float
+    gain: float
+    keys: tuple[tuple[ResourceKind, str], ...] = ()
+    tasks: tuple[str, ...] = ()
+    value: int | None = None
+    new_task: str | None = None
+    new_duration: float | None = None
+
+
+# --- plan transformations -------------------------------------------------------------------
+
+
+def piece_key(kind: ResourceKind, key: str, task_id: str) -> str:
+    """The key of one task's own piece of a resource (a sub-resource only it uses)."""
+    if kind is ResourceKind.STATE:
+        return f"{key}.@{task_id}"
+    if kind is ResourceKind.TEST and is_named_test_resource(key):
+        return f"{key}@{task_id}"
+    if key == ROOT_DIR:
+        return f"@{task_id}/"
+    suffix = "/" if key.endswith("/") and not is_glob(key) else ""
+    return f"{key.rstrip('/')}/@{task_id}{suffix}"
+
+
+def _replace_accesses(
+    plan: Plan,
+    keys: Iterable[tuple[ResourceKind, str]],
+    tasks: Iterable[str] | None,
+    *,
+    writes_only: bool,
+) -> Plan:
+    wanted = set(keys)
+    chosen = None if tasks is None else set(tasks)
+    changed: list[Task] = []
+    for task in plan.tasks:
+        if chosen is not None and task.id not in chosen:
+            changed.append(task)
+            continue
+        accesses = tuple(
+            dataclasses.replace(a, key=piece_key(a.kind, a.key, task.id))
+            if (a.kind, a.key) in wanted and (a.mode is Mode.WRITE or not writes_only)
+            else a
+            for a in task.accesses
+        )
+        changed.append(dataclasses.replace(task, accesses=accesses))
+    return dataclasses.replace(plan, tasks=tuple(changed))
+
+
+def _extract(plan: Plan, advice: Advice) -> Plan:
+    assert advice.new_task is not None and advice.new_duration is not None
+    writers = set(advice.tasks)
+    split = _replace_accesses(plan, advice.keys, writers, writes_only=True)
+    members = [t for t in plan.tasks if t.id in writers]
+    common = set(members[0].depends)
+    for member in members[1:]:
+        common &= set(member.depends)
+    shared = Task(
+        id=advice.new_task,
+        title=f"Extract the shared part of {advice.resource}",
+        depends=tuple(sorted(common, key=id_sort_key)),
+        accesses=tuple(
+            Access(kind, key, Mode.WRITE, origin=Origin.DECLARED) for kind, key in advice.keys
+        ),
+        duration=advice.new_duration,
+    )
+    tasks = [
+        dataclasses.replace(t, depends=(*t.depends, shared.id)) if t.id in writers else t
+        for t in split.tasks
+    ]
+    tasks.append(shared)
+    tasks.sort(key=lambda t: id_sort_key(t.id))
+    return dataclasses.replace(split, tasks=tuple(tasks))
+
+
+def apply_advice(plan: Plan, advice: Advice) -> Plan:
+    """The plan as it would be after following the advice."""
+    if advice.action is Action.SPLIT:
+        return _replace_accesses(plan, advice.keys, advice.tasks, writes_only=True)
+    if advice.action is Action.ISOLATE:
+        return _replace_accesses(plan, advice.keys, None, writes_only=False)
+    if advice.action is Action.EXTRACT:
+        return _extract(plan, advice)
+    assert advice.value is not None
+    if advice.action is Action.ADD_WORKERS:
+        return dataclasses.replace(plan, workers=advice.value)
+    name = advice.keys[0][1]
+    return dataclasses.replace(plan, capacities={**plan.capacities, name: advice.value})
+
+
+# --- evaluation -------------------------------------------------------------------------------
+
+
+def _makespan(plan: Plan, graph: Graph | None, workers: int | None) -> float:
+    graph = graph if graph is not None else Graph.from_plan(plan)
+    index = ResourceIndex.build(plan)
+    return simulate(graph, index, workers=workers, priority=tails(graph)).makespan
+
+
+def relaxed_makespan(
+    graph: Graph,
+    index: ResourceIndex,
+    points: Sequence[int],
+    workers: int | None,
+    priority: Sequence[float],
+) -> float:
+    """Practical makespan with the given lock points ignored (every claim on them dropped)."""
+    drop = set(points)
+    claims = [
+        tuple(c for c in task_claims if c[0] not in drop)
+        if drop.intersection(c[0] for c in task_claims)
+        else task_claims
+        for task_claims in index.claims
+    ]
+    relaxed = dataclasses.replace(index, claims=claims)
+    return simulate(graph, relaxed, workers=workers, priority=priority).makespan
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^\w.+-]+", "-", text).strip("-.") or "resource"
+
+
+def _unique_id(plan: Plan, base: str) -> str:
+    taken = {t.id for t in plan.tasks}
+    candidate = base
+    number = 2
+    while candidate in taken:
+        candidate = f"{base}-{number}"
+        number += 1
+    return candidate
+
+
+@dataclass
+class AdviceContext:
+    """What evaluating advice needs: the plan, its graph and index, and the replan budget."""
+
+    plan: Plan
+    graph: Graph
+    index: ResourceIndex
+    workers: int | None
+    practical: float
+    budget: int
+
+    def spend(self) -> bool:
+        """Take one replan from the budget; False when it is exhausted."""
+        if self.budget <= 0:
+            return False
+        self.budget -= 1
+        return True
+
+
+def _group_keys(index: ResourceIndex, group: PointGroup) -> tuple[tuple[ResourceKind, str], ...]:
+    return tuple(key for point in group.points for key in index.keys[point])
+
+
+def _writers(index: ResourceIndex, graph: Graph, group: PointGroup) -> tuple[str, ...]:
+    points = set(group.points)
+    return tuple(
+        graph.ids[task]
+        for task, claims in enumerate(index.claims)
+        if any(point in points and mode == WRITE for point, mode, _ in claims)
+    )
+
+
+def advise_group(ctx: AdviceContext, group: PointGroup, name: str) -> list[Advice]:
+    """Advice for one serialization point, as far as the budget allows."""
+    index, plan = ctx.index, ctx.plan
+    kinds = {index.resource_kinds[p] for p in group.points}
+    keys = _group_keys(index, group)
+    found: list[Advice] = []
+
+    def consider(advice: Advice, changed: Plan, graph: Graph | None) -> None:
+        if not ctx.spend():
+            return
+        makespan = _makespan(changed, graph, ctx.workers)
+        if makespan < ctx.practical - _EPSILON:
+            found.append(
+                dataclasses.replace(advice, makespan=makespan, gain=ctx.practical - makespan)
+            )
+
+    if kinds == {ResourceKind.COUNTED}:
+        point = group.points[0]
+        advice = Advice(
+            Action.RAISE_CAPACITY,
+            name,
+            math.nan,
+            0.0,
+            keys=keys[:1],
+            value=index.capacity[point] + 1,
+        )
+        consider(advice, apply_advice(plan, advice), ctx.graph)
+        return found
+    if ResourceKind.COUNTED in kinds:
+        return found
+    writers = _writers(index, ctx.graph, group)
+    if kinds == {ResourceKind.FILE}:
+        if writers:
+            advice = Advice(Action.SPLIT, name, math.nan, 0.0, keys=keys, tasks=writers)
+            consider(advice, apply_advice(plan, advice), ctx.graph)
+        if len(writers) >= 2 and all(index.kinds[p] is PointKind.NODE for p in group.points):
+            members = [plan.tasks[ctx.graph.index[w]] for w in writers]
+            mean = math.fsum(t.duration for t in members) / len(members)
+            advice = Advice(
+                Action.EXTRACT,
+                name,
+                math.nan,
+                0.0,
+                keys=keys,
+                tasks=writers,
+                new_task=_unique_id(plan, "shared-" + _slug(name)),
+                new_duration=EXTRACT_SHARE * mean,
+            )
+            consider(advice, apply_advice(plan, advice), None)
+    else:
+        advice = Advice(Action.ISOLATE, name, math.nan, 0.0, keys=keys)
+        consider(advice, apply_advice(plan, advice), ctx.graph)
+    return found
+
+
+def advise_workers(ctx: AdviceContext, lanes_unlimited: int) -> list[Advice]:
+    """More workers, when the worker limit made tasks wait."""
+    if ctx.workers is None:
+        return []
+    found: list[Advice] = []
+    for count in sorted({ctx.workers + 1, lanes_unlimited}):
+        if count <= ctx.workers or not ctx.spend():
+            continue
+        makespan = _makespan(dataclasses.replace(ctx.plan, workers=count), ctx.graph, count)
+        if makespan < ctx.practical - _EPSILON:
+            found.append(
+                Advice(
+                    Action.ADD_WORKERS,
+                    "workers",
+                    makespan,
+                    ctx.practical - makespan,
+                    value=count,
+                )
+            )
+    return found
+
+
+def rank(advice: Iterable[Advice]) -> list[Advice]:
+    """Best gain first; ties by action, then resource."""
+    order = {action: n for n, action in enumerate(Action)}
+    return sorted(advice, key=lambda a: (a.makespan, order[a.action], a.resource, a.value or 0))

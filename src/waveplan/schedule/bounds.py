@@ -1,0 +1,115 @@
+"""Lower bounds on the makespan: proven limits that no schedule can beat.
+
+Each bound comes with what it is made of, so the output can say which one binds:
+
+- the critical path (dependencies only);
+- per exclusive resource, the tasks that must run one after another on it: the smallest
+  earliest start among them, plus the sum of their durations, plus the smallest remaining
+  chain after any of them. For a node those are its writers and the writers of its declared
+  ancestors, which all overlap each other; for a glob, its writers;
+- per counted resource, the same with work (amount x duration) divided by the capacity;
+- for the worker limit, the total work divided by the number of workers.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from waveplan.graph import Graph, heads, tails
+from waveplan.resources.index import WRITE, PointKind, ResourceIndex
+
+__all__ = ["LowerBound", "lower_bound"]
+
+
+@dataclass(frozen=True, slots=True)
+class LowerBound:
+    """A proven lower bound and what it comes from (``critical path``, a resource, ...)."""
+
+    value: float
+    reason: str
+
+
+@dataclass(slots=True)
+class _Group:
+    work: list[float]
+    head: float = math.inf
+    tail: float = math.inf
+
+    def add(self, work: float, head: float, tail: float) -> None:
+        self.work.append(work)
+        self.head = min(self.head, head)
+        self.tail = min(self.tail, tail)
+
+    def merged(self, other: _Group) -> _Group:
+        return _Group(
+            self.work + other.work, min(self.head, other.head), min(self.tail, other.tail)
+        )
+
+    def bound(self, capacity: float = 1.0) -> float:
+        return self.head + math.fsum(self.work) / capacity + self.tail
+
+
+def lower_bound(
+    graph: Graph,
+    index: ResourceIndex,
+    workers: int | None,
+    *,
+    head: Sequence[float] | None = None,
+    tail: Sequence[float] | None = None,
+) -> LowerBound:
+    """The best of the bounds above (ties: the critical path, then resources by name)."""
+    durations = graph.durations
+    head = heads(graph) if head is None else head
+    tail = tails(graph) if tail is None else tail
+    after = [tail[i] - durations[i] for i in range(len(graph))]
+    best = LowerBound(max(tail, default=0.0), "critical path")
+
+    if workers is not None and len(graph):
+        work = math.fsum(durations) / workers
+        if work > best.value:
+            best = LowerBound(work, f"total work on {workers} worker(s)")
+
+    exclusive: dict[int, _Group] = {}
+    counted: dict[int, _Group] = {}
+    kinds = index.kinds
+    declared = index.declared
+    for task, claims in enumerate(index.claims):
+        written = {p for p, mode, _ in claims if mode == WRITE}
+        for point, mode, amount in claims:
+            kind = kinds[point]
+            if kind is PointKind.COUNTED:
+                group = counted.setdefault(point, _Group([]))
+                group.add(amount * durations[task], head[task], after[task])
+            elif mode == WRITE:
+                # A task writing a node and one of its ancestors counts once, at the ancestor.
+                if kind is PointKind.NODE and any(
+                    a in written for a in index.ancestors[point] if declared[a]
+                ):
+                    continue
+                exclusive.setdefault(point, _Group([])).add(
+                    durations[task], head[task], after[task]
+                )
+
+    # Writers of a node and of its declared ancestors all overlap: chain them top-down
+    # (a parent's point number is always smaller than its children's).
+    chained: dict[int, _Group] = {}
+    for point in sorted(exclusive):
+        group = exclusive[point]
+        if kinds[point] is PointKind.NODE:
+            for up in index.ancestors[point]:
+                if up in chained:
+                    group = group.merged(chained[up])
+                    break
+        chained[point] = group
+        if len(group.work) > 1:
+            value = group.bound()
+            if value > best.value:
+                best = LowerBound(value, f"{index.names[point]} is exclusive")
+
+    for point, group in sorted(counted.items()):
+        value = group.bound(index.capacity[point])
+        if value > best.value:
+            best = LowerBound(value, f"{index.names[point]} has capacity {index.capacity[point]}")
+    return best

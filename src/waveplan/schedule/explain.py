@@ -1,0 +1,166 @@
+"""Explanations: why each delayed task waited, and where parallelism breaks down.
+
+A *serialization point* is a resource (or a group of resources used by exactly the same tasks)
+on which tasks that the dependencies would let run together had to wait for each other in the
+practical schedule. Its ``wait`` is the total time tasks spent waiting on it; its ``cost`` is
+how much shorter the practical makespan gets when the resource stops serializing (computed by
+replanning, see :mod:`waveplan.schedule.advice`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from waveplan.graph import Graph
+from waveplan.resources.index import WRITE, PointKind, ResourceIndex
+from waveplan.schedule.scheduler import BARRIER, WORKERS, Wait
+
+__all__ = ["ConflictGroup", "Delay", "PointGroup", "conflict_groups", "delays", "point_groups"]
+
+
+@dataclass(frozen=True, slots=True)
+class Delay:
+    """One task's waiting on one resource: ``t3 waited 1 for src/x.ts held by t2``."""
+
+    task: str
+    resource: str
+    holders: tuple[str, ...]
+    duration: float
+    conservative: bool = False
+
+
+def _resource_name(index: ResourceIndex, point: int) -> str:
+    if point == WORKERS:
+        return "a free worker"
+    if point == BARRIER:
+        return "the end of the wave"
+    return index.names[point]
+
+
+def _conservative(index: ResourceIndex, task: int, point: int) -> bool:
+    if point < 0 or not index.conservative:
+        return False
+    return any(index.is_conservative(point, own) for own, _, _ in index.claims[task])
+
+
+def delays(graph: Graph, index: ResourceIndex, waits: Sequence[Wait]) -> list[Delay]:
+    """Per task, its waits merged by resource, in task order then time order."""
+    holders: dict[tuple[int, int], list[int]] = {}
+    totals: dict[tuple[int, int], float] = {}
+    for wait in sorted(waits, key=lambda w: (w.task, w.start)):
+        key = (wait.task, wait.point)
+        seen = holders.setdefault(key, [])
+        if wait.holder is not None and wait.holder >= 0 and wait.holder not in seen:
+            seen.append(wait.holder)
+        totals[key] = totals.get(key, 0.0) + wait.duration
+    ids = graph.ids
+    return [
+        Delay(
+            task=ids[task],
+            resource=_resource_name(index, point),
+            holders=tuple(ids[h] for h in holders[(task, point)]),
+            duration=totals[(task, point)],
+            conservative=_conservative(index, task, point),
+        )
+        for task, point in holders
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class PointGroup:
+    """Lock points on which the same tasks waited for each other, with the total wait."""
+
+    points: tuple[int, ...]
+    tasks: tuple[int, ...]
+    wait: float
+    conservative: bool
+
+
+def point_groups(index: ResourceIndex, waits: Sequence[Wait]) -> list[PointGroup]:
+    """Resources that made tasks wait, grouped by identical task sets, most wait first."""
+    involved: dict[int, set[int]] = {}
+    total: dict[int, float] = {}
+    flagged: dict[int, bool] = {}
+    for wait in waits:
+        if wait.point < 0:
+            continue
+        tasks = involved.setdefault(wait.point, set())
+        tasks.add(wait.task)
+        if wait.holder is not None and wait.holder >= 0:
+            tasks.add(wait.holder)
+        total[wait.point] = total.get(wait.point, 0.0) + wait.duration
+        flagged[wait.point] = flagged.get(wait.point, False) or _conservative(
+            index, wait.task, wait.point
+        )
+    by_tasks: dict[tuple[int, ...], list[int]] = {}
+    for point, tasks in involved.items():
+        by_tasks.setdefault(tuple(sorted(tasks)), []).append(point)
+    groups = [
+        PointGroup(
+            points=tuple(sorted(points)),
+            tasks=tasks,
+            wait=sum(total[p] for p in points),
+            conservative=any(flagged[p] for p in points),
+        )
+        for tasks, points in by_tasks.items()
+    ]
+    groups.sort(key=lambda g: (-g.wait, [index.names[p] for p in g.points]))
+    return groups
+
+
+@dataclass(frozen=True, slots=True)
+class ConflictGroup:
+    """Tasks that cannot all overlap in time because of one resource (who collides on what).
+
+    For a file, state or test resource: the tasks using it, plus the writers of resources that
+    overlap it (a directory above it, a matching glob); at least one of them writes. For a
+    counted resource: its users, when their amounts together exceed the capacity.
+    """
+
+    resource: str
+    tasks: tuple[str, ...]
+    writers: tuple[str, ...]
+    conservative: bool
+
+
+def conflict_groups(graph: Graph, index: ResourceIndex) -> list[ConflictGroup]:
+    """Every resource on which at least two tasks conflict, by resource name."""
+    users: dict[int, list[tuple[int, int, int]]] = {}
+    for task, claims in enumerate(index.claims):
+        for point, mode, amount in claims:
+            users.setdefault(point, []).append((task, mode, amount))
+    ids = graph.ids
+    groups: list[ConflictGroup] = []
+    for point, own in users.items():
+        kind = index.kinds[point]
+        if kind is PointKind.COUNTED:
+            if sum(a for _, _, a in own) > index.capacity[point] and len(own) > 1:
+                holders = tuple(ids[t] for t in sorted({t for t, _, _ in own}))
+                groups.append(ConflictGroup(index.names[point], holders, (), False))
+            continue
+        writers = {t for t, mode, _ in own if mode == WRITE}
+        readers = {t for t, mode, _ in own if mode != WRITE}
+        if kind is PointKind.NODE:
+            related = [a for a in index.ancestors[point] if index.declared[a]]
+            related += index.node_globs[point]
+        else:
+            related = [*index.glob_globs[point], *index.glob_nodes[point]]
+        conservative = False
+        for other in related:
+            for task, mode, _ in users.get(other, ()):
+                if mode == WRITE:
+                    writers.add(task)
+                    conservative = conservative or index.is_conservative(point, other)
+        members = writers | readers
+        if writers and len(members) > 1:
+            groups.append(
+                ConflictGroup(
+                    index.names[point],
+                    tuple(ids[t] for t in sorted(members)),
+                    tuple(ids[t] for t in sorted(writers)),
+                    conservative,
+                )
+            )
+    groups.sort(key=lambda g: g.resource)
+    return groups

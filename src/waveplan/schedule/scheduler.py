@@ -1,0 +1,355 @@
+"""The scheduler: one state machine decides what starts next, in ``plan`` and in ``run``.
+
+Shaped like :mod:`graphlib`: :meth:`Scheduler.prepare`, :meth:`~Scheduler.ready`,
+:meth:`~Scheduler.started`, :meth:`~Scheduler.finished`, :meth:`~Scheduler.is_active`. The
+caller owns the clock and passes ``now`` in: ``plan`` drives it with a simulated clock, ``run``
+with the real one, so the prediction and the run follow one policy.
+
+State, per task: dependencies still unfinished; then *ready* (in a heap ordered by priority),
+*parked* on the lock point that blocked it, *running*, and finally succeeded or failed.
+
+Resources are held like locks while a task runs (conflicts are never dependency edges):
+
+- a node (file, directory, state name) held for WRITE excludes every hold on the node, on its
+  ancestors and below it; READ excludes writers only. Holds below a node are tracked on each
+  declared ancestor, so a check costs the node's depth.
+- a glob checks the precomputed nodes and globs it overlaps;
+- a counted resource admits holds while their amounts fit its capacity;
+- at most ``workers`` tasks run at once.
+
+Selection policy: among ready tasks, highest priority first (by default the longest remaining
+duration-weighted path, the critical-path rule), ties by index, which is id order. A task that
+cannot start parks on the first point that blocks it; releasing a point wakes its best waiter,
+and each woken task that starts or parks elsewhere wakes the next one. So a file held by one of
+25,000 writers costs one check per release, not 25,000.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from enum import Enum
+
+from waveplan.graph import Graph, tails
+from waveplan.resources.index import WRITE, PointKind, ResourceIndex
+
+__all__ = ["BARRIER", "WORKERS", "Scheduler", "Status", "Wait"]
+
+WORKERS = -1
+"""Pseudo point of a wait for a free worker."""
+BARRIER = -2
+"""Pseudo point of a wait for the running wave to end (barrier mode)."""
+
+_NODE, _GLOB, _COUNTED = 0, 1, 2
+_KIND_CODE = {PointKind.NODE: _NODE, PointKind.GLOB: _GLOB, PointKind.COUNTED: _COUNTED}
+
+
+class Status(Enum):
+    """Where a task is in its life."""
+
+    WAITING = "waiting"  # dependencies unfinished
+    READY = "ready"  # may start when its resources and a worker are free
+    PARKED = "parked"  # blocked by a held lock point
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class Wait:
+    """A stretch of time a ready task spent not running, and why.
+
+    ``point`` is a lock point of the resource index, or :data:`WORKERS` / :data:`BARRIER`;
+    ``holder`` is the task that held it when the wait began (None for the pseudo points).
+    """
+
+    task: int
+    point: int
+    holder: int | None
+    start: float
+    end: float
+
+    @property
+    def duration(self) -> float:
+        return self.end - self.start
+
+
+class Scheduler:
+    """Decides which tasks start, holding their resources as locks while they run.
+
+    Tasks are the graph's indices. ``done`` marks tasks finished before this scheduler began
+    (resume). ``barrier`` starts nothing while anything runs, which yields wave-by-wave runs.
+    """
+
+    def __init__(
+        self,
+        graph: Graph,
+        index: ResourceIndex,
+        *,
+        workers: int | None = None,
+        priority: Sequence[float] | None = None,
+        barrier: bool = False,
+        done: Iterable[int] = (),
+    ) -> None:
+        n = len(graph)
+        self.graph = graph
+        self.index = index
+        self.workers = workers
+        self.barrier = barrier
+        prio = tails(graph) if priority is None else priority
+        self._key = [(-prio[i], i) for i in range(n)]
+        self._claims = index.claims
+        self._kind = [_KIND_CODE[k] for k in index.kinds]
+        declared = index.declared
+        self._up = [tuple(a for a in chain if declared[a]) for chain in index.ancestors]
+        self._node_globs = index.node_globs
+        self._glob_points = [
+            (*nodes, *globs)
+            for nodes, globs in zip(index.glob_nodes, index.glob_globs, strict=True)
+        ]
+        self._capacity = index.capacity
+        points = len(index)
+        self._writer = [-1] * points
+        self._readers: list[set[int] | None] = [None] * points
+        self._below_w: list[dict[int, int] | None] = [None] * points
+        self._below_r: list[dict[int, int] | None] = [None] * points
+        self._used = [0] * points
+        self._waiters: dict[int, list[tuple[float, int]]] = {}
+        self._dirty: list[int] = []
+        self._heap: list[tuple[float, int]] = []
+        self._origin: dict[int, int] = {}
+        self._missing = [len(ps) for ps in graph.preds]
+        self.status = [Status.WAITING] * n
+        self.ready_at: list[float | None] = [None] * n
+        self.start: list[float | None] = [None] * n
+        self.end: list[float | None] = [None] * n
+        self.waits: list[Wait] = []
+        self._wait_since: dict[int, tuple[int, int | None, float]] = {}
+        self._running = 0
+        self._parked = 0
+        self._prepared = False
+        self._done = set(done)
+
+    # --- the graphlib-shaped interface -----------------------------------------------------
+
+    def prepare(self, now: float = 0.0) -> None:
+        """Mark already-done tasks and make tasks without pending dependencies ready."""
+        if self._prepared:
+            raise ValueError("prepare() was already called")
+        self._prepared = True
+        for task in sorted(self._done):
+            self.status[task] = Status.SUCCEEDED
+            for s in self.graph.succs[task]:
+                self._missing[s] -= 1
+        for task in range(len(self.graph)):
+            if self.status[task] is Status.WAITING and self._missing[task] == 0:
+                self._make_ready(task, now)
+
+    def ready(self, now: float) -> list[int]:
+        """Tasks to start now, best first; their resources are held from this call on."""
+        if not self._prepared:
+            raise ValueError("prepare() must be called first")
+        for point in self._dirty:
+            self._wake(point)
+        self._dirty.clear()
+        chosen: list[int] = []
+        heap = self._heap
+        may_start = not (self.barrier and self._running)
+        while may_start and heap and (self.workers is None or self._running < self.workers):
+            task = heapq.heappop(heap)[1]
+            origin = self._origin.pop(task, None)
+            blocked = self._blocker(task)
+            if blocked is None:
+                self._acquire(task)
+                self._close_wait(task, now)
+                self.status[task] = Status.RUNNING
+                self.start[task] = now
+                self._running += 1
+                chosen.append(task)
+                if origin is not None:
+                    self._wake(origin)
+            else:
+                point, holder = blocked
+                self._park(task, point, holder, now)
+                if origin is not None and origin != point:
+                    self._wake(origin)
+        # Whoever is still in the heap waits for a worker (or for the wave to end).
+        reason = BARRIER if self.barrier else WORKERS
+        for _, task in heap:
+            self._open_wait(task, reason, None, now)
+        return chosen
+
+    def started(self, task: int, now: float) -> None:
+        """Record the real start of a task handed out by :meth:`ready` (optional)."""
+        if self.status[task] is not Status.RUNNING:
+            raise ValueError(f"task {self.graph.ids[task]!r} was not handed out by ready()")
+        self.start[task] = now
+
+    def finished(self, task: int, ok: bool, now: float) -> None:
+        """Release a running task's resources; on success its dependents may become ready."""
+        if self.status[task] is not Status.RUNNING:
+            raise ValueError(f"task {self.graph.ids[task]!r} is not running")
+        self._release(task)
+        self._running -= 1
+        self.end[task] = now
+        if not ok:
+            self.status[task] = Status.FAILED
+            return
+        self.status[task] = Status.SUCCEEDED
+        missing = self._missing
+        for s in self.graph.succs[task]:
+            missing[s] -= 1
+            if missing[s] == 0:
+                self._make_ready(s, now)
+
+    def is_active(self) -> bool:
+        """True while some task runs or may still start."""
+        return bool(self._running or self._heap or self._parked)
+
+    @property
+    def running(self) -> int:
+        """Number of tasks running now."""
+        return self._running
+
+    def unreachable(self) -> list[int]:
+        """Tasks that can no longer run because a dependency failed (or never finished)."""
+        return [
+            i
+            for i, status in enumerate(self.status)
+            if status in (Status.WAITING, Status.READY, Status.PARKED)
+        ]
+
+    # --- internals -------------------------------------------------------------------------
+
+    def _make_ready(self, task: int, now: float) -> None:
+        self.status[task] = Status.READY
+        self.ready_at[task] = now
+        heapq.heappush(self._heap, self._key[task])
+
+    def _open_wait(self, task: int, point: int, holder: int | None, now: float) -> None:
+        current = self._wait_since.get(task)
+        if current is not None:
+            if current[0] == point and current[1] == holder:
+                return
+            self._close_wait(task, now)
+        self._wait_since[task] = (point, holder, now)
+
+    def _close_wait(self, task: int, now: float) -> None:
+        current = self._wait_since.pop(task, None)
+        if current is not None and now > current[2]:
+            self.waits.append(Wait(task, current[0], current[1], current[2], now))
+
+    def _park(self, task: int, point: int, holder: int, now: float) -> None:
+        self.status[task] = Status.PARKED
+        self._parked += 1
+        heapq.heappush(self._waiters.setdefault(point, []), self._key[task])
+        self._open_wait(task, point, holder, now)
+
+    def _wake(self, point: int) -> None:
+        """Move the best waiter of a point back to the ready heap, remembering where from."""
+        waiters = self._waiters.get(point)
+        if not waiters:
+            return
+        key = heapq.heappop(waiters)
+        if not waiters:
+            del self._waiters[point]
+        task = key[1]
+        self._parked -= 1
+        self.status[task] = Status.READY
+        self._origin[task] = point
+        heapq.heappush(self._heap, key)
+
+    def _blocker(self, task: int) -> tuple[int, int] | None:
+        """The first lock point (and a holder) that keeps ``task`` from starting, or None."""
+        writer, readers = self._writer, self._readers
+        below_w, below_r = self._below_w, self._below_r
+        kind = self._kind
+        for point, mode, amount in self._claims[task]:
+            k = kind[point]
+            if k == _COUNTED:
+                if self._used[point] + amount > self._capacity[point]:
+                    return point, min(readers[point] or (-1,))
+                continue
+            if writer[point] >= 0:
+                return point, writer[point]
+            if mode == WRITE:
+                held = readers[point]
+                if held:
+                    return point, min(held)
+            if k == _NODE:
+                below = below_w[point]
+                if below:
+                    return point, min(below)
+                if mode == WRITE:
+                    below = below_r[point]
+                    if below:
+                        return point, min(below)
+                for up in self._up[point]:
+                    if writer[up] >= 0:
+                        return up, writer[up]
+                    if mode == WRITE:
+                        held = readers[up]
+                        if held:
+                            return up, min(held)
+                others: Sequence[int] = self._node_globs[point]
+            else:
+                others = self._glob_points[point]
+            for other in others:
+                if writer[other] >= 0:
+                    return other, writer[other]
+                if mode == WRITE:
+                    held = readers[other]
+                    if held:
+                        return other, min(held)
+        return None
+
+    def _acquire(self, task: int) -> None:
+        kind = self._kind
+        for point, mode, amount in self._claims[task]:
+            if kind[point] == _COUNTED:
+                self._used[point] += amount
+            if mode == WRITE:
+                self._writer[point] = task
+            else:  # readers, and the holders of a counted resource
+                held = self._readers[point]
+                if held is None:
+                    self._readers[point] = {task}
+                else:
+                    held.add(task)
+            if kind[point] == _NODE and self._up[point]:
+                table = self._below_w if mode == WRITE else self._below_r
+                for up in self._up[point]:
+                    below = table[up]
+                    if below is None:
+                        table[up] = {task: 1}
+                    else:
+                        below[task] = below.get(task, 0) + 1
+
+    def _release(self, task: int) -> None:
+        kind = self._kind
+        waiters = self._waiters
+        dirty = self._dirty
+        for point, mode, amount in self._claims[task]:
+            if kind[point] == _COUNTED:
+                self._used[point] -= amount
+            if mode == WRITE:
+                self._writer[point] = -1
+            else:
+                held = self._readers[point]
+                assert held is not None
+                held.discard(task)
+            if point in waiters:
+                dirty.append(point)
+            if kind[point] == _NODE and self._up[point]:
+                table = self._below_w if mode == WRITE else self._below_r
+                for up in self._up[point]:
+                    below = table[up]
+                    assert below is not None
+                    count = below[task] - 1
+                    if count:
+                        below[task] = count
+                    else:
+                        del below[task]
+                    if up in waiters:
+                        dirty.append(up)
