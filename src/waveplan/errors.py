@@ -16,6 +16,8 @@ its traceback.
 
 from __future__ import annotations
 
+import re
+
 __all__ = [
     "CycleError",
     "MissingExtraError",
@@ -25,6 +27,14 @@ __all__ = [
     "UserError",
     "WaveplanError",
 ]
+
+
+# control characters and line separators: a message quotes user text, and must stay one line
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def _escape(match: re.Match[str]) -> str:
+    return match.group().encode("unicode_escape").decode("ascii")
 
 
 class WaveplanError(Exception):
@@ -77,7 +87,7 @@ class PlanError(UserError):
         if self.field is not None:
             about.append(f"field '{self.field}'")
         subject = ", ".join(about) + ": " if about else ""
-        return f"{where}{subject}{self.reason}"
+        return _UNPRINTABLE.sub(_escape, f"{where}{subject}{self.reason}")
 
 
 class PlanSyntaxError(PlanError):

@@ -12,7 +12,7 @@ import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import yaml
 
@@ -70,6 +70,8 @@ def detect_format(name: str, text: str) -> Format:
 
 def decode(raw: bytes, name: str) -> str:
     """Bytes to text, refusing binary content with a clear message."""
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise PlanSyntaxError("UTF-16 text: save the file as UTF-8", file=name)
     if b"\x00" in raw:
         raise PlanSyntaxError("this is a binary file, not a task file", file=name)
     try:
@@ -102,37 +104,153 @@ def parse_document(text: str, fmt: Format, name: str) -> Document:
 
 class _DuplicateKeyError(Exception):
     def __init__(
-        self, key: object, line: int, column: int, first_line: int, task: str | None
+        self,
+        key: object,
+        *,
+        line: int,
+        column: int,
+        first_line: int,
+        path: list[object],
+        task: str | None,
     ) -> None:
         self.key = key
         self.line = line
         self.column = column
         self.first_line = first_line
+        self.path = path
         self.task = task
 
 
-def _scalar_id(node: yaml.MappingNode) -> str | None:
-    """The ``id`` written in a mapping node, for naming the task in a duplicate-key error."""
-    for key_node, value_node in node.value:
-        if getattr(key_node, "value", None) == "id" and isinstance(value_node, yaml.ScalarNode):
-            return str(value_node.value)
-    return None
+def _duplicate_error(
+    name: str,
+    key: object,
+    path: list[object],
+    task: str | None,
+    *,
+    line: int | None,
+    column: int | None = None,
+    first_line: int | None = None,
+) -> PlanSyntaxError:
+    """The error for a key written twice in one mapping, naming its task and field.
+
+    ``path`` leads from the top of the document to the mapping that repeats ``key``; ``task`` is
+    the id of the task it lies in (resolved by the caller, who knows the format).
+    """
+    first = f" (first written on line {first_line})" if first_line is not None else ""
+    field: str | None = None
+    if not path:  # a top-level field
+        field, reason = str(key), "duplicate key"
+    elif path == ["tasks"]:  # tasks given as a mapping: the key is a task id
+        task, reason = str(key), "duplicate id"
+    elif path[0] == "tasks" and len(path) == 2:  # a field of one task
+        field, reason = str(key), "duplicate key"
+    else:  # inside a field's value, such as 'uses' or 'resources'
+        position = path[2] if path[0] == "tasks" else path[0]
+        field = str(position) if isinstance(position, str) else None
+        reason = f"duplicate key '{key}'"
+    return PlanSyntaxError(
+        reason + first, file=name, line=line, column=column, task=task, field=field
+    )
+
+
+_MERGE_TAG = "tag:yaml.org,2002:merge"
 
 
 class _StrictLoader(_BaseLoader):
-    """SafeLoader that rejects duplicate keys and records where each key was written."""
+    """SafeLoader that rejects duplicate keys and records where each key was written.
+
+    A duplicate key is reported with its task and field: the path to its mapping is found in the
+    node tree only then, so that loading a valid file pays nothing for it.
+    """
 
     def __init__(self, stream: str) -> None:
         super().__init__(stream)
         self.key_lines: dict[int, dict[object, int]] = {}
         self.node_lines: dict[int, int] = {}
+        self._root: yaml.Node | None = None
+        self._merged_pairs: dict[yaml.Node, int] = {}
+
+    def flatten_mapping(self, node: yaml.MappingNode) -> None:
+        """Resolve ``<<`` merges, remembering how many of the node's pairs were merged in.
+
+        Merged pairs come first and the keys written in the mapping may override them, as YAML
+        says; only a key written twice in the mapping itself is a duplicate.
+        """
+        if node in self._merged_pairs:
+            return
+        written = sum(1 for key_node, _ in node.value if key_node.tag != _MERGE_TAG)
+        has_merges = written < len(node.value)
+        super().flatten_mapping(node)
+        if has_merges:  # most mappings have none, and need no entry
+            self._merged_pairs[node] = len(node.value) - written
+
+    def construct_document(self, node: yaml.Node) -> Any:
+        self._root = node
+        return super().construct_document(node)
+
+    def _locate(self, target: yaml.Node) -> tuple[list[object], list[yaml.Node]]:
+        """Keys and indices from the top of the document down to ``target``, and the nodes."""
+        pending: list[tuple[yaml.Node, list[object], list[yaml.Node]]] = []
+        if self._root is not None:
+            pending.append((self._root, [], []))
+        visited: set[int] = set()
+        while pending:
+            node, path, nodes = pending.pop()
+            if node is target:
+                return path, [*nodes, node]
+            if id(node) in visited:
+                continue
+            visited.add(id(node))
+            if isinstance(node, yaml.MappingNode):
+                children = [(value, key.value) for key, value in node.value]
+            elif isinstance(node, yaml.SequenceNode):
+                children = [(child, index) for index, child in enumerate(node.value)]
+            else:
+                continue
+            # reversed, so that the first place in the document is searched first
+            pending.extend((child, [*path, step], [*nodes, node]) for child, step in children[::-1])
+        return [], [target]
+
+    def _duplicate(
+        self, node: yaml.MappingNode, key_node: yaml.Node, key: object, first_line: int
+    ) -> _DuplicateKeyError:
+        """The error for ``key`` written again at ``key_node`` in the mapping ``node``."""
+        path, nodes = self._locate(node)
+        task = None
+        if len(path) >= 2 and path[0] == "tasks":
+            if isinstance(nodes[1], yaml.MappingNode):  # tasks given as a mapping
+                task = str(path[1])
+            else:
+                task = self._scalar_id(nodes[2])
+        mark = key_node.start_mark
+        return _DuplicateKeyError(
+            key,
+            line=mark.line + 1,
+            column=mark.column + 1,
+            first_line=first_line,
+            path=path,
+            task=task,
+        )
+
+    def _scalar_id(self, node: yaml.Node) -> str | None:
+        """The ``id`` of a task's mapping node: the first written in it, else the merged one."""
+        if not isinstance(node, yaml.MappingNode):
+            return None
+        merged = self._merged_pairs.get(node, 0)
+        # of merged pairs the last one wins, as in the data built from them
+        for key_node, value_node in node.value[merged:] + node.value[:merged][::-1]:
+            if key_node.value == "id" and isinstance(value_node, yaml.ScalarNode):
+                return str(value_node.value)
+        return None
 
     def construct_strict_map(self, node: yaml.MappingNode) -> Iterator[dict[Any, Any]]:
         data: dict[Any, Any] = {}
         yield data
         self.flatten_mapping(node)
+        merged = self._merged_pairs.get(node, 0)
         lines: dict[object, int] = {}
-        for key_node, value_node in node.value:
+        seen: set[object] = set()
+        for position, (key_node, value_node) in enumerate(node.value):
             key = self.construct_object(key_node, deep=True)
             try:
                 hash(key)
@@ -140,11 +258,10 @@ class _StrictLoader(_BaseLoader):
                 raise yaml.constructor.ConstructorError(
                     None, None, "a mapping key must be a plain value", key_node.start_mark
                 ) from None
-            if key in lines:
-                mark = key_node.start_mark
-                raise _DuplicateKeyError(
-                    key, mark.line + 1, mark.column + 1, lines[key], _scalar_id(node)
-                )
+            if position >= merged:
+                if key in seen:
+                    raise self._duplicate(node, key_node, key, lines[key])
+                seen.add(key)
             lines[key] = key_node.start_mark.line + 1
             data[key] = self.construct_object(value_node, deep=True)
         self.key_lines[id(data)] = lines
@@ -161,23 +278,33 @@ _StrictLoader.add_constructor("tag:yaml.org,2002:map", _StrictLoader.construct_s
 _StrictLoader.add_constructor("tag:yaml.org,2002:seq", _StrictLoader.construct_strict_seq)
 
 
+def _yaml_problem(exc: yaml.MarkedYAMLError) -> str:
+    """PyYAML's description of a syntax error, completed when its problem only reads as a tail."""
+    problem = exc.problem or exc.context or "cannot be parsed"
+    if exc.context and exc.problem and exc.problem.startswith("but "):
+        # "expected a single document in the stream" / "but found another document"
+        return f"{exc.context}, {exc.problem}"
+    return problem
+
+
 def _parse_yaml(text: str, name: str) -> Document:
     loader = _StrictLoader(text)
     try:
         data = loader.get_single_data()
     except _DuplicateKeyError as exc:
-        raise PlanSyntaxError(
-            f"duplicate key '{exc.key}' (first written on line {exc.first_line})",
-            file=name,
+        raise _duplicate_error(
+            name,
+            exc.key,
+            exc.path,
+            exc.task,
             line=exc.line,
             column=exc.column,
-            task=exc.task,
+            first_line=exc.first_line,
         ) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        problem = exc.problem or exc.context or "cannot be parsed"
         raise PlanSyntaxError(
-            f"malformed YAML: {problem}",
+            f"malformed YAML: {_yaml_problem(exc)}",
             file=name,
             line=mark.line + 1 if mark else None,
             column=mark.column + 1 if mark else None,
@@ -193,18 +320,13 @@ def _parse_yaml(text: str, name: str) -> Document:
 
 
 class _JsonDuplicateKeyError(Exception):
-    def __init__(self, key: str) -> None:
-        self.key = key
+    pass
 
 
 def _strict_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     result = dict(pairs)
     if len(result) != len(pairs):
-        seen: set[str] = set()
-        for key, _ in pairs:
-            if key in seen:
-                raise _JsonDuplicateKeyError(key)
-            seen.add(key)
+        raise _JsonDuplicateKeyError
     return result
 
 
@@ -215,23 +337,86 @@ def _parse_json(text: str, name: str) -> Document:
         raise PlanSyntaxError(
             f"malformed JSON: {exc.msg}", file=name, line=exc.lineno, column=exc.colno
         ) from None
-    except _JsonDuplicateKeyError as exc:
-        line = _json_duplicate_line(text, exc.key)
-        raise PlanSyntaxError(f"duplicate key '{exc.key}'", file=name, line=line) from None
+    except _JsonDuplicateKeyError:
+        raise _json_duplicate_error(text, name) from None
     return Document(data)
 
 
-def _json_duplicate_line(text: str, key: str) -> int | None:
-    pattern = re.compile(r'"' + re.escape(key) + r'"\s*:')
-    matches = [m.start() for m in pattern.finditer(text)]
-    if len(matches) < 2:
+# strings, and the punctuation that gives JSON its structure; numbers and literals are skipped
+_JSON_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[{}\[\],:]', re.DOTALL)
+
+
+@dataclass
+class _JsonFrame:
+    """An object or array being walked by :func:`_json_duplicate_error`."""
+
+    is_object: bool
+    place: object = None  # the current key (object) or index (array)
+    expecting_key: bool = True
+    key_lines: dict[str, int] = field(default_factory=dict)
+
+
+def _json_duplicate_error(text: str, name: str) -> PlanSyntaxError:
+    """Find the first repeated key of a JSON text (already parsed up to it) and describe it.
+
+    The standard parser gives no positions to its pairs hook, so this slow path walks the text
+    once more; it only runs when there is an error to report.
+    """
+    stack: list[_JsonFrame] = []
+    for match in _JSON_TOKEN.finditer(text):
+        token = match.group()
+        if token in ("{", "["):
+            stack.append(_JsonFrame(is_object=token == "{", place=None if token == "{" else 0))
+        elif token in ("}", "]"):
+            stack.pop()
+        elif token == ",":
+            top = stack[-1]
+            if top.is_object:
+                top.expecting_key = True
+            else:
+                top.place = cast(int, top.place) + 1
+        elif token == ":":
+            stack[-1].expecting_key = False
+        elif stack and stack[-1].is_object and stack[-1].expecting_key:
+            top = stack[-1]
+            key = json.loads(token)
+            line = text.count("\n", 0, match.start()) + 1
+            if key in top.key_lines:
+                path = [frame.place for frame in stack[:-1]]
+                column = match.start() - text.rfind("\n", 0, match.start())
+                return _duplicate_error(
+                    name,
+                    key,
+                    path,
+                    _json_task(text, path),
+                    line=line,
+                    column=column,
+                    first_line=top.key_lines[key],
+                )
+            top.key_lines[key] = line
+            top.place = key
+    return PlanSyntaxError("a mapping repeats a key", file=name)
+
+
+def _json_task(text: str, path: list[object]) -> str | None:
+    """The id of the task that ``path`` leads into, read with the first of repeated keys."""
+    if len(path) < 2 or path[0] != "tasks":
         return None
-    return text.count("\n", 0, matches[1]) + 1
+    if isinstance(path[1], str):
+        return path[1]
+    try:  # keep the first value of a repeated key, as the YAML loader reports it
+        data = json.loads(text, object_pairs_hook=lambda pairs: dict(reversed(pairs)))
+        task_id = data["tasks"][path[1]]["id"]
+    except (ValueError, LookupError, TypeError):
+        return None
+    return str(task_id) if isinstance(task_id, str | int) else None
 
 
 # --- TOML -------------------------------------------------------------------------------
 
 _TOML_POSITION = re.compile(r"\s*\(at line (\d+), column (\d+)\)\s*$")
+# the key of a ``key = value`` line: tomllib says "Cannot overwrite a value" without naming it
+_TOML_KEY = re.compile(r"(\s*)([^\s=#][^=#]*?)\s*=")
 
 
 def _parse_toml(text: str, name: str) -> Document:
@@ -244,6 +429,15 @@ def _parse_toml(text: str, name: str) -> Document:
         if found:
             line, column = int(found.group(1)), int(found.group(2))
             message = message[: found.start()]
+        if message == "Cannot overwrite a value" and line is not None:
+            repeated = _TOML_KEY.match(text.split("\n")[line - 1])
+            if repeated:
+                raise PlanSyntaxError(
+                    f"duplicate key '{repeated.group(2)}'",
+                    file=name,
+                    line=line,
+                    column=len(repeated.group(1)) + 1,
+                ) from None
         raise PlanSyntaxError(
             f"malformed TOML: {message}", file=name, line=line, column=column
         ) from None

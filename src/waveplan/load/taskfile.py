@@ -7,9 +7,11 @@ when the dependency graph is built (:mod:`waveplan.graph`).
 
 from __future__ import annotations
 
+import datetime
 import difflib
 import math
 import re
+import unicodedata
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -70,32 +72,56 @@ def _type_name(value: object) -> str:
         return "a list"
     if isinstance(value, dict):
         return "a mapping"
+    if isinstance(value, bytes):
+        return "binary data"
+    if isinstance(value, datetime.datetime | datetime.time):
+        return f"the time {value.isoformat()}"
+    if isinstance(value, datetime.date):
+        return f"the date {value.isoformat()}"
     return f"a {type(value).__name__}"
 
 
 def _suggest(word: str, choices: tuple[str, ...] | list[str]) -> str:
-    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    """`` (did you mean 'x'?)`` for the closest choice, or nothing when none is close."""
+    by_case = [c for c in choices if c.casefold() == word.casefold()]
+    close = by_case or difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
     return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def _unknown_key(key: object, known: tuple[str, ...]) -> str:
+    """Name an unknown key with the closest known one, or list them all when none is close."""
+    hint = _suggest(str(key), known)
+    return f"unknown key '{key}'{hint or '; known keys: ' + ', '.join(known)}"
+
+
+def _is_control(char: str) -> bool:
+    return unicodedata.category(char) == "Cc"
 
 
 def check_id(raw: object) -> str:
     """Return the id as text, or raise ValueError saying why it is unsafe."""
-    if isinstance(raw, bool) or not isinstance(raw, str | int):
-        raise ValueError(f"expected a text or number id, got {_type_name(raw)}")
+    if raw is None:
+        raise ValueError("the id is empty")
+    if isinstance(raw, bool):  # YAML 1.1 reads yes, no, on and off as booleans
+        raise ValueError("expected a text or whole-number id, got a boolean (quote it)")
+    if not isinstance(raw, str | int):
+        raise ValueError(f"expected a text or whole-number id, got {_type_name(raw)}")
     text = str(raw)
     if not text:
         raise ValueError("the id is empty")
-    if any(ord(c) < 32 or ord(c) == 127 for c in text):
-        raise ValueError(f"id {text!r} contains a control character")
+    if any(_is_control(c) for c in text):
+        raise ValueError(f"id '{text}' contains a control character")
     if any(c.isspace() for c in text):
-        raise ValueError(f"id {text!r} contains whitespace")
+        raise ValueError(f"id '{text}' contains whitespace")
     if "/" in text or "\\" in text:
-        raise ValueError(f"id {text!r} contains a path separator")
+        raise ValueError(f"id '{text}' contains a path separator")
     if ".." in text:
-        raise ValueError(f"id {text!r} contains '..'")
-    if not _ID_CHARS.match(text) or text.endswith((".", ".lock")):
+        raise ValueError(f"id '{text}' contains '..'")
+    if text.endswith((".", ".lock")):  # ids may name git branches, which cannot end so
+        raise ValueError(f"id '{text}' cannot end with '.' or '.lock'")
+    if not _ID_CHARS.match(text):
         raise ValueError(
-            f"id {text!r} is not safe: use letters, digits, '_', '-', '.' and '+', "
+            f"id '{text}' is not safe: use letters, digits, '_', '-', '.' and '+', "
             "starting with a letter, digit or '_'"
         )
     return text
@@ -131,9 +157,7 @@ def build_plan(doc: Document, *, name: str, root: str) -> Plan:
         )
     for key in data:
         if key not in TOP_KEYS:
-            raise ctx.error(
-                f"unknown key '{key}'{_suggest(str(key), TOP_KEYS)}", container=data, key=key
-            )
+            raise ctx.error(_unknown_key(key, TOP_KEYS), container=data, key=key)
     plan_name = data.get("name")
     if plan_name is not None and not isinstance(plan_name, str):
         raise ctx.error(
@@ -298,12 +322,7 @@ def _task(
 
     for key in entry:
         if key not in TASK_KEYS:
-            raise ctx.error(
-                f"unknown key '{key}'{_suggest(str(key), TASK_KEYS)}",
-                container=entry,
-                key=key,
-                task=task_id,
-            )
+            raise ctx.error(_unknown_key(key, TASK_KEYS), container=entry, key=key, task=task_id)
 
     title = entry.get("title", task_id)
     if not isinstance(title, str):

@@ -9,6 +9,8 @@ it; ``*``, ``**``, ``?`` and ``[...]`` make a glob. Named state is dotted and hi
 
 from __future__ import annotations
 
+import unicodedata
+
 __all__ = [
     "ROOT_DIR",
     "is_glob",
@@ -31,9 +33,14 @@ def _check_text(raw: str) -> str:
     text = raw.strip()
     if not text:
         raise ValueError("empty name")
-    if any(ord(c) < 32 or ord(c) == 127 for c in text):
+    if any(unicodedata.category(c) == "Cc" for c in text):
         raise ValueError(f"{raw!r} contains a control character")
     return text
+
+
+def _has_drive(text: str) -> bool:
+    """``C:``, ``C:\\x`` or ``C:/x``: a Windows drive, absolute (or drive-relative)."""
+    return len(text) > 1 and text[1] == ":" and text[0].isascii() and text[0].isalpha()
 
 
 def normalize_path(raw: str) -> str:
@@ -42,7 +49,7 @@ def normalize_path(raw: str) -> str:
     Raises ValueError (with the reason) for empty, absolute or escaping paths.
     """
     text = _check_text(raw)
-    if text.startswith("/") or (len(text) > 1 and text[1] == ":" and text[0].isalpha()):
+    if text.startswith("/") or _has_drive(text):
         raise ValueError(f"'{text}' is absolute; paths are relative to the plan root")
     if "\\" in text and not is_glob(text):
         raise ValueError(f"'{text}' uses '\\'; write paths with '/'")
@@ -75,9 +82,10 @@ def normalize_state(raw: str) -> str:
 
 
 def is_named_test_resource(text: str) -> bool:
-    """``port:8080`` and ``fixture:users`` are names; ``tests/integration/`` is a path."""
-    head, colon, _ = text.partition(":")
-    return bool(colon) and "/" not in head
+    """``port:8080`` and ``fixture:users`` are names; ``tests/integration/``, ``C:/x`` are paths."""
+    head, colon, tail = text.partition(":")
+    windows_drive = len(head) == 1 and tail[:1] in ("", "/", "\\")
+    return bool(colon) and "/" not in head and "\\" not in head and not windows_drive
 
 
 def normalize_test(raw: str) -> str:
@@ -86,5 +94,8 @@ def normalize_test(raw: str) -> str:
     if is_named_test_resource(text):
         if any(c.isspace() for c in text):
             raise ValueError(f"'{text}' contains whitespace")
+        head, _, tail = text.partition(":")
+        if not head or not tail:
+            raise ValueError(f"'{text}' needs a kind and a name around ':', such as port:8080")
         return text
     return normalize_path(text)
