@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import click
 
 from waveplan.cli.common import emit, terminal_style
 from waveplan.graph import Graph
 from waveplan.load import load_plan
-from waveplan.render import plan_json, plan_text
+from waveplan.render import plan_json, plan_mermaid, plan_text
 from waveplan.schedule import analyse
 
 __all__ = ["plan_command"]
 
-FORMATS = ("text", "json")
+FORMATS = ("text", "json", "mermaid")
 
 
 @click.command("plan")
@@ -31,12 +33,25 @@ FORMATS = ("text", "json")
     metavar="DIR",
     help="Folder that task paths are relative to (default: the plan file's folder).",
 )
-def plan_command(file: str, fmt: str, output: str | None, root: str | None) -> None:
-    """Show the waves, critical path and speedup of the plan in FILE."""
+@click.option(
+    "-w",
+    "--workers",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="Worker limit (default: the plan's 'workers', else unlimited).",
+)
+def plan_command(
+    file: str, fmt: str, output: str | None, root: str | None, workers: int | None
+) -> None:
+    """Show the waves, conflicts, schedule, speedup and advice of the plan in FILE."""
     plan = load_plan(file, root=root)
+    if workers is not None:
+        plan = dataclasses.replace(plan, workers=workers)
     analysis = analyse(plan, Graph.from_plan(plan))
     if fmt == "json":
         text = plan_json(analysis)
+    elif fmt == "mermaid":
+        text = plan_mermaid(analysis)
     else:
         width, color = terminal_style()
         text = plan_text(analysis, width=width, color=color and output is None)

@@ -57,6 +57,8 @@ _ACCESS_FIELDS: dict[str, tuple[ResourceKind, Mode, Callable[[str], str]]] = {
 }
 
 _ID_CHARS = re.compile(r"^\w[\w.+-]*$")
+# Plain ASCII ids that pass every rule below: checked in one regex match, the common case.
+_SAFE_ID = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_+-]*(?:\.[A-Za-z0-9_+-]+)*\Z")
 
 
 def _type_name(value: object) -> str:
@@ -100,6 +102,8 @@ def _is_control(char: str) -> bool:
 
 def check_id(raw: object) -> str:
     """Return the id as text, or raise ValueError saying why it is unsafe."""
+    if type(raw) is str and _SAFE_ID.match(raw) and not raw.endswith(".lock"):
+        return raw
     if raw is None:
         raise ValueError("the id is empty")
     if isinstance(raw, bool):  # YAML 1.1 reads yes, no, on and off as booleans
@@ -170,8 +174,9 @@ def build_plan(doc: Document, *, name: str, root: str) -> Plan:
     raw_tasks = _task_entries(ctx, data)
     tasks: list[Task] = []
     seen: dict[str, int] = {}
+    access_cache: dict[tuple[str, str], Access] = {}
     for position, (entry, task_id) in enumerate(raw_tasks):
-        task = _task(ctx, entry, task_id, capacities)
+        task = _task(ctx, entry, task_id, capacities, access_cache)
         if task.id in seen:
             raise ctx.error(
                 f"duplicate id (tasks #{seen[task.id] + 1} and #{position + 1})",
@@ -315,38 +320,28 @@ def _checked_id(ctx: _Context, raw: object, container: object, key: object) -> s
 
 
 def _task(
-    ctx: _Context, entry: dict[Any, Any], task_id: str, capacities: Mapping[str, int]
+    ctx: _Context,
+    entry: dict[Any, Any],
+    task_id: str,
+    capacities: Mapping[str, int],
+    access_cache: dict[tuple[str, str], Access],
 ) -> Task:
     def fail(message: str, field: str) -> PlanValidationError:
         return ctx.error(message, container=entry, key=field, task=task_id, field=field)
 
+    depends: tuple[str, ...] = ()
+    accesses: list[Access] = []
     for key in entry:
         if key not in TASK_KEYS:
             raise ctx.error(_unknown_key(key, TASK_KEYS), container=entry, key=key, task=task_id)
+        if key == "depends":
+            depends = _depends(entry, fail)
+        elif key in _ACCESS_FIELDS:
+            accesses.extend(_accesses(entry, key, fail, access_cache))
 
     title = entry.get("title", task_id)
     if not isinstance(title, str):
         raise fail(f"expected text, got {_type_name(title)}", "title")
-
-    depends: list[str] = []
-    for raw_dep in _list_field(entry, "depends", fail):
-        try:
-            dep = check_id(raw_dep)
-        except ValueError as exc:
-            raise fail(str(exc), "depends") from None
-        if dep not in depends:
-            depends.append(dep)
-
-    accesses: list[Access] = []
-    for field_name, (kind, mode, normalise) in _ACCESS_FIELDS.items():
-        for item in _list_field(entry, field_name, fail):
-            if not isinstance(item, str):
-                raise fail(f"expected text items, got {_type_name(item)}", field_name)
-            try:
-                key = normalise(item)
-            except ValueError as exc:
-                raise fail(str(exc), field_name) from None
-            accesses.append(Access(kind, key, mode))
 
     uses = entry.get("uses")
     if uses is not None:
@@ -394,12 +389,50 @@ def _task(
     return Task(
         id=task_id,
         title=title,
-        depends=tuple(depends),
+        depends=depends,
         accesses=_dedupe(accesses),
         duration=duration,
         duration_source=source,
         run=command,
     )
+
+
+def _depends(
+    entry: dict[Any, Any], fail: Callable[[str, str], PlanValidationError]
+) -> tuple[str, ...]:
+    raw = _list_field(entry, "depends", fail)
+    if all(type(d) is str and _SAFE_ID.match(d) for d in raw):  # the common case, fast
+        return tuple(dict.fromkeys(raw))
+    depends: dict[str, None] = {}  # ordered and without repeats
+    for raw_dep in raw:
+        try:
+            depends[check_id(raw_dep)] = None
+        except ValueError as exc:
+            raise fail(str(exc), "depends") from None
+    return tuple(depends)
+
+
+def _accesses(
+    entry: dict[Any, Any],
+    field: str,
+    fail: Callable[[str, str], PlanValidationError],
+    cache: dict[tuple[str, str], Access],
+) -> list[Access]:
+    """One list field of accesses; equal items share one Access object across the plan."""
+    found = []
+    for item in _list_field(entry, field, fail):
+        if not isinstance(item, str):
+            raise fail(f"expected text items, got {_type_name(item)}", field)
+        access = cache.get((field, item))
+        if access is None:
+            kind, mode, normalise = _ACCESS_FIELDS[field]
+            try:
+                access = Access(kind, normalise(item), mode)
+            except ValueError as exc:
+                raise fail(str(exc), field) from None
+            cache[(field, item)] = access
+        found.append(access)
+    return found
 
 
 def _list_field(
@@ -418,6 +451,8 @@ def _list_field(
 
 def _dedupe(accesses: list[Access]) -> tuple[Access, ...]:
     """Drop repeated accesses; a write of a key makes a read of the same key redundant."""
+    if len(accesses) < 2 or len({a.key for a in accesses}) == len(accesses):
+        return tuple(accesses)
     written = {(a.kind, a.key) for a in accesses if a.mode is Mode.WRITE}
     seen: set[tuple[ResourceKind, str, Mode]] = set()
     kept: list[Access] = []

@@ -7,6 +7,7 @@ decides where their strings go.
 from __future__ import annotations
 
 from waveplan.render.json import plan_json, plan_to_dict
+from waveplan.render.mermaid import plan_mermaid
 from waveplan.render.text import plan_text
 
-__all__ = ["plan_json", "plan_text", "plan_to_dict"]
+__all__ = ["plan_json", "plan_mermaid", "plan_text", "plan_to_dict"]

@@ -1,8 +1,10 @@
-"""Formatting of figures shared by the renderers, so every output says the same thing."""
+"""Wording and formatting shared by the renderers, so every output says the same thing."""
 
 from __future__ import annotations
 
-__all__ = ["faster", "fmt_time", "saving"]
+from waveplan.schedule.advice import Action, Advice
+
+__all__ = ["advice_sentence", "efficiency", "faster", "fmt_time", "saving"]
 
 
 def fmt_time(value: float) -> str:
@@ -19,6 +21,15 @@ def saving(makespan: float, sequential: float) -> float | None:
     return 1.0 - makespan / sequential
 
 
+def efficiency(makespan: float, theoretical: float, sequential: float) -> float | None:
+    """Share of the theoretical saving that a makespan achieves (None without any saving)."""
+    achieved = saving(makespan, sequential)
+    promised = saving(theoretical, sequential)
+    if achieved is None or promised is None or promised <= 0:
+        return None
+    return achieved / promised
+
+
 def faster(makespan: float, sequential: float) -> str:
     """``43% faster`` in the seed's wording (``0% faster``, ``12% slower``)."""
     share = saving(makespan, sequential)
@@ -28,3 +39,26 @@ def faster(makespan: float, sequential: float) -> str:
     if percent < 0:
         return f"{-percent}% slower"
     return f"{percent}% faster"
+
+
+def _tasks(ids: tuple[str, ...], limit: int = 6) -> str:
+    shown = ", ".join(ids[:limit])
+    return shown + (f" and {len(ids) - limit} more" if len(ids) > limit else "")
+
+
+def advice_sentence(advice: Advice) -> str:
+    """What to do, in one sentence (without the resulting makespan)."""
+    if advice.action is Action.SPLIT:
+        return f"Split {advice.resource} so that {_tasks(advice.tasks)} edit separate parts"
+    if advice.action is Action.ISOLATE:
+        return f"Give each task its own {advice.resource} (per-task copy, port or fixture)"
+    if advice.action is Action.EXTRACT:
+        duration = fmt_time(advice.new_duration or 0.0)
+        return (
+            f"Extract the shared part of {advice.resource} into an earlier task "
+            f"'{advice.new_task}' (assumed duration {duration}) that {_tasks(advice.tasks)} "
+            "depend on"
+        )
+    if advice.action is Action.RAISE_CAPACITY:
+        return f"Raise the capacity of {advice.resource} to {advice.value}"
+    return f"Use {advice.value} workers"

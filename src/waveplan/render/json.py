@@ -1,32 +1,100 @@
-"""JSON output of ``waveplan plan`` (the keys of DESIGN section 6)."""
+"""JSON output of ``waveplan plan`` (DESIGN section 6, plus explanations)."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
+from waveplan.render.figures import advice_sentence, efficiency, saving
+from waveplan.schedule.advice import Advice
 from waveplan.schedule.analysis import PlanAnalysis
 
-__all__ = ["PRETTY_LIMIT", "plan_json", "plan_to_dict"]
+__all__ = ["PRETTY_LIMIT", "dumps", "plan_json", "plan_to_dict"]
 
 # Above this many tasks the JSON is written compactly: indenting is several times slower and
 # nobody reads a 100,000-task document without a tool anyway.
 PRETTY_LIMIT = 2000
 
 
+def _advice(advice: Advice) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "action": advice.action.value,
+        "resource": advice.resource,
+        "makespan": advice.makespan,
+        "gain": advice.gain,
+        "description": advice_sentence(advice),
+    }
+    if advice.tasks:
+        entry["tasks"] = list(advice.tasks)
+    if advice.value is not None:
+        entry["value"] = advice.value
+    if advice.new_task is not None:
+        entry["new_task"] = {"id": advice.new_task, "duration": advice.new_duration}
+    return entry
+
+
 def plan_to_dict(analysis: PlanAnalysis) -> dict[str, Any]:
     """The plan analysis as plain data."""
+    seq = analysis.sequential
     return {
         "tasks": len(analysis.plan.tasks),
+        "workers": analysis.plan.workers,
         "makespan": {
-            "sequential": analysis.sequential,
+            "sequential": seq,
             "theoretical": analysis.theoretical,
+            "practical": analysis.practical,
+            "practical_waves": analysis.practical_waves_makespan,
+            "lower_bound": analysis.lower_bound.value,
         },
-        "waves": {"theoretical": analysis.theoretical_waves},
+        "lower_bound_reason": analysis.lower_bound.reason,
+        "saving": {
+            "theoretical": saving(analysis.theoretical, seq),
+            "practical": saving(analysis.practical, seq),
+        },
+        "efficiency": efficiency(analysis.practical, analysis.theoretical, seq),
+        "waves": {
+            "theoretical": analysis.theoretical_waves,
+            "practical": analysis.practical_waves,
+        },
+        "schedule": [
+            {"id": s.task, "start": s.start, "end": s.end, "worker": s.worker}
+            for s in analysis.schedule
+        ],
         "critical_path": {
             "tasks": list(analysis.critical_path.tasks),
             "length": analysis.critical_path.length,
         },
+        "conflicts": [
+            {
+                "resource": c.resource,
+                "tasks": list(c.tasks),
+                "writers": list(c.writers),
+                "conservative": c.conservative,
+            }
+            for c in analysis.conflicts
+        ],
+        "waits": [
+            {
+                "task": d.task,
+                "resource": d.resource,
+                "holders": list(d.holders),
+                "duration": d.duration,
+                "conservative": d.conservative,
+            }
+            for d in analysis.delays
+        ],
+        "serialization": [
+            {
+                "resource": s.resource,
+                "tasks": list(s.tasks),
+                "cost": s.cost,
+                "wait": s.wait,
+                "conservative": s.conservative,
+            }
+            for s in analysis.serialization
+        ],
+        "advice": [_advice(a) for a in analysis.advice],
+        "optimal": analysis.optimal,
     }
 
 

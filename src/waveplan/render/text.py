@@ -13,13 +13,15 @@ from rich.console import Console, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from waveplan.render.figures import faster, fmt_time
+from waveplan.render.figures import advice_sentence, faster, fmt_time
 from waveplan.schedule.analysis import PlanAnalysis
 
 __all__ = ["plan_text", "render_to_string"]
 
 MAX_TASKS_PER_WAVE = 12
 MAX_WAVES = 40
+MAX_ROWS = 15
+MAX_PATH = 30
 
 
 def render_to_string(items: list[RenderableType], *, width: int = 100, color: bool = False) -> str:
@@ -56,19 +58,26 @@ def _wave_cell(ids: list[str], titles: dict[str, str]) -> Text:
     return text
 
 
-def waves_table(title: str, waves: list[list[str]], titles: dict[str, str]) -> Table:
-    """One row per wave: its number, its size and its tasks."""
-    table = Table(title=title, box=box.SIMPLE_HEAVY, title_justify="left", show_lines=False)
+def _more(total: int, shown: int, what: str) -> Text:
+    return Text(f"... and {total - shown:,} more {what}", style="dim")
+
+
+def waves_table(analysis: PlanAnalysis, titles: dict[str, str]) -> Table:
+    """Theoretical and practical waves side by side, one row per wave number."""
+    theoretical, practical = analysis.theoretical_waves, analysis.practical_waves
+    table = Table(title="Waves", box=box.SIMPLE_HEAVY, title_justify="left")
     table.add_column("Wave", justify="right")
-    table.add_column("Tasks", justify="right")
-    table.add_column("Ids and titles")
-    for number, wave in enumerate(waves[:MAX_WAVES], start=1):
-        table.add_row(str(number), str(len(wave)), _wave_cell(wave, titles))
-    if len(waves) > MAX_WAVES:
-        rest = waves[MAX_WAVES:]
+    table.add_column("Theoretical (dependencies only)")
+    table.add_column("Practical (conflicts and workers respected)")
+    rows = max(len(theoretical), len(practical))
+    for number in range(min(rows, MAX_WAVES)):
         table.add_row(
-            "...", f"{sum(len(w) for w in rest):,}", Text(f"{len(rest):,} more waves", style="dim")
+            str(number + 1),
+            _wave_cell(theoretical[number], titles) if number < len(theoretical) else Text(),
+            _wave_cell(practical[number], titles) if number < len(practical) else Text(),
         )
+    if rows > MAX_WAVES:
+        table.add_row("...", _more(rows, MAX_WAVES, "waves"), Text())
     return table
 
 
@@ -85,28 +94,121 @@ def speedup_table(sequential: float, rows: list[tuple[str, float, str]]) -> Tabl
     return table
 
 
+def _ids(ids: tuple[str, ...], limit: int = 8) -> str:
+    shown = ", ".join(ids[:limit])
+    return shown + (f" (+{len(ids) - limit:,})" if len(ids) > limit else "")
+
+
+def conflicts_table(analysis: PlanAnalysis) -> Table:
+    """Who collides on what: each shared resource with its tasks (writers marked)."""
+    table = Table(
+        title="Conflicts (who collides on what)", box=box.SIMPLE_HEAVY, title_justify="left"
+    )
+    table.add_column("Resource")
+    table.add_column("Tasks (* writes)")
+    ranked = sorted(analysis.conflicts, key=lambda c: (-len(c.tasks), c.resource))
+    for group in ranked[:MAX_ROWS]:
+        writers = set(group.writers)
+        marked = tuple(f"{t}*" if t in writers else t for t in group.tasks)
+        note = " (conservative: patterns may overlap)" if group.conservative else ""
+        table.add_row(group.resource + note, _ids(marked))
+    if len(ranked) > MAX_ROWS:
+        table.add_row(_more(len(ranked), MAX_ROWS, "resources"), "")
+    return table
+
+
+def serialization_table(analysis: PlanAnalysis) -> Table:
+    """Serialization points: where tasks that could run together waited for each other."""
+    table = Table(title="Serialization points", box=box.SIMPLE_HEAVY, title_justify="left")
+    table.add_column("Resource")
+    table.add_column("Tasks")
+    table.add_column("Waited", justify="right")
+    table.add_column("Costs", justify="right")
+    points = analysis.serialization
+    for point in points[:MAX_ROWS]:
+        note = " (conservative)" if point.conservative else ""
+        cost = "?" if point.cost is None else fmt_time(point.cost)
+        table.add_row(point.resource + note, _ids(point.tasks), fmt_time(point.wait), cost)
+    if len(points) > MAX_ROWS:
+        table.add_row(_more(len(points), MAX_ROWS, "resources"), "", "", "")
+    return table
+
+
+def delay_lines(analysis: PlanAnalysis) -> list[RenderableType]:
+    """``t3 waited 1 for src/x.ts held by t2``, one line per task and resource."""
+    lines: list[RenderableType] = [Text("Why tasks waited", style="italic")]
+    for delay in analysis.delays[:MAX_ROWS]:
+        held = f" held by {_ids(delay.holders)}" if delay.holders else ""
+        note = " (conservative overlap)" if delay.conservative else ""
+        lines.append(
+            Text(
+                f"  {delay.task} waited {fmt_time(delay.duration)} for {delay.resource}{held}{note}"
+            )
+        )
+    if len(analysis.delays) > MAX_ROWS:
+        lines.append(_more(len(analysis.delays), MAX_ROWS, "waits"))
+    return lines
+
+
+def advice_table(analysis: PlanAnalysis) -> Table:
+    """Ranked advice with the practical makespan each would give."""
+    table = Table(title="Advice", box=box.SIMPLE_HEAVY, title_justify="left")
+    table.add_column("#", justify="right")
+    table.add_column("Change")
+    table.add_column("Practical", justify="right")
+    table.add_column("Notes")
+    seq = analysis.sequential
+    for number, advice in enumerate(analysis.advice[:MAX_ROWS], start=1):
+        table.add_row(
+            str(number),
+            advice_sentence(advice),
+            fmt_time(advice.makespan),
+            faster(advice.makespan, seq),
+        )
+    return table
+
+
 def plan_text(analysis: PlanAnalysis, *, width: int = 100, color: bool = False) -> str:
     """The plan analysis for a terminal."""
     plan = analysis.plan
     titles = {t.id: t.title for t in plan.tasks}
     header = Text()
     header.append(plan.name or plan.source, style="bold")
-    header.append(f"  {len(plan.tasks):,} tasks")
+    workers = f"{plan.workers} workers" if plan.workers else "unlimited workers"
+    header.append(f"  {len(plan.tasks):,} tasks, {workers}")
     path = analysis.critical_path
     critical = Text("Critical path: ", style="bold")
-    critical.append(" -> ".join(path.tasks))
+    critical.append(" -> ".join(path.tasks[:MAX_PATH]))
+    if len(path.tasks) > MAX_PATH:
+        critical.append(f" -> ... ({len(path.tasks) - MAX_PATH:,} more)")
     critical.append(f"  (length {fmt_time(path.length)})")
-    rows = [("Theoretical parallel", analysis.theoretical, "(on paper)")]
-    return render_to_string(
-        [
-            header,
-            waves_table(
-                "Theoretical waves (dependencies only)", analysis.theoretical_waves, titles
-            ),
-            critical,
-            Text(),
-            speedup_table(analysis.sequential, rows),
-        ],
-        width=width,
-        color=color,
+    bound = Text("Lower bound: ", style="bold")
+    bound.append(f"{fmt_time(analysis.lower_bound.value)} ({analysis.lower_bound.reason})")
+    if analysis.optimal:
+        bound.append(": the practical schedule is optimal")
+    items: list[RenderableType] = [header, waves_table(analysis, titles), critical, bound]
+    if analysis.conflicts:
+        items += [Text(), conflicts_table(analysis)]
+    if analysis.serialization:
+        items += [serialization_table(analysis), *delay_lines(analysis), Text()]
+    elif analysis.delays:
+        items += [Text(), *delay_lines(analysis), Text()]
+    else:
+        items.append(Text())
+    items.append(
+        speedup_table(
+            analysis.sequential,
+            [
+                ("Theoretical parallel", analysis.theoretical, "(on paper)"),
+                ("Practical parallel", analysis.practical, "(conflicts respected)"),
+                (
+                    "Practical, wave by wave",
+                    analysis.practical_waves_makespan,
+                    "(barrier between waves)",
+                ),
+            ],
+        )
     )
+    if analysis.advice:
+        items.append(advice_table(analysis))
+    return render_to_string(items, width=width, color=color)

@@ -206,8 +206,22 @@ class AdviceContext:
     graph: Graph
     index: ResourceIndex
     workers: int | None
+    priority: Sequence[float]
     practical: float
     budget: int
+    _covering: set[int] | None = None
+
+    def covering(self) -> set[int]:
+        """Points that are ancestors of a declared point (they cover something declared)."""
+        if self._covering is None:
+            index = self.index
+            self._covering = {
+                a
+                for point, chain in enumerate(index.ancestors)
+                if index.declared[point]
+                for a in chain
+            }
+        return self._covering
 
     def spend(self) -> bool:
         """Take one replan from the budget; False when it is exhausted."""
@@ -230,17 +244,50 @@ def _writers(index: ResourceIndex, graph: Graph, group: PointGroup) -> tuple[str
     )
 
 
-def advise_group(ctx: AdviceContext, group: PointGroup, name: str) -> list[Advice]:
-    """Advice for one serialization point, as far as the budget allows."""
+def _standalone(ctx: AdviceContext, points: Sequence[int], *, writes_only: bool) -> bool:
+    """True when giving each task its own piece of these points removes every conflict on
+    them, exactly as ignoring them would: plain nodes that no other declared point overlaps
+    (no declared ancestor or descendant, no glob) and, for a split, used by writers only."""
+    index = ctx.index
+    for point in points:
+        if index.kinds[point] is not PointKind.NODE or index.node_globs[point]:
+            return False
+        if any(index.declared[a] for a in index.ancestors[point]):
+            return False
+        if point in ctx.covering():
+            return False
+    if writes_only:
+        wanted = set(points)
+        for claims in index.claims:
+            if any(p in wanted and mode != WRITE for p, mode, _ in claims):
+                return False
+    return True
+
+
+def evaluate_group(
+    ctx: AdviceContext, group: PointGroup, name: str
+) -> tuple[float | None, list[Advice]]:
+    """The cost of one serialization point and the advice for it, as the budget allows."""
     index, plan = ctx.index, ctx.plan
+    cost: float | None = None
+    relaxed: float | None = None
+    if ctx.budget <= 0:
+        return cost, []
+    if ctx.spend():
+        relaxed = relaxed_makespan(ctx.graph, index, group.points, ctx.workers, ctx.priority)
+        cost = max(0.0, ctx.practical - relaxed)
     kinds = {index.resource_kinds[p] for p in group.points}
     keys = _group_keys(index, group)
     found: list[Advice] = []
 
-    def consider(advice: Advice, changed: Plan, graph: Graph | None) -> None:
-        if not ctx.spend():
+    def consider(advice: Advice, *, same_graph: bool, known: float | None = None) -> None:
+        if known is not None:
+            makespan = known
+        elif ctx.spend():
+            changed = apply_advice(plan, advice)
+            makespan = _makespan(changed, ctx.graph if same_graph else None, ctx.workers)
+        else:
             return
-        makespan = _makespan(changed, graph, ctx.workers)
         if makespan < ctx.practical - _EPSILON:
             found.append(
                 dataclasses.replace(advice, makespan=makespan, gain=ctx.practical - makespan)
@@ -256,15 +303,16 @@ def advise_group(ctx: AdviceContext, group: PointGroup, name: str) -> list[Advic
             keys=keys[:1],
             value=index.capacity[point] + 1,
         )
-        consider(advice, apply_advice(plan, advice), ctx.graph)
-        return found
+        consider(advice, same_graph=True)
+        return cost, found
     if ResourceKind.COUNTED in kinds:
-        return found
-    writers = _writers(index, ctx.graph, group)
+        return cost, found
     if kinds == {ResourceKind.FILE}:
+        writers = _writers(index, ctx.graph, group)
         if writers:
             advice = Advice(Action.SPLIT, name, math.nan, 0.0, keys=keys, tasks=writers)
-            consider(advice, apply_advice(plan, advice), ctx.graph)
+            same = relaxed if _standalone(ctx, group.points, writes_only=True) else None
+            consider(advice, same_graph=True, known=same)
         if len(writers) >= 2 and all(index.kinds[p] is PointKind.NODE for p in group.points):
             members = [plan.tasks[ctx.graph.index[w]] for w in writers]
             mean = math.fsum(t.duration for t in members) / len(members)
@@ -278,11 +326,12 @@ def advise_group(ctx: AdviceContext, group: PointGroup, name: str) -> list[Advic
                 new_task=_unique_id(plan, "shared-" + _slug(name)),
                 new_duration=EXTRACT_SHARE * mean,
             )
-            consider(advice, apply_advice(plan, advice), None)
+            consider(advice, same_graph=False)
     else:
         advice = Advice(Action.ISOLATE, name, math.nan, 0.0, keys=keys)
-        consider(advice, apply_advice(plan, advice), ctx.graph)
-    return found
+        same = relaxed if _standalone(ctx, group.points, writes_only=False) else None
+        consider(advice, same_graph=True, known=same)
+    return cost, found
 
 
 def advise_workers(ctx: AdviceContext, lanes_unlimited: int) -> list[Advice]:

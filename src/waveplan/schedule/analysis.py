@@ -23,10 +23,9 @@ from waveplan.resources.index import ResourceIndex
 from waveplan.schedule.advice import (
     Advice,
     AdviceContext,
-    advise_group,
     advise_workers,
+    evaluate_group,
     rank,
-    relaxed_makespan,
 )
 from waveplan.schedule.bounds import LowerBound, lower_bound
 from waveplan.schedule.explain import ConflictGroup, Delay, conflict_groups, delays, point_groups
@@ -35,8 +34,10 @@ from waveplan.schedule.simulate import simulate
 
 __all__ = ["REPLAN_BUDGET", "PlanAnalysis", "SerializationPoint", "analyse"]
 
-REPLAN_BUDGET = 6_000_000
-"""Work units (tasks + dependencies + accesses, per replan) spent on costs and advice."""
+REPLAN_BUDGET = 3_000_000
+"""Work units spent on replans for costs and advice. A replan of a plan costs its size (tasks
++ dependencies + accesses); the plan's own two simulations are paid out of the budget first, so
+a plan of a million items gets one replan and larger plans none."""
 MAX_REPLANS = 40
 """At most this many replans, however small the plan."""
 _EPSILON = 1e-9
@@ -84,7 +85,7 @@ class PlanAnalysis:
 
 def _budget(graph: Graph, index: ResourceIndex) -> int:
     size = len(graph) + sum(map(len, graph.preds)) + sum(map(len, index.claims)) + 1
-    return min(MAX_REPLANS, REPLAN_BUDGET // size)
+    return min(MAX_REPLANS, max(0, REPLAN_BUDGET - 2 * size) // size)
 
 
 def analyse(plan: Plan, graph: Graph | None = None) -> PlanAnalysis:
@@ -98,15 +99,13 @@ def analyse(plan: Plan, graph: Graph | None = None) -> PlanAnalysis:
     layered = simulate(graph, index, workers=workers, priority=tail, barrier=True)
     ids = graph.ids
 
-    ctx = AdviceContext(plan, graph, index, workers, sim.makespan, _budget(graph, index))
+    ctx = AdviceContext(plan, graph, index, workers, tail, sim.makespan, _budget(graph, index))
     serialization: list[SerializationPoint] = []
     advice: list[Advice] = []
     for group in point_groups(index, sim.waits):
         name = " + ".join(index.names[p] for p in group.points)
-        cost = None
-        if ctx.spend():
-            relaxed = relaxed_makespan(graph, index, group.points, workers, tail)
-            cost = max(0.0, sim.makespan - relaxed)
+        cost, found = evaluate_group(ctx, group, name)
+        advice.extend(found)
         serialization.append(
             SerializationPoint(
                 resource=name,
@@ -116,7 +115,6 @@ def analyse(plan: Plan, graph: Graph | None = None) -> PlanAnalysis:
                 conservative=group.conservative,
             )
         )
-        advice.extend(advise_group(ctx, group, name))
     if any(w.point == WORKERS for w in sim.waits) and ctx.spend():
         unlimited = simulate(graph, index, workers=None, priority=tail)
         advice.extend(advise_workers(ctx, max(unlimited.worker, default=0) + 1))
