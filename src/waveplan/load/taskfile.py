@@ -200,6 +200,12 @@ def build_plan(doc: Document, *, name: str, root: str) -> Plan:
                     field="depends",
                 )
             if dep not in by_id:
+                try:  # an unsafe id deserves its own message, not "unknown task"
+                    check_id(dep)
+                except ValueError as exc:
+                    raise ctx.error(
+                        str(exc), container=entry, key="depends", task=task.id, field="depends"
+                    ) from None
                 raise ctx.error(
                     f"unknown task '{dep}'{_suggest(dep, known)}",
                     container=entry,
@@ -401,7 +407,7 @@ def _depends(
     entry: dict[Any, Any], fail: Callable[[str, str], PlanValidationError]
 ) -> tuple[str, ...]:
     raw = _list_field(entry, "depends", fail)
-    if all(type(d) is str and _SAFE_ID.match(d) for d in raw):  # the common case, fast
+    if all(type(d) is str for d in raw):  # checked against the known ids in build_plan
         return tuple(dict.fromkeys(raw))
     depends: dict[str, None] = {}  # ordered and without repeats
     for raw_dep in raw:

@@ -31,6 +31,7 @@ from waveplan.schedule.bounds import LowerBound, lower_bound
 from waveplan.schedule.explain import ConflictGroup, Delay, conflict_groups, delays, point_groups
 from waveplan.schedule.scheduler import WORKERS
 from waveplan.schedule.simulate import simulate
+from waveplan.schedule.waves import barrier_makespan, layer, wave_lists
 
 __all__ = ["REPLAN_BUDGET", "PlanAnalysis", "SerializationPoint", "analyse"]
 
@@ -96,7 +97,7 @@ def analyse(plan: Plan, graph: Graph | None = None) -> PlanAnalysis:
     head, tail = heads(graph), tails(graph)
     path = critical_path(graph)
     sim = simulate(graph, index, workers=workers, priority=tail)
-    layered = simulate(graph, index, workers=workers, priority=tail, barrier=True)
+    layers = wave_lists(layer(graph, index, sim.order, workers))
     ids = graph.ids
 
     ctx = AdviceContext(plan, graph, index, workers, tail, sim.makespan, _budget(graph, index))
@@ -124,10 +125,10 @@ def analyse(plan: Plan, graph: Graph | None = None) -> PlanAnalysis:
         sequential=sequential_makespan(graph.durations),
         theoretical=path.length,
         practical=sim.makespan,
-        practical_waves_makespan=layered.makespan,
+        practical_waves_makespan=barrier_makespan(graph, layers),
         lower_bound=lower_bound(graph, index, workers, head=head, tail=tail),
         theoretical_waves=waves(graph),
-        practical_waves=[[ids[t] for t in sorted(wave)] for wave in layered.waves],
+        practical_waves=[[ids[t] for t in wave] for wave in layers],
         schedule=[Slot(ids[i], sim.start[i], sim.end[i], sim.worker[i]) for i in range(len(graph))],
         critical_path=path,
         conflicts=conflict_groups(graph, index),

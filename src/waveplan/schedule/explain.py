@@ -34,7 +34,7 @@ def _resource_name(index: ResourceIndex, point: int) -> str:
     if point == WORKERS:
         return "a free worker"
     if point == BARRIER:
-        return "the end of the wave"
+        return "the earlier waves to finish"
     return index.names[point]
 
 

@@ -28,8 +28,8 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from enum import Enum
+from typing import NamedTuple
 
 from waveplan.graph import Graph, tails
 from waveplan.resources.index import WRITE, PointKind, ResourceIndex
@@ -39,7 +39,7 @@ __all__ = ["BARRIER", "WORKERS", "Scheduler", "Status", "Wait"]
 WORKERS = -1
 """Pseudo point of a wait for a free worker."""
 BARRIER = -2
-"""Pseudo point of a wait for the running wave to end (barrier mode)."""
+"""Pseudo point of a wait for the earlier waves to end (barrier mode)."""
 
 _NODE, _GLOB, _COUNTED = 0, 1, 2
 _KIND_CODE = {PointKind.NODE: _NODE, PointKind.GLOB: _GLOB, PointKind.COUNTED: _COUNTED}
@@ -56,8 +56,7 @@ class Status(Enum):
     FAILED = "failed"
 
 
-@dataclass(frozen=True, slots=True)
-class Wait:
+class Wait(NamedTuple):
     """A stretch of time a ready task spent not running, and why.
 
     ``point`` is a lock point of the resource index, or :data:`WORKERS` / :data:`BARRIER`;
@@ -79,7 +78,8 @@ class Scheduler:
     """Decides which tasks start, holding their resources as locks while they run.
 
     Tasks are the graph's indices. ``done`` marks tasks finished before this scheduler began
-    (resume). ``barrier`` starts nothing while anything runs, which yields wave-by-wave runs.
+    (resume). ``waves`` (a wave number per task, such as the practical waves) switches on
+    barrier mode: a task starts only once every task of the earlier waves has finished.
     """
 
     def __init__(
@@ -89,14 +89,18 @@ class Scheduler:
         *,
         workers: int | None = None,
         priority: Sequence[float] | None = None,
-        barrier: bool = False,
+        waves: Sequence[int] | None = None,
         done: Iterable[int] = (),
     ) -> None:
         n = len(graph)
         self.graph = graph
         self.index = index
         self.workers = workers
-        self.barrier = barrier
+        self.waves = waves
+        self.barrier = waves is not None
+        self._wave = 0
+        self._left_in_wave: dict[int, int] = {}
+        self._deferred: dict[int, list[int]] = {}
         prio = tails(graph) if priority is None else priority
         self._key = [(-prio[i], i) for i in range(n)]
         self._claims = index.claims
@@ -142,6 +146,11 @@ class Scheduler:
             self.status[task] = Status.SUCCEEDED
             for s in self.graph.succs[task]:
                 self._missing[s] -= 1
+        if self.waves is not None:
+            for task, wave in enumerate(self.waves):
+                if self.status[task] is Status.WAITING:
+                    self._left_in_wave[wave] = self._left_in_wave.get(wave, 0) + 1
+            self._wave = min(self._left_in_wave, default=0)
         for task in range(len(self.graph)):
             if self.status[task] is Status.WAITING and self._missing[task] == 0:
                 self._make_ready(task, now)
@@ -151,12 +160,11 @@ class Scheduler:
         if not self._prepared:
             raise ValueError("prepare() must be called first")
         for point in self._dirty:
-            self._wake(point)
+            self._wake(point, now)
         self._dirty.clear()
         chosen: list[int] = []
         heap = self._heap
-        may_start = not (self.barrier and self._running)
-        while may_start and heap and (self.workers is None or self._running < self.workers):
+        while heap and (self.workers is None or self._running < self.workers):
             task = heapq.heappop(heap)[1]
             origin = self._origin.pop(task, None)
             blocked = self._blocker(task)
@@ -168,16 +176,12 @@ class Scheduler:
                 self._running += 1
                 chosen.append(task)
                 if origin is not None:
-                    self._wake(origin)
+                    self._wake(origin, now)
             else:
                 point, holder = blocked
                 self._park(task, point, holder, now)
                 if origin is not None and origin != point:
-                    self._wake(origin)
-        # Whoever is still in the heap waits for a worker (or for the wave to end).
-        reason = BARRIER if self.barrier else WORKERS
-        for _, task in heap:
-            self._open_wait(task, reason, None, now)
+                    self._wake(origin, now)
         return chosen
 
     def started(self, task: int, now: float) -> None:
@@ -193,19 +197,21 @@ class Scheduler:
         self._release(task)
         self._running -= 1
         self.end[task] = now
-        if not ok:
+        if ok:
+            self.status[task] = Status.SUCCEEDED
+            missing = self._missing
+            for s in self.graph.succs[task]:
+                missing[s] -= 1
+                if missing[s] == 0:
+                    self._make_ready(s, now)
+        else:
             self.status[task] = Status.FAILED
-            return
-        self.status[task] = Status.SUCCEEDED
-        missing = self._missing
-        for s in self.graph.succs[task]:
-            missing[s] -= 1
-            if missing[s] == 0:
-                self._make_ready(s, now)
+        if self.waves is not None:
+            self._leave_wave(task, ok, now)
 
     def is_active(self) -> bool:
         """True while some task runs or may still start."""
-        return bool(self._running or self._heap or self._parked)
+        return bool(self._running or self._heap or self._parked or self._deferred)
 
     @property
     def running(self) -> int:
@@ -225,7 +231,42 @@ class Scheduler:
     def _make_ready(self, task: int, now: float) -> None:
         self.status[task] = Status.READY
         self.ready_at[task] = now
+        if self.waves is not None and self.waves[task] > self._wave:
+            self._deferred.setdefault(self.waves[task], []).append(task)
+            self._open_wait(task, BARRIER, None, now)
+            return
+        self._queue(task, now)
+
+    def _leave_wave(self, task: int, ok: bool, now: float) -> None:
+        """Barrier mode: count the task out of its wave; when the current wave is over, open
+        the next one. A failure also counts out everything downstream, which will never run."""
+        assert self.waves is not None
+        gone = [task]
+        if not ok:
+            seen = {task}
+            stack = [task]
+            while stack:
+                for s in self.graph.succs[stack.pop()]:
+                    if s not in seen and self.status[s] is Status.WAITING:
+                        seen.add(s)
+                        stack.append(s)
+                        gone.append(s)
+        for t in gone:
+            wave = self.waves[t]
+            self._left_in_wave[wave] -= 1
+            if not self._left_in_wave[wave]:
+                del self._left_in_wave[wave]
+        while self._left_in_wave and self._wave not in self._left_in_wave:
+            self._wave = min(self._left_in_wave)
+        for t in self._deferred.pop(self._wave, []):
+            self._queue(t, now)
+
+    def _queue(self, task: int, now: float) -> None:
+        """Put a task in the ready heap. Until it is taken out, it waits for a worker (or for
+        the running wave to end): had one been free, :meth:`ready` would have started it or
+        parked it at this very instant, and a zero-length wait is not recorded."""
         heapq.heappush(self._heap, self._key[task])
+        self._open_wait(task, WORKERS, None, now)
 
     def _open_wait(self, task: int, point: int, holder: int | None, now: float) -> None:
         current = self._wait_since.get(task)
@@ -246,7 +287,7 @@ class Scheduler:
         heapq.heappush(self._waiters.setdefault(point, []), self._key[task])
         self._open_wait(task, point, holder, now)
 
-    def _wake(self, point: int) -> None:
+    def _wake(self, point: int, now: float) -> None:
         """Move the best waiter of a point back to the ready heap, remembering where from."""
         waiters = self._waiters.get(point)
         if not waiters:
@@ -258,7 +299,7 @@ class Scheduler:
         self._parked -= 1
         self.status[task] = Status.READY
         self._origin[task] = point
-        heapq.heappush(self._heap, key)
+        self._queue(task, now)
 
     def _blocker(self, task: int) -> tuple[int, int] | None:
         """The first lock point (and a holder) that keeps ``task`` from starting, or None."""

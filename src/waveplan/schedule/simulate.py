@@ -22,15 +22,14 @@ __all__ = ["Simulation", "simulate"]
 class Simulation:
     """Result of one simulated run, over task indices.
 
-    ``waves`` lists the tasks started by each call of the scheduler that started something: in
-    barrier mode these are the practical waves.
+    ``order`` lists the tasks in the order the scheduler started them (a topological order).
     """
 
     start: list[float]
     end: list[float]
     worker: list[int]
     waits: list[Wait]
-    waves: list[list[int]]
+    order: list[int]
     makespan: float
 
 
@@ -39,12 +38,13 @@ def simulate(
     index: ResourceIndex,
     *,
     workers: int | None = None,
-    barrier: bool = False,
+    waves: Sequence[int] | None = None,
     priority: Sequence[float] | None = None,
 ) -> Simulation:
-    """Simulate the plan with the scheduler's policy; every task succeeds."""
+    """Simulate the plan with the scheduler's policy; every task succeeds. With ``waves``,
+    the waves run one after another (barrier mode)."""
     n = len(graph)
-    scheduler = Scheduler(graph, index, workers=workers, barrier=barrier, priority=priority)
+    scheduler = Scheduler(graph, index, workers=workers, waves=waves, priority=priority)
     scheduler.prepare(0.0)
     durations = graph.durations
     start = [0.0] * n
@@ -53,14 +53,14 @@ def simulate(
     free_lanes: list[int] = []
     lanes_used = 0
     events: list[tuple[float, int]] = []
-    waves: list[list[int]] = []
+    order: list[int] = []
     now = 0.0
     ready = scheduler.ready
     finished = scheduler.finished
     while True:
         batch = ready(now)
         if batch:
-            waves.append(batch)
+            order.extend(batch)
             for task in batch:
                 if free_lanes:
                     lane = heapq.heappop(free_lanes)
@@ -88,6 +88,6 @@ def simulate(
         end=end,
         worker=worker,
         waits=scheduler.waits,
-        waves=waves,
+        order=order,
         makespan=max(end, default=0.0),
     )

@@ -1,0 +1,116 @@
+"""Practical waves: a layering that respects dependencies, conflicts, capacities and workers.
+
+Tasks are placed one by one in the order the practical schedule starts them, each in the
+earliest wave that comes after the waves of its dependencies and of every earlier-placed task
+it conflicts with, and that still has room for it (workers, counted capacities). Every wave is
+then a set of tasks that may run together, and running the waves one after another with a
+barrier in between is a valid execution (``run --barrier`` does exactly that).
+
+One pass, near-linear: per lock point it keeps the latest wave of its writers and readers, and
+per declared ancestor the latest wave of the holds below it, like the scheduler's locks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from waveplan.graph import Graph
+from waveplan.resources.index import WRITE, PointKind, ResourceIndex
+
+__all__ = ["barrier_makespan", "layer", "wave_lists"]
+
+
+def layer(
+    graph: Graph, index: ResourceIndex, order: Sequence[int], workers: int | None
+) -> list[int]:
+    """Wave number (0-based) of each task, placing tasks in ``order``."""
+    points = len(index)
+    last_w = [-1] * points  # latest wave holding the point for writing
+    last_r = [-1] * points  # latest wave holding it for reading (or any amount)
+    below_w = [-1] * points  # latest wave writing something under a declared ancestor
+    below_r = [-1] * points
+    used: list[dict[int, int]] = [{} for _ in range(points)]  # counted: wave -> amount
+    size: dict[int, int] = {}
+    kinds = index.kinds
+    declared = index.declared
+    up = [tuple(a for a in chain if declared[a]) for chain in index.ancestors]
+    overlapping = [
+        (*nodes, *globs) for nodes, globs in zip(index.glob_nodes, index.glob_globs, strict=True)
+    ]
+    capacity = index.capacity
+
+    def fits(wave: int, claims: Sequence[tuple[int, int, int]]) -> bool:
+        """Room for one more task in a wave: a worker, and every counted amount."""
+        if workers is not None and size.get(wave, 0) >= workers:
+            return False
+        return all(
+            kinds[p] is not PointKind.COUNTED or used[p].get(wave, 0) + amount <= capacity[p]
+            for p, _, amount in claims
+        )
+
+    wave = [-1] * len(graph)
+    preds = graph.preds
+    claims_of = index.claims
+    for task in order:
+        earliest = max([wave[p] for p in preds[task]], default=-1) + 1
+        claims = claims_of[task]
+        for point, mode, _ in claims:
+            kind = kinds[point]
+            if kind is PointKind.COUNTED:
+                continue
+            writes = mode == WRITE
+            earliest = max(earliest, last_w[point] + 1)
+            if writes:
+                earliest = max(earliest, last_r[point] + 1)
+            if kind is PointKind.NODE:
+                earliest = max(earliest, below_w[point] + 1)
+                if writes:
+                    earliest = max(earliest, below_r[point] + 1)
+                related: Sequence[int] = index.node_globs[point]
+                for a in up[point]:
+                    earliest = max(earliest, last_w[a] + 1)
+                    if writes:
+                        earliest = max(earliest, last_r[a] + 1)
+            else:
+                related = overlapping[point]
+            for other in related:
+                earliest = max(earliest, last_w[other] + 1)
+                if writes:
+                    earliest = max(earliest, last_r[other] + 1)
+        chosen = earliest
+        while not fits(chosen, claims):
+            chosen += 1
+        wave[task] = chosen
+        size[chosen] = size.get(chosen, 0) + 1
+        for point, mode, amount in claims:
+            kind = kinds[point]
+            if kind is PointKind.COUNTED:
+                used[point][chosen] = used[point].get(chosen, 0) + amount
+                continue
+            if mode == WRITE:
+                last_w[point] = max(last_w[point], chosen)
+            else:
+                last_r[point] = max(last_r[point], chosen)
+            if kind is PointKind.NODE:
+                table = below_w if mode == WRITE else below_r
+                for a in up[point]:
+                    table[a] = max(table[a], chosen)
+    return wave
+
+
+def wave_lists(wave: Sequence[int]) -> list[list[int]]:
+    """Tasks of each wave, in id order."""
+    count = max(wave, default=-1) + 1
+    grouped: list[list[int]] = [[] for _ in range(count)]
+    for task, w in enumerate(wave):
+        grouped[w].append(task)
+    return grouped
+
+
+def barrier_makespan(graph: Graph, waves: Sequence[Sequence[int]]) -> float:
+    """Makespan when each wave starts after the slowest task of the previous one ends."""
+    durations = graph.durations
+    total = 0.0
+    for tasks in waves:
+        total += max((durations[t] for t in tasks), default=0.0)
+    return total
