@@ -39,8 +39,10 @@ class _Group:
 
     def add(self, work: float, head: float, tail: float) -> None:
         self.work.append(work)
-        self.head = min(self.head, head)
-        self.tail = min(self.tail, tail)
+        if head < self.head:
+            self.head = head
+        if tail < self.tail:
+            self.tail = tail
 
     def merged(self, other: _Group) -> _Group:
         return _Group(
@@ -75,22 +77,30 @@ def lower_bound(
     counted: dict[int, _Group] = {}
     kinds = index.kinds
     declared = index.declared
+    ancestors = index.ancestors
     for task, claims in enumerate(index.claims):
-        written = {p for p, mode, _ in claims if mode == WRITE}
+        if not claims:
+            continue
+        d, h, a = durations[task], head[task], after[task]
+        written: set[int] | None = None
         for point, mode, amount in claims:
             kind = kinds[point]
             if kind is PointKind.COUNTED:
-                group = counted.setdefault(point, _Group([]))
-                group.add(amount * durations[task], head[task], after[task])
+                group = counted.get(point)
+                if group is None:
+                    group = counted[point] = _Group([])
+                group.add(amount * d, h, a)
             elif mode == WRITE:
                 # A task writing a node and one of its ancestors counts once, at the ancestor.
-                if kind is PointKind.NODE and any(
-                    a in written for a in index.ancestors[point] if declared[a]
-                ):
-                    continue
-                exclusive.setdefault(point, _Group([])).add(
-                    durations[task], head[task], after[task]
-                )
+                if kind is PointKind.NODE and len(claims) > 1 and ancestors[point]:
+                    if written is None:
+                        written = {p for p, m, _ in claims if m == WRITE}
+                    if any(up in written for up in ancestors[point] if declared[up]):
+                        continue
+                group = exclusive.get(point)
+                if group is None:
+                    group = exclusive[point] = _Group([])
+                group.add(d, h, a)
 
     # Writers of a node and of its declared ancestors all overlap: chain them top-down
     # (a parent's point number is always smaller than its children's).
