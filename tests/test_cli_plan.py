@@ -1,0 +1,155 @@
+"""Tests of ``waveplan plan`` through :func:`waveplan.cli.main` and ``python -m waveplan``."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from waveplan import __version__
+from waveplan.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+SEED_EXAMPLE = EXAMPLES / "git-workflow.yaml"
+PLAN_SUFFIXES = (".yaml", ".yml", ".json", ".toml")
+
+
+def test_plan_of_the_seed_example_exits_zero(capsys: pytest.CaptureFixture[str]) -> None:
+    """Planning the seed example succeeds and writes nothing to standard error."""
+    assert main(["plan", str(SEED_EXAMPLE)]) == 0
+    captured = capsys.readouterr()
+    assert captured.out
+    assert captured.err == ""
+
+
+def test_plan_text_shows_the_speedup_lines(capsys: pytest.CaptureFixture[str]) -> None:
+    """The text output has the seed's speedup rows: the baseline and the 43% on paper."""
+    main(["plan", str(SEED_EXAMPLE)])
+    out = capsys.readouterr().out
+    assert "Pure sequential" in out
+    assert "Theoretical parallel" in out
+    assert "43% faster" in out
+
+
+def test_plan_json_of_the_seed_example(capsys: pytest.CaptureFixture[str]) -> None:
+    """The JSON output has the figures of DESIGN section 7 for the seed example."""
+    assert main(["plan", str(SEED_EXAMPLE), "--format", "json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert {"tasks", "makespan", "waves", "critical_path"} <= set(data)
+    assert data["tasks"] == 7
+    assert data["makespan"]["sequential"] == 7
+    assert data["makespan"]["theoretical"] == 4
+    assert data["waves"]["theoretical"] == [["t1"], ["t2", "t3", "t4"], ["t5", "t6"], ["t7"]]
+    assert data["critical_path"]["length"] == 4
+    assert data["critical_path"]["tasks"] == ["t1", "t2", "t5", "t7"]
+
+
+def test_output_file_is_written_and_nothing_printed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """With ``-o FILE`` the result goes to the file and standard output stays empty."""
+    target = tmp_path / "plan.json"
+    assert main(["plan", str(SEED_EXAMPLE), "--format", "json", "-o", str(target)]) == 0
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == ""
+    assert json.loads(target.read_text(encoding="utf-8"))["tasks"] == 7
+
+
+def test_output_file_gets_the_same_text_as_standard_output(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The text written with ``-o`` is what standard output would have shown."""
+    main(["plan", str(SEED_EXAMPLE)])
+    printed = capsys.readouterr().out
+    target = tmp_path / "plan.txt"
+    main(["plan", str(SEED_EXAMPLE), "-o", str(target)])
+    assert capsys.readouterr().out == ""
+    assert target.read_text(encoding="utf-8") == printed
+
+
+def test_unknown_option_exits_two(capsys: pytest.CaptureFixture[str]) -> None:
+    """An option the command does not have is a usage error: exit 2, message on stderr."""
+    assert main(["plan", str(SEED_EXAMPLE), "--no-such-option"]) == 2
+    captured = capsys.readouterr()
+    assert "--no-such-option" in captured.err
+    assert captured.out == ""
+
+
+def test_missing_file_exits_two_with_one_error_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A plan file that does not exist is one ERROR line and exit 2, without a traceback."""
+    missing = tmp_path / "nope.yaml"
+    assert main(["plan", str(missing)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("ERROR: ")
+    assert str(missing) in err
+    assert "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_cycle_exits_two_and_prints_the_cycle(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A dependency cycle is one ERROR line naming the closed cycle, exit 2, nothing written."""
+    plan_file = tmp_path / "cycle.yaml"
+    plan_file.write_text(
+        "tasks:\n  - {id: b, depends: [a]}\n  - {id: a, depends: [c]}\n  - {id: c, depends: [b]}\n",
+        encoding="utf-8",
+    )
+    target = tmp_path / "out.json"
+    assert main(["plan", str(plan_file), "--format", "json", "-o", str(target)]) == 2
+    captured = capsys.readouterr()
+    assert "a -> c -> b -> a" in captured.err
+    assert len(captured.err.strip().splitlines()) == 1
+    assert captured.out == ""
+    assert not target.exists()
+
+
+def test_version_prints_the_package_version(capsys: pytest.CaptureFixture[str]) -> None:
+    """``--version`` prints the package version and exits 0."""
+    assert main(["--version"]) == 0
+    assert __version__ in capsys.readouterr().out
+
+
+def test_module_help_runs_in_a_subprocess() -> None:
+    """``python -m waveplan --help`` exits 0 and lists the plan command."""
+    done = subprocess.run(
+        [sys.executable, "-m", "waveplan", "--help"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Usage:" in done.stdout
+    assert "plan" in done.stdout
+
+
+def example_files() -> list[Path]:
+    """Every task file shipped in examples/."""
+    return sorted(p for p in EXAMPLES.iterdir() if p.suffix in PLAN_SUFFIXES)
+
+
+def test_examples_folder_has_the_documented_examples() -> None:
+    """The seed example and the CI and data-migration examples are shipped."""
+    names = {p.name for p in example_files()}
+    assert {"git-workflow.yaml", "ci-pipeline.yaml", "data-migration.yaml"} <= names
+
+
+@pytest.mark.parametrize("example", example_files(), ids=lambda p: p.name)
+def test_every_example_plans(example: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Every file in examples/ plans with exit 0, as text and as JSON."""
+    assert main(["plan", str(example)]) == 0
+    assert capsys.readouterr().err == ""
+    assert main(["plan", str(example), "--format", "json"]) == 0
+    captured = capsys.readouterr()
+    assert captured.err == ""
+    data = json.loads(captured.out)
+    assert data["tasks"] >= 1
+    assert data["makespan"]["theoretical"] <= data["makespan"]["sequential"]
