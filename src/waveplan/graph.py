@@ -28,6 +28,7 @@ __all__ = [
     "critical_path",
     "heads",
     "levels",
+    "reaches",
     "sequential_makespan",
     "tails",
     "waves",
@@ -156,6 +157,28 @@ def _find_cycle(ids: Sequence[str], preds: list[list[int]], order: list[int]) ->
     start = cycle.index(min(cycle))
     cycle = cycle[start:] + cycle[:start]
     return [ids[i] for i in cycle] + [ids[cycle[0]]]
+
+
+def reaches(graph: Graph, source: int, target: int, budget: int = 10_000) -> bool | None:
+    """Whether ``target`` depends, directly or not, on ``source``; None when the search
+    visited ``budget`` tasks without an answer. Only tasks on levels below the target's are
+    explored."""
+    if source == target:
+        return True
+    level, succs = graph.level, graph.succs
+    limit = level[target]
+    seen = {source}
+    stack = [source]
+    while stack:
+        for s in succs[stack.pop()]:
+            if s == target:
+                return True
+            if s not in seen and level[s] < limit:
+                if len(seen) >= budget:
+                    return None
+                seen.add(s)
+                stack.append(s)
+    return False
 
 
 def levels(graph: Graph) -> list[int]:

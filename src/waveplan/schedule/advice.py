@@ -4,7 +4,8 @@ Every advice is a concrete change to the plan (:func:`apply_advice`), and its ma
 replanning the changed plan gives, so the figure is achievable by construction:
 
 - **split** a hot file or pattern: each writer edits its own piece (``src/x.ts/@t2``), so the
-  writers stop conflicting with each other; readers still read the whole file;
+  writers stop conflicting with each other; readers still read the whole file. When other
+  resources serialize the same tasks at the same time, they are separated together;
 - **isolate** a shared state or test resource: each task gets its own copy (a per-task
   database, port or fixture);
 - **extract** the shared part of a file into its own earlier task, which the writers then
@@ -91,23 +92,19 @@ def piece_key(kind: ResourceKind, key: str, task_id: str) -> str:
     return f"{key.rstrip('/')}/@{task_id}{suffix}"
 
 
-def _replace_accesses(
-    plan: Plan,
-    keys: Iterable[tuple[ResourceKind, str]],
-    tasks: Iterable[str] | None,
-    *,
-    writes_only: bool,
-) -> Plan:
+def _separate(plan: Plan, keys: Iterable[tuple[ResourceKind, str]]) -> Plan:
+    """Give each task its own piece of the resources: for files only writes move to a piece
+    (readers keep reading the whole file); for state and test resources every access does."""
     wanted = set(keys)
-    chosen = None if tasks is None else set(tasks)
     changed: list[Task] = []
     for task in plan.tasks:
-        if chosen is not None and task.id not in chosen:
+        if not any((a.kind, a.key) in wanted for a in task.accesses):
             changed.append(task)
             continue
         accesses = tuple(
             dataclasses.replace(a, key=piece_key(a.kind, a.key, task.id))
-            if (a.kind, a.key) in wanted and (a.mode is Mode.WRITE or not writes_only)
+            if (a.kind, a.key) in wanted
+            and (a.mode is Mode.WRITE or a.kind is not ResourceKind.FILE)
             else a
             for a in task.accesses
         )
@@ -118,7 +115,7 @@ def _replace_accesses(
 def _extract(plan: Plan, advice: Advice) -> Plan:
     assert advice.new_task is not None and advice.new_duration is not None
     writers = set(advice.tasks)
-    split = _replace_accesses(plan, advice.keys, writers, writes_only=True)
+    split = _separate(plan, advice.keys)
     members = [t for t in plan.tasks if t.id in writers]
     common = set(members[0].depends)
     for member in members[1:]:
@@ -143,10 +140,8 @@ def _extract(plan: Plan, advice: Advice) -> Plan:
 
 def apply_advice(plan: Plan, advice: Advice) -> Plan:
     """The plan as it would be after following the advice."""
-    if advice.action is Action.SPLIT:
-        return _replace_accesses(plan, advice.keys, advice.tasks, writes_only=True)
-    if advice.action is Action.ISOLATE:
-        return _replace_accesses(plan, advice.keys, None, writes_only=False)
+    if advice.action in (Action.SPLIT, Action.ISOLATE):
+        return _separate(plan, advice.keys)
     if advice.action is Action.EXTRACT:
         return _extract(plan, advice)
     assert advice.value is not None
@@ -244,10 +239,11 @@ def _writers(index: ResourceIndex, graph: Graph, group: PointGroup) -> tuple[str
     )
 
 
-def _standalone(ctx: AdviceContext, points: Sequence[int], *, writes_only: bool) -> bool:
+def _standalone(ctx: AdviceContext, points: Sequence[int]) -> bool:
     """True when giving each task its own piece of these points removes every conflict on
     them, exactly as ignoring them would: plain nodes that no other declared point overlaps
-    (no declared ancestor or descendant, no glob) and, for a split, used by writers only."""
+    (no declared ancestor or descendant, no glob) and, for files, used by writers only (a
+    split leaves readers on the whole file)."""
     index = ctx.index
     for point in points:
         if index.kinds[point] is not PointKind.NODE or index.node_globs[point]:
@@ -256,10 +252,10 @@ def _standalone(ctx: AdviceContext, points: Sequence[int], *, writes_only: bool)
             return False
         if point in ctx.covering():
             return False
-    if writes_only:
-        wanted = set(points)
+    files = {p for p in points if index.resource_kinds[p] is ResourceKind.FILE}
+    if files:
         for claims in index.claims:
-            if any(p in wanted and mode != WRITE for p, mode, _ in claims):
+            if any(p in files and mode != WRITE for p, mode, _ in claims):
                 return False
     return True
 
@@ -293,7 +289,7 @@ def evaluate_group(
                 dataclasses.replace(advice, makespan=makespan, gain=ctx.practical - makespan)
             )
 
-    if kinds == {ResourceKind.COUNTED}:
+    if kinds == {ResourceKind.COUNTED} and len(group.points) == 1:
         point = group.points[0]
         advice = Advice(
             Action.RAISE_CAPACITY,
@@ -307,13 +303,17 @@ def evaluate_group(
         return cost, found
     if ResourceKind.COUNTED in kinds:
         return cost, found
-    if kinds == {ResourceKind.FILE}:
+    if ResourceKind.FILE in kinds:
         writers = _writers(index, ctx.graph, group)
         if writers:
             advice = Advice(Action.SPLIT, name, math.nan, 0.0, keys=keys, tasks=writers)
-            same = relaxed if _standalone(ctx, group.points, writes_only=True) else None
+            same = relaxed if _standalone(ctx, group.points) else None
             consider(advice, same_graph=True, known=same)
-        if len(writers) >= 2 and all(index.kinds[p] is PointKind.NODE for p in group.points):
+        if (
+            len(writers) >= 2
+            and kinds == {ResourceKind.FILE}
+            and all(index.kinds[p] is PointKind.NODE for p in group.points)
+        ):
             members = [plan.tasks[ctx.graph.index[w]] for w in writers]
             mean = math.fsum(t.duration for t in members) / len(members)
             advice = Advice(
@@ -329,7 +329,7 @@ def evaluate_group(
             consider(advice, same_graph=False)
     else:
         advice = Advice(Action.ISOLATE, name, math.nan, 0.0, keys=keys)
-        same = relaxed if _standalone(ctx, group.points, writes_only=False) else None
+        same = relaxed if _standalone(ctx, group.points) else None
         consider(advice, same_graph=True, known=same)
     return cost, found
 

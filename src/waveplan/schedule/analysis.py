@@ -103,7 +103,7 @@ def analyse(plan: Plan, graph: Graph | None = None) -> PlanAnalysis:
     ctx = AdviceContext(plan, graph, index, workers, tail, sim.makespan, _budget(graph, index))
     serialization: list[SerializationPoint] = []
     advice: list[Advice] = []
-    for group in point_groups(index, sim.waits):
+    for group in point_groups(index, sim.waits, sim.co_blocked):
         name = " + ".join(index.names[p] for p in group.points)
         cost, found = evaluate_group(ctx, group, name)
         advice.extend(found)

@@ -9,10 +9,11 @@ replanning, see :mod:`waveplan.schedule.advice`).
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from waveplan.graph import Graph
+from waveplan.graph import Graph, reaches
 from waveplan.resources.index import WRITE, PointKind, ResourceIndex
 from waveplan.schedule.scheduler import BARRIER, WORKERS, Wait
 
@@ -77,8 +78,17 @@ class PointGroup:
     conservative: bool
 
 
-def point_groups(index: ResourceIndex, waits: Sequence[Wait]) -> list[PointGroup]:
-    """Resources that made tasks wait, grouped by identical task sets, most wait first."""
+def point_groups(
+    index: ResourceIndex,
+    waits: Sequence[Wait],
+    co_blocked: Sequence[tuple[int, frozenset[int]]] = (),
+) -> list[PointGroup]:
+    """Resources that made tasks wait, most wait first.
+
+    Resources are grouped when they serialize the same tasks: when they blocked one task at
+    the same time (``co_blocked``), or when exactly the same tasks waited on them. Ignoring only
+    one resource of such a group would gain nothing.
+    """
     involved: dict[int, set[int]] = {}
     total: dict[int, float] = {}
     flagged: dict[int, bool] = {}
@@ -93,18 +103,46 @@ def point_groups(index: ResourceIndex, waits: Sequence[Wait]) -> list[PointGroup
         flagged[wait.point] = flagged.get(wait.point, False) or _conservative(
             index, wait.task, wait.point
         )
-    by_tasks: dict[tuple[int, ...], list[int]] = {}
+    parent = {point: point for point in involved}
+
+    def find(point: int) -> int:
+        while parent[point] != point:
+            parent[point] = parent[parent[point]]
+            point = parent[point]
+        return point
+
+    def union(a: int, b: int) -> None:
+        ra, rb = find(a), find(b)
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)
+
+    for point, others in co_blocked:
+        if point not in parent:
+            continue
+        for other in others:
+            parent.setdefault(other, other)
+            union(point, other)
+    by_tasks: dict[tuple[int, ...], int] = {}
     for point, tasks in involved.items():
-        by_tasks.setdefault(tuple(sorted(tasks)), []).append(point)
-    groups = [
-        PointGroup(
-            points=tuple(sorted(points)),
-            tasks=tasks,
-            wait=sum(total[p] for p in points),
-            conservative=any(flagged[p] for p in points),
+        key = tuple(sorted(tasks))
+        if key in by_tasks:
+            union(by_tasks[key], point)
+        else:
+            by_tasks[key] = point
+    members: dict[int, list[int]] = {}
+    for point in parent:
+        members.setdefault(find(point), []).append(point)
+    groups = []
+    for points in members.values():
+        tasks = set().union(*(involved.get(p, ()) for p in points))
+        groups.append(
+            PointGroup(
+                points=tuple(sorted(points)),
+                tasks=tuple(sorted(tasks)),
+                wait=sum(total.get(p, 0.0) for p in points),
+                conservative=any(flagged.get(p, False) for p in points),
+            )
         )
-        for tasks, points in by_tasks.items()
-    ]
     groups.sort(key=lambda g: (-g.wait, [index.names[p] for p in g.points]))
     return groups
 
@@ -124,8 +162,23 @@ class ConflictGroup:
     conservative: bool
 
 
+MAX_ORDER_CHECK = 64
+"""Conflict groups up to this size are checked for being ordered by dependencies."""
+
+
+def _chained(graph: Graph, members: Sequence[int]) -> bool:
+    """True when dependencies already order every pair of ``members``: such tasks never run
+    together, so their shared resource costs nothing. A set is a chain when each member, in
+    dependency-level order, reaches the next."""
+    if len(members) > MAX_ORDER_CHECK:
+        return False
+    ordered = sorted(members, key=lambda t: (graph.level[t], t))
+    return all(reaches(graph, a, b) is True for a, b in itertools.pairwise(ordered))
+
+
 def conflict_groups(graph: Graph, index: ResourceIndex) -> list[ConflictGroup]:
-    """Every resource on which at least two tasks conflict, by resource name."""
+    """Every resource on which at least two tasks that dependencies do not already order
+    conflict, by resource name."""
     users: dict[int, list[tuple[int, int, int]]] = {}
     for task, claims in enumerate(index.claims):
         for point, mode, amount in claims:
@@ -135,7 +188,11 @@ def conflict_groups(graph: Graph, index: ResourceIndex) -> list[ConflictGroup]:
     for point, own in users.items():
         kind = index.kinds[point]
         if kind is PointKind.COUNTED:
-            if sum(a for _, _, a in own) > index.capacity[point] and len(own) > 1:
+            if (
+                sum(a for _, _, a in own) > index.capacity[point]
+                and len(own) > 1
+                and not _chained(graph, [t for t, _, _ in own])
+            ):
                 holders = tuple(ids[t] for t in sorted({t for t, _, _ in own}))
                 groups.append(ConflictGroup(index.names[point], holders, (), False))
             continue
@@ -153,7 +210,7 @@ def conflict_groups(graph: Graph, index: ResourceIndex) -> list[ConflictGroup]:
                     writers.add(task)
                     conservative = conservative or index.is_conservative(point, other)
         members = writers | readers
-        if writers and len(members) > 1:
+        if writers and len(members) > 1 and not _chained(graph, list(members)):
             groups.append(
                 ConflictGroup(
                     index.names[point],

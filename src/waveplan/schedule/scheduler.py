@@ -27,7 +27,7 @@ and each woken task that starts or parks elsewhere wakes the next one. So a file
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from enum import Enum
 from typing import NamedTuple
 
@@ -129,6 +129,8 @@ class Scheduler:
         self.start: list[float | None] = [None] * n
         self.end: list[float | None] = [None] * n
         self.waits: list[Wait] = []
+        # (point a task parked on, other points that blocked it at the same time)
+        self._co_blocked: list[tuple[int, frozenset[int]]] = []
         self._wait_since: dict[int, tuple[int, int | None, float]] = {}
         self._running = 0
         self._parked = 0
@@ -180,6 +182,10 @@ class Scheduler:
             else:
                 point, holder = blocked
                 self._park(task, point, holder, now)
+                also = {p for p, _ in self._blocking(task)}
+                also.discard(point)
+                if also:
+                    self._co_blocked.append((point, frozenset(also)))
                 if origin is not None and origin != point:
                     self._wake(origin, now)
         return chosen
@@ -212,6 +218,12 @@ class Scheduler:
     def is_active(self) -> bool:
         """True while some task runs or may still start."""
         return bool(self._running or self._heap or self._parked or self._deferred)
+
+    @property
+    def co_blocked(self) -> list[tuple[int, frozenset[int]]]:
+        """Points that blocked a task together with the one it parked on: they serialize the
+        same tasks, so ignoring only one of them would gain nothing."""
+        return self._co_blocked
 
     @property
     def running(self) -> int:
@@ -303,6 +315,11 @@ class Scheduler:
 
     def _blocker(self, task: int) -> tuple[int, int] | None:
         """The first lock point (and a holder) that keeps ``task`` from starting, or None."""
+        return next(self._blocking(task), None)
+
+    def _blocking(self, task: int) -> Iterator[tuple[int, int]]:
+        """For each of the task's claims that cannot be granted now: the point that blocks it
+        and a holder (the one with the lowest id)."""
         writer, readers = self._writer, self._readers
         below_w, below_r = self._below_w, self._below_r
         kind = self._kind
@@ -310,39 +327,46 @@ class Scheduler:
             k = kind[point]
             if k == _COUNTED:
                 if self._used[point] + amount > self._capacity[point]:
-                    return point, min(readers[point] or (-1,))
+                    yield point, min(readers[point] or (-1,))
                 continue
             if writer[point] >= 0:
-                return point, writer[point]
+                yield point, writer[point]
+                continue
             if mode == WRITE:
                 held = readers[point]
                 if held:
-                    return point, min(held)
+                    yield point, min(held)
+                    continue
             if k == _NODE:
                 below = below_w[point]
-                if below:
-                    return point, min(below)
-                if mode == WRITE:
+                if not below and mode == WRITE:
                     below = below_r[point]
-                    if below:
-                        return point, min(below)
-                for up in self._up[point]:
-                    if writer[up] >= 0:
-                        return up, writer[up]
-                    if mode == WRITE:
-                        held = readers[up]
-                        if held:
-                            return up, min(held)
+                if below:
+                    yield point, min(below)
+                    continue
+                if self._up[point]:
+                    hit = self._held(self._up[point], mode)
+                    if hit is not None:
+                        yield hit
+                        continue
                 others: Sequence[int] = self._node_globs[point]
             else:
                 others = self._glob_points[point]
-            for other in others:
-                if writer[other] >= 0:
-                    return other, writer[other]
-                if mode == WRITE:
-                    held = readers[other]
-                    if held:
-                        return other, min(held)
+            if others:
+                hit = self._held(others, mode)
+                if hit is not None:
+                    yield hit
+
+    def _held(self, points: Sequence[int], mode: int) -> tuple[int, int] | None:
+        """The first of ``points`` held in a way that conflicts with ``mode``, and a holder."""
+        writer, readers = self._writer, self._readers
+        for other in points:
+            if writer[other] >= 0:
+                return other, writer[other]
+            if mode == WRITE:
+                held = readers[other]
+                if held:
+                    return other, min(held)
         return None
 
     def _acquire(self, task: int) -> None:

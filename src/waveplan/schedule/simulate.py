@@ -29,6 +29,7 @@ class Simulation:
     end: list[float]
     worker: list[int]
     waits: list[Wait]
+    co_blocked: list[tuple[int, frozenset[int]]]
     order: list[int]
     makespan: float
 
@@ -88,6 +89,7 @@ def simulate(
         end=end,
         worker=worker,
         waits=scheduler.waits,
+        co_blocked=scheduler.co_blocked,
         order=order,
         makespan=max(end, default=0.0),
     )
