@@ -35,10 +35,10 @@ from waveplan.schedule.waves import barrier_makespan, layer, wave_lists
 
 __all__ = ["REPLAN_BUDGET", "PlanAnalysis", "SerializationPoint", "analyse"]
 
-REPLAN_BUDGET = 3_000_000
+REPLAN_BUDGET = 2_000_000
 """Work units spent on replans for costs and advice. A replan of a plan costs its size (tasks
-+ dependencies + accesses); the plan's own two simulations are paid out of the budget first, so
-a plan of a million items gets one replan and larger plans none."""
++ dependencies + accesses); the plan's own simulation and layering are paid out of the budget
+first, so plans of more than about 700,000 items get none."""
 MAX_REPLANS = 40
 """At most this many replans, however small the plan."""
 _EPSILON = 1e-9

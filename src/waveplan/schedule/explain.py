@@ -164,16 +164,33 @@ class ConflictGroup:
 
 MAX_ORDER_CHECK = 64
 """Conflict groups up to this size are checked for being ordered by dependencies."""
+ORDER_SEARCH_BUDGET = 256
+"""Tasks one ordering check may visit; beyond it the group is reported (conservatively)."""
+ORDER_CHECKS = 2000
+"""Ordering checks per plan; huge plans report the remaining groups without the check."""
 
 
-def _chained(graph: Graph, members: Sequence[int]) -> bool:
-    """True when dependencies already order every pair of ``members``: such tasks never run
+class _OrderCheck:
+    """Whether dependencies already order every pair of a group: such tasks never run
     together, so their shared resource costs nothing. A set is a chain when each member, in
-    dependency-level order, reaches the next."""
-    if len(members) > MAX_ORDER_CHECK:
-        return False
-    ordered = sorted(members, key=lambda t: (graph.level[t], t))
-    return all(reaches(graph, a, b) is True for a, b in itertools.pairwise(ordered))
+    dependency-level order, reaches the next. Bounded, so huge plans stay near-linear."""
+
+    def __init__(self, graph: Graph) -> None:
+        self.graph = graph
+        self.left = ORDER_CHECKS
+
+    def chained(self, members: Sequence[int]) -> bool:
+        level = self.graph.level
+        if len(members) > MAX_ORDER_CHECK or len({level[t] for t in members}) < len(members):
+            return False  # two tasks on one level never depend on each other
+        if self.left <= 0:
+            return False
+        self.left -= 1
+        ordered = sorted(members, key=lambda t: (level[t], t))
+        return all(
+            reaches(self.graph, a, b, ORDER_SEARCH_BUDGET) is True
+            for a, b in itertools.pairwise(ordered)
+        )
 
 
 def conflict_groups(graph: Graph, index: ResourceIndex) -> list[ConflictGroup]:
@@ -184,6 +201,7 @@ def conflict_groups(graph: Graph, index: ResourceIndex) -> list[ConflictGroup]:
         for point, mode, amount in claims:
             users.setdefault(point, []).append((task, mode, amount))
     ids = graph.ids
+    order = _OrderCheck(graph)
     groups: list[ConflictGroup] = []
     for point, own in users.items():
         kind = index.kinds[point]
@@ -191,7 +209,7 @@ def conflict_groups(graph: Graph, index: ResourceIndex) -> list[ConflictGroup]:
             if (
                 sum(a for _, _, a in own) > index.capacity[point]
                 and len(own) > 1
-                and not _chained(graph, [t for t, _, _ in own])
+                and not order.chained([t for t, _, _ in own])
             ):
                 holders = tuple(ids[t] for t in sorted({t for t, _, _ in own}))
                 groups.append(ConflictGroup(index.names[point], holders, (), False))
@@ -210,7 +228,7 @@ def conflict_groups(graph: Graph, index: ResourceIndex) -> list[ConflictGroup]:
                     writers.add(task)
                     conservative = conservative or index.is_conservative(point, other)
         members = writers | readers
-        if writers and len(members) > 1 and not _chained(graph, list(members)):
+        if writers and len(members) > 1 and not order.chained(list(members)):
             groups.append(
                 ConflictGroup(
                     index.names[point],

@@ -274,11 +274,12 @@ class Scheduler:
             self._queue(t, now)
 
     def _queue(self, task: int, now: float) -> None:
-        """Put a task in the ready heap. Until it is taken out, it waits for a worker (or for
-        the running wave to end): had one been free, :meth:`ready` would have started it or
-        parked it at this very instant, and a zero-length wait is not recorded."""
+        """Put a task in the ready heap. Until it is taken out, it waits for a worker: had one
+        been free, :meth:`ready` would have started it or parked it at this very instant (and
+        a zero-length wait is not recorded). Without a worker limit nothing waits there."""
         heapq.heappush(self._heap, self._key[task])
-        self._open_wait(task, WORKERS, None, now)
+        if self.workers is not None:
+            self._open_wait(task, WORKERS, None, now)
 
     def _open_wait(self, task: int, point: int, holder: int | None, now: float) -> None:
         current = self._wait_since.get(task)

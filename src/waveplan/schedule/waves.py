@@ -34,8 +34,14 @@ def layer(
     kinds = index.kinds
     declared = index.declared
     up = [tuple(a for a in chain if declared[a]) for chain in index.ancestors]
-    overlapping = [
-        (*nodes, *globs) for nodes, globs in zip(index.glob_nodes, index.glob_globs, strict=True)
+    # Points whose exact holds conflict with a claim on this one: for a node its declared
+    # ancestors and overlapping globs (holds below it are tracked in below_w/below_r); for a
+    # glob every node and glob it overlaps.
+    relatives = [
+        (*up[p], *index.node_globs[p])
+        if kinds[p] is PointKind.NODE
+        else (*index.glob_nodes[p], *index.glob_globs[p])
+        for p in range(points)
     ]
     capacity = index.capacity
 
@@ -52,31 +58,33 @@ def layer(
     preds = graph.preds
     claims_of = index.claims
     for task in order:
-        earliest = max([wave[p] for p in preds[task]], default=-1) + 1
+        earliest = 0
+        for p in preds[task]:
+            if wave[p] >= earliest:
+                earliest = wave[p] + 1
         claims = claims_of[task]
         for point, mode, _ in claims:
             kind = kinds[point]
             if kind is PointKind.COUNTED:
                 continue
-            writes = mode == WRITE
-            earliest = max(earliest, last_w[point] + 1)
-            if writes:
-                earliest = max(earliest, last_r[point] + 1)
-            if kind is PointKind.NODE:
-                earliest = max(earliest, below_w[point] + 1)
-                if writes:
-                    earliest = max(earliest, below_r[point] + 1)
-                related: Sequence[int] = index.node_globs[point]
-                for a in up[point]:
-                    earliest = max(earliest, last_w[a] + 1)
-                    if writes:
-                        earliest = max(earliest, last_r[a] + 1)
+            # Latest conflicting wave: writers always; readers too when this claim writes.
+            if mode == WRITE:
+                latest = last_w[point] if last_w[point] > last_r[point] else last_r[point]
             else:
-                related = overlapping[point]
-            for other in related:
-                earliest = max(earliest, last_w[other] + 1)
-                if writes:
-                    earliest = max(earliest, last_r[other] + 1)
+                latest = last_w[point]
+            if kind is PointKind.NODE:
+                below = below_w[point]
+                if mode == WRITE and below_r[point] > below:
+                    below = below_r[point]
+                if below > latest:
+                    latest = below
+            for other in relatives[point]:
+                if last_w[other] > latest:
+                    latest = last_w[other]
+                if mode == WRITE and last_r[other] > latest:
+                    latest = last_r[other]
+            if latest >= earliest:
+                earliest = latest + 1
         chosen = earliest
         while not fits(chosen, claims):
             chosen += 1
