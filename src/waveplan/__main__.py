@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sys
+from waveplan.cli import entry
 
-from waveplan.cli import main
-
-sys.exit(main())
+entry()

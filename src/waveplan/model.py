@@ -14,13 +14,19 @@ from enum import Enum
 
 __all__ = [
     "Access",
+    "AttemptInfo",
+    "AttemptStatus",
     "DurationSource",
     "Mode",
     "Origin",
     "Plan",
     "ResourceKind",
+    "RunInfo",
+    "RunStatus",
     "Slot",
     "Task",
+    "TaskRun",
+    "TaskStatus",
     "id_sort_key",
 ]
 
@@ -94,6 +100,8 @@ class Task:
     duration: float = 1.0
     duration_source: DurationSource = DurationSource.DEFAULT
     run: str | None = None
+    retries: int | None = None
+    timeout: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,3 +148,90 @@ class Slot:
     start: float
     end: float
     worker: int
+
+
+class AttemptStatus(Enum):
+    """How one try of one task ended (or that it is still running)."""
+
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"  # non-zero exit status
+    TIMED_OUT = "timed-out"  # killed after its timeout
+    INTERRUPTED = "interrupted"  # stopped by Ctrl-C, SIGTERM or a crash of waveplan
+    LOST = "lost"  # the worker running it went away
+
+
+class TaskStatus(Enum):
+    """A task's outcome in a run."""
+
+    PENDING = "pending"  # not finished yet (the run is still going, or was killed)
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    SKIPPED = "skipped"  # not run: a dependency failed, or the run stopped first
+    INTERRUPTED = "interrupted"
+
+
+class RunStatus(Enum):
+    """A run's outcome."""
+
+    RUNNING = "running"  # in progress, or waveplan was killed (resume it)
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    INTERRUPTED = "interrupted"
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptInfo:
+    """One try of one task. Times are seconds since the epoch."""
+
+    task: str
+    attempt: int
+    start: float
+    end: float | None
+    status: AttemptStatus
+    exit_code: int | None = None
+    worker: str | None = None
+    host: str | None = None
+    command_hash: str | None = None
+    log: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TaskRun:
+    """A task's record in a run: its attempts, outcome and why it was skipped."""
+
+    id: str
+    status: TaskStatus
+    attempts: tuple[AttemptInfo, ...] = ()
+    reason: str | None = None
+
+    @property
+    def flaky(self) -> bool:
+        """Succeeded, but only after a failed attempt."""
+        return self.status is TaskStatus.SUCCEEDED and any(
+            a.status is not AttemptStatus.SUCCEEDED for a in self.attempts
+        )
+
+    @property
+    def final(self) -> AttemptInfo | None:
+        """The last attempt, if any."""
+        return self.attempts[-1] if self.attempts else None
+
+
+@dataclass(frozen=True, slots=True)
+class RunInfo:
+    """A run of a plan as the history records it.
+
+    ``wall`` is the measured makespan: the wall-clock time waveplan spent running this plan,
+    summed over the sessions of a resumed run. ``plan`` is the plan as it was run.
+    """
+
+    run_id: str
+    plan: Plan
+    status: RunStatus
+    started: float
+    ended: float | None
+    workers: int
+    wall: float
+    tasks: tuple[TaskRun, ...]
+    dry_run: bool = False

@@ -6,7 +6,7 @@ import dataclasses
 
 import click
 
-from waveplan.cli.common import emit, terminal_style
+from waveplan.cli.common import emit, no_gc, terminal_style
 from waveplan.graph import Graph
 from waveplan.load import load_plan
 from waveplan.render import plan_json, plan_mermaid, plan_text
@@ -44,15 +44,16 @@ def plan_command(
     file: str, fmt: str, output: str | None, root: str | None, workers: int | None
 ) -> None:
     """Show the waves, conflicts, schedule, speedup and advice of the plan in FILE."""
-    plan = load_plan(file, root=root)
-    if workers is not None:
-        plan = dataclasses.replace(plan, workers=workers)
-    analysis = analyse(plan, Graph.from_plan(plan))
-    if fmt == "json":
-        text = plan_json(analysis)
-    elif fmt == "mermaid":
-        text = plan_mermaid(analysis)
-    else:
-        width, color = terminal_style()
-        text = plan_text(analysis, width=width, color=color and output is None)
+    with no_gc():
+        plan = load_plan(file, root=root)
+        if workers is not None:
+            plan = dataclasses.replace(plan, workers=workers)
+        analysis = analyse(plan, Graph.from_plan(plan))
+        if fmt == "json":
+            text = plan_json(analysis)
+        elif fmt == "mermaid":
+            text = plan_mermaid(analysis)
+        else:
+            width, color = terminal_style()
+            text = plan_text(analysis, width=width, color=color and output is None)
     emit(text, output)

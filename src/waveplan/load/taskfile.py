@@ -44,6 +44,8 @@ TASK_KEYS = (
     "uses",
     "duration",
     "run",
+    "retries",
+    "timeout",
 )
 
 # task-file field -> (kind, mode, normaliser) for the list-of-names accesses
@@ -392,6 +394,22 @@ def _task(
     if command is not None and not isinstance(command, str):
         raise fail(f"expected a shell command as text, got {_type_name(command)}", "run")
 
+    retries = entry.get("retries")
+    if retries is not None and (
+        isinstance(retries, bool) or not isinstance(retries, int) or retries < 0
+    ):
+        raise fail(f"expected a whole number >= 0, got {_type_name(retries)}", "retries")
+    timeout = entry.get("timeout")
+    if timeout is not None:
+        if (
+            isinstance(timeout, bool)
+            or not isinstance(timeout, int | float)
+            or not math.isfinite(timeout)
+            or timeout <= 0
+        ):
+            raise fail(f"expected a number of seconds > 0, got {_type_name(timeout)}", "timeout")
+        timeout = float(timeout)
+
     return Task(
         id=task_id,
         title=title,
@@ -400,6 +418,8 @@ def _task(
         duration=duration,
         duration_source=source,
         run=command,
+        retries=retries,
+        timeout=timeout,
     )
 
 
