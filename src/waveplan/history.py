@@ -1,0 +1,516 @@
+"""Run history: the only code that talks to SQLite.
+
+``.waveplan/history.db`` under the plan root holds every run, session (one waveplan process
+working on a run), task outcome and attempt. Each event is written and committed as it
+happens, so a crash of waveplan loses nothing that had finished. The schema version is
+SQLite's ``user_version``: older databases are upgraded in place; a newer one is refused with a
+message saying what to do.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import statistics
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from waveplan.errors import UserError
+from waveplan.load import parse_plan_text
+from waveplan.model import (
+    AttemptInfo,
+    AttemptStatus,
+    RunInfo,
+    RunStatus,
+    TaskRun,
+    TaskStatus,
+)
+
+__all__ = ["HISTORY_FILE", "SCHEMA_VERSION", "History", "HistoryError", "RunSummary", "state_dir"]
+
+STATE_DIR = ".waveplan"
+HISTORY_FILE = "history.db"
+
+_MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE runs (
+        id TEXT PRIMARY KEY,
+        plan_file TEXT NOT NULL,
+        snapshot TEXT NOT NULL,
+        root TEXT NOT NULL,
+        started REAL NOT NULL,
+        ended REAL,
+        status TEXT NOT NULL,
+        workers INTEGER NOT NULL,
+        dry_run INTEGER NOT NULL DEFAULT 0,
+        options TEXT NOT NULL DEFAULT '{}'
+    );
+    CREATE TABLE sessions (
+        run_id TEXT NOT NULL REFERENCES runs(id),
+        session INTEGER NOT NULL,
+        pid INTEGER NOT NULL,
+        host TEXT NOT NULL,
+        started REAL NOT NULL,
+        ended REAL,
+        PRIMARY KEY (run_id, session)
+    );
+    CREATE TABLE tasks (
+        run_id TEXT NOT NULL REFERENCES runs(id),
+        task TEXT NOT NULL,
+        definition TEXT NOT NULL,
+        status TEXT NOT NULL,
+        reason TEXT,
+        PRIMARY KEY (run_id, task)
+    );
+    CREATE TABLE attempts (
+        run_id TEXT NOT NULL REFERENCES runs(id),
+        task TEXT NOT NULL,
+        attempt INTEGER NOT NULL,
+        session INTEGER NOT NULL,
+        start REAL NOT NULL,
+        end REAL,
+        status TEXT NOT NULL,
+        exit_code INTEGER,
+        worker TEXT,
+        host TEXT,
+        command_hash TEXT,
+        log TEXT,
+        PRIMARY KEY (run_id, task, attempt)
+    );
+    CREATE INDEX attempts_by_task ON attempts (task, status);
+    CREATE INDEX runs_by_plan ON runs (plan_file, started);
+    """,
+)
+SCHEMA_VERSION = len(_MIGRATIONS)
+
+
+class HistoryError(UserError):
+    """The history database cannot be used (newer schema, corrupt file, locked...)."""
+
+
+def state_dir(root: str | Path) -> Path:
+    """The folder where waveplan keeps history, logs and locks for a plan root."""
+    return Path(root) / STATE_DIR
+
+
+@dataclass(frozen=True, slots=True)
+class RunSummary:
+    """One line of ``waveplan history``."""
+
+    run_id: str
+    plan_file: str
+    status: RunStatus
+    started: float
+    ended: float | None
+    tasks: int
+    succeeded: int
+    failed: int
+    dry_run: bool
+
+
+class History:
+    """The history database of one plan root."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute("PRAGMA foreign_keys=ON")
+            self._migrate()
+        except sqlite3.DatabaseError as exc:
+            raise HistoryError(
+                f"{self.path}: cannot use the history database ({exc}); move it away to start "
+                "a new history"
+            ) from None
+
+    @classmethod
+    def for_root(cls, root: str | Path) -> History:
+        """Open (creating if needed) the history of a plan root."""
+        return cls(state_dir(root) / HISTORY_FILE)
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> History:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def _migrate(self) -> None:
+        version = self._db.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise HistoryError(
+                f"{self.path} was written by a newer waveplan (history schema {version}, this "
+                f"waveplan reads up to {SCHEMA_VERSION}): upgrade waveplan, or move the file "
+                "away to start a new history"
+            )
+        for number in range(version, SCHEMA_VERSION):
+            with self._transaction():
+                self._db.executescript(_MIGRATIONS[number])
+                self._db.execute(f"PRAGMA user_version = {number + 1}")
+
+    def _transaction(self) -> _Transaction:
+        return _Transaction(self._db)
+
+    def _write(self, sql: str, params: Sequence[object]) -> None:
+        """One statement, committed at once (the connection is in autocommit mode)."""
+        self._db.execute(sql, params)
+
+    # --- writing, one event at a time ------------------------------------------------------
+
+    def start_run(
+        self,
+        run_id: str,
+        *,
+        plan_file: str,
+        snapshot: str,
+        root: str,
+        started: float,
+        workers: int,
+        dry_run: bool,
+        options: Mapping[str, object],
+        definitions: Mapping[str, str],
+    ) -> None:
+        """Record a new run and its tasks (all pending)."""
+        with self._transaction():
+            self._db.execute(
+                "INSERT INTO runs (id, plan_file, snapshot, root, started, status, workers,"
+                " dry_run, options) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    run_id,
+                    plan_file,
+                    snapshot,
+                    root,
+                    started,
+                    RunStatus.RUNNING.value,
+                    workers,
+                    int(dry_run),
+                    json.dumps(dict(options), sort_keys=True),
+                ),
+            )
+            self._db.executemany(
+                "INSERT INTO tasks (run_id, task, definition, status) VALUES (?, ?, ?, ?)",
+                [(run_id, t, d, TaskStatus.PENDING.value) for t, d in definitions.items()],
+            )
+
+    def resume_run(
+        self, run_id: str, *, snapshot: str, workers: int, definitions: Mapping[str, str]
+    ) -> None:
+        """Continue a run with the plan as it is now: changed tasks start over as pending."""
+        with self._transaction():
+            self._db.execute(
+                "UPDATE runs SET snapshot = ?, workers = ?, status = ?, ended = NULL WHERE id = ?",
+                (snapshot, workers, RunStatus.RUNNING.value, run_id),
+            )
+            known = dict(
+                self._db.execute(
+                    "SELECT task, definition FROM tasks WHERE run_id = ?", (run_id,)
+                ).fetchall()
+            )
+            for task, definition in definitions.items():
+                if task not in known:
+                    self._db.execute(
+                        "INSERT INTO tasks (run_id, task, definition, status) VALUES (?,?,?,?)",
+                        (run_id, task, definition, TaskStatus.PENDING.value),
+                    )
+                elif known[task] != definition:
+                    self._db.execute(
+                        "UPDATE tasks SET definition = ?, status = ?, reason = NULL"
+                        " WHERE run_id = ? AND task = ?",
+                        (definition, TaskStatus.PENDING.value, run_id, task),
+                    )
+            self._db.execute(
+                "UPDATE tasks SET status = ?, reason = NULL WHERE run_id = ? AND status != ?",
+                (TaskStatus.PENDING.value, run_id, TaskStatus.SUCCEEDED.value),
+            )
+            gone = set(known) - set(definitions)
+            self._db.executemany(
+                "DELETE FROM tasks WHERE run_id = ? AND task = ?", [(run_id, t) for t in gone]
+            )
+
+    def start_session(self, run_id: str, *, pid: int, host: str, started: float) -> int:
+        """Record that this process now works on the run; returns the session number."""
+        with self._transaction():
+            row = self._db.execute(
+                "SELECT COALESCE(MAX(session), 0) FROM sessions WHERE run_id = ?", (run_id,)
+            ).fetchone()
+            session = int(row[0]) + 1
+            self._db.execute(
+                "INSERT INTO sessions (run_id, session, pid, host, started) VALUES (?,?,?,?,?)",
+                (run_id, session, pid, host, started),
+            )
+        return session
+
+    def end_session(self, run_id: str, session: int, ended: float) -> None:
+        self._write(
+            "UPDATE sessions SET ended = ? WHERE run_id = ? AND session = ?",
+            (ended, run_id, session),
+        )
+
+    def attempt_started(
+        self,
+        run_id: str,
+        task: str,
+        attempt: int,
+        *,
+        session: int,
+        start: float,
+        worker: str | None,
+        host: str | None,
+        command_hash: str | None,
+        log: str | None,
+    ) -> None:
+        self._write(
+            "INSERT INTO attempts (run_id, task, attempt, session, start, status, worker, host,"
+            " command_hash, log) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                run_id,
+                task,
+                attempt,
+                session,
+                start,
+                AttemptStatus.RUNNING.value,
+                worker,
+                host,
+                command_hash,
+                log,
+            ),
+        )
+
+    def attempt_finished(
+        self,
+        run_id: str,
+        task: str,
+        attempt: int,
+        *,
+        end: float,
+        status: AttemptStatus,
+        exit_code: int | None,
+        worker: str | None = None,
+        host: str | None = None,
+    ) -> None:
+        self._write(
+            "UPDATE attempts SET end = ?, status = ?, exit_code = ?,"
+            " worker = COALESCE(?, worker), host = COALESCE(?, host)"
+            " WHERE run_id = ? AND task = ? AND attempt = ?",
+            (end, status.value, exit_code, worker, host, run_id, task, attempt),
+        )
+
+    def task_finished(
+        self, run_id: str, task: str, status: TaskStatus, reason: str | None = None
+    ) -> None:
+        self._write(
+            "UPDATE tasks SET status = ?, reason = ? WHERE run_id = ? AND task = ?",
+            (status.value, reason, run_id, task),
+        )
+
+    def finish_run(self, run_id: str, status: RunStatus, ended: float) -> None:
+        self._write(
+            "UPDATE runs SET status = ?, ended = ? WHERE id = ?", (status.value, ended, run_id)
+        )
+
+    def abandon_attempts(self, run_id: str, ended: float) -> list[tuple[str, int]]:
+        """Mark attempts left running by a crashed session as interrupted and close its
+        session; returns the ``(task, attempt)`` pairs that were marked."""
+        rows = self._db.execute(
+            "SELECT task, attempt FROM attempts WHERE run_id = ? AND status = ?",
+            (run_id, AttemptStatus.RUNNING.value),
+        ).fetchall()
+        self._write(
+            "UPDATE attempts SET status = ?, end = COALESCE(end, ?) WHERE run_id = ?"
+            " AND status = ?",
+            (AttemptStatus.INTERRUPTED.value, ended, run_id, AttemptStatus.RUNNING.value),
+        )
+        self._write(
+            "UPDATE sessions SET ended = COALESCE(ended, (SELECT MAX(COALESCE(end, start))"
+            " FROM attempts WHERE attempts.run_id = sessions.run_id AND attempts.session ="
+            " sessions.session), started) WHERE run_id = ? AND ended IS NULL",
+            (run_id,),
+        )
+        return [(str(t), int(a)) for t, a in rows]
+
+    # --- reading ---------------------------------------------------------------------------
+
+    def unfinished_run(self, plan_file: str) -> str | None:
+        """The latest run of this plan file that did not finish (status running)."""
+        row = self._db.execute(
+            "SELECT id FROM runs WHERE plan_file = ? AND status IN (?, ?) AND dry_run = 0"
+            " ORDER BY started DESC, id DESC LIMIT 1",
+            (plan_file, RunStatus.RUNNING.value, RunStatus.INTERRUPTED.value),
+        ).fetchone()
+        return None if row is None else str(row[0])
+
+    def latest_run(self) -> str | None:
+        row = self._db.execute(
+            "SELECT id FROM runs ORDER BY started DESC, id DESC LIMIT 1"
+        ).fetchone()
+        return None if row is None else str(row[0])
+
+    def run_ids(self) -> list[str]:
+        return [str(r[0]) for r in self._db.execute("SELECT id FROM runs ORDER BY started, id")]
+
+    def task_states(self, run_id: str) -> dict[str, tuple[TaskStatus, str]]:
+        """Each task's recorded status and definition hash in a run."""
+        return {
+            str(task): (TaskStatus(status), str(definition))
+            for task, status, definition in self._db.execute(
+                "SELECT task, status, definition FROM tasks WHERE run_id = ?", (run_id,)
+            )
+        }
+
+    def next_attempt(self, run_id: str) -> dict[str, int]:
+        """Per task, the number its next attempt gets."""
+        return {
+            str(task): int(last) + 1
+            for task, last in self._db.execute(
+                "SELECT task, MAX(attempt) FROM attempts WHERE run_id = ? GROUP BY task",
+                (run_id,),
+            )
+        }
+
+    def durations(self) -> dict[str, float]:
+        """Median duration of each task's successful attempts over all real (not dry) runs."""
+        found: dict[str, list[float]] = {}
+        for task, start, end in self._db.execute(
+            "SELECT a.task, a.start, a.end FROM attempts a JOIN runs r ON r.id = a.run_id"
+            " WHERE a.status = ? AND r.dry_run = 0 AND a.end IS NOT NULL",
+            (AttemptStatus.SUCCEEDED.value,),
+        ):
+            found.setdefault(str(task), []).append(max(0.0, float(end) - float(start)))
+        return {task: statistics.median(values) for task, values in found.items()}
+
+    def summaries(self, limit: int | None = None) -> list[RunSummary]:
+        sql = (
+            "SELECT r.id, r.plan_file, r.status, r.started, r.ended, r.dry_run,"
+            " COUNT(t.task), SUM(t.status = ?), SUM(t.status = ?)"
+            " FROM runs r LEFT JOIN tasks t ON t.run_id = r.id GROUP BY r.id"
+            " ORDER BY r.started DESC, r.id DESC"
+        )
+        params: list[object] = [TaskStatus.SUCCEEDED.value, TaskStatus.FAILED.value]
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(limit)
+        return [
+            RunSummary(
+                run_id=str(r[0]),
+                plan_file=str(r[1]),
+                status=RunStatus(r[2]),
+                started=float(r[3]),
+                ended=None if r[4] is None else float(r[4]),
+                dry_run=bool(r[5]),
+                tasks=int(r[6]),
+                succeeded=int(r[7] or 0),
+                failed=int(r[8] or 0),
+            )
+            for r in self._db.execute(sql, params)
+        ]
+
+    def attempts(self, *, task: str | None = None, run_id: str | None = None) -> list[AttemptInfo]:
+        """Attempts, oldest first, optionally of one task or one run."""
+        sql = (
+            "SELECT task, attempt, start, end, status, exit_code, worker, host, command_hash, log"
+            " FROM attempts"
+        )
+        clauses, params = [], []
+        if task is not None:
+            clauses.append("task = ?")
+            params.append(task)
+        if run_id is not None:
+            clauses.append("run_id = ?")
+            params.append(run_id)
+        if clauses:
+            sql += " WHERE " + " AND ".join(clauses)
+        sql += " ORDER BY start, task, attempt"
+        return [_attempt(row) for row in self._db.execute(sql, params)]
+
+    def attempt_runs(self, task: str) -> list[tuple[str, AttemptInfo]]:
+        """``(run_id, attempt)`` of every attempt of one task, oldest first."""
+        rows = self._db.execute(
+            "SELECT run_id, task, attempt, start, end, status, exit_code, worker, host,"
+            " command_hash, log FROM attempts WHERE task = ? ORDER BY start, attempt",
+            (task,),
+        )
+        return [(str(r[0]), _attempt(r[1:])) for r in rows]
+
+    def run_info(self, run_id: str) -> RunInfo:
+        """Everything recorded about one run; raises HistoryError for an unknown id."""
+        row = self._db.execute(
+            "SELECT plan_file, snapshot, root, started, ended, status, workers, dry_run"
+            " FROM runs WHERE id = ?",
+            (run_id,),
+        ).fetchone()
+        if row is None:
+            known = ", ".join(self.run_ids()[-5:]) or "none"
+            raise HistoryError(f"no run '{run_id}' in {self.path} (latest: {known})")
+        plan_file, snapshot, root, started, ended, status, workers, dry_run = row
+        plan = parse_plan_text(snapshot, name=str(plan_file), root=str(root))
+        attempts: dict[str, list[AttemptInfo]] = {}
+        for attempt in self.attempts(run_id=run_id):
+            attempts.setdefault(attempt.task, []).append(attempt)
+        states = {
+            str(t): (TaskStatus(s), None if r is None else str(r))
+            for t, s, r in self._db.execute(
+                "SELECT task, status, reason FROM tasks WHERE run_id = ?", (run_id,)
+            )
+        }
+        tasks = tuple(
+            TaskRun(
+                id=task.id,
+                status=states.get(task.id, (TaskStatus.PENDING, None))[0],
+                reason=states.get(task.id, (TaskStatus.PENDING, None))[1],
+                attempts=tuple(sorted(attempts.get(task.id, []), key=lambda a: a.attempt)),
+            )
+            for task in plan.tasks
+        )
+        wall = sum(
+            max(0.0, float(e) - float(s))
+            for s, e in self._db.execute(
+                "SELECT started, ended FROM sessions WHERE run_id = ? AND ended IS NOT NULL",
+                (run_id,),
+            )
+        )
+        return RunInfo(
+            run_id=run_id,
+            plan=plan,
+            status=RunStatus(status),
+            started=float(started),
+            ended=None if ended is None else float(ended),
+            workers=int(workers),
+            wall=wall,
+            tasks=tasks,
+            dry_run=bool(dry_run),
+        )
+
+
+def _attempt(row: Sequence[object]) -> AttemptInfo:
+    task, attempt, start, end, status, exit_code, worker, host, command_hash, log = row
+    return AttemptInfo(
+        task=str(task),
+        attempt=int(attempt),  # type: ignore[call-overload]
+        start=float(start),  # type: ignore[arg-type]
+        end=None if end is None else float(end),  # type: ignore[arg-type]
+        status=AttemptStatus(status),
+        exit_code=None if exit_code is None else int(exit_code),  # type: ignore[call-overload]
+        worker=None if worker is None else str(worker),
+        host=None if host is None else str(host),
+        command_hash=None if command_hash is None else str(command_hash),
+        log=None if log is None else str(log),
+    )
+
+
+class _Transaction:
+    """BEGIN IMMEDIATE ... COMMIT (ROLLBACK on error) on an autocommit connection."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+
+    def __enter__(self) -> None:
+        self._db.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, kind: object, *_: object) -> None:
+        self._db.execute("ROLLBACK" if kind is not None else "COMMIT")

@@ -1,0 +1,73 @@
+"""The canonical task file of a plan: what ``convert`` writes and the history snapshots.
+
+Loading the output gives the same plan back (same tasks, dependencies, accesses, durations and
+options), so a converted or recorded plan replans to the same result.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import yaml
+
+from waveplan.model import DurationSource, Mode, Plan, ResourceKind, Task
+
+__all__ = ["plan_to_taskfile", "taskfile_json", "taskfile_yaml"]
+
+_FIELDS = {
+    (ResourceKind.FILE, Mode.WRITE): "files",
+    (ResourceKind.FILE, Mode.READ): "reads",
+    (ResourceKind.STATE, Mode.WRITE): "state",
+    (ResourceKind.STATE, Mode.READ): "state_reads",
+    (ResourceKind.TEST, Mode.WRITE): "tests",
+    (ResourceKind.TEST, Mode.READ): "test_reads",
+}
+
+
+def _task(task: Task) -> dict[str, Any]:
+    entry: dict[str, Any] = {"id": task.id}
+    if task.title != task.id:
+        entry["title"] = task.title
+    if task.depends:
+        entry["depends"] = list(task.depends)
+    uses: dict[str, int] = {}
+    for access in task.accesses:
+        if access.mode is Mode.AMOUNT:
+            uses[access.key] = uses.get(access.key, 0) + access.amount
+        else:
+            entry.setdefault(_FIELDS[(access.kind, access.mode)], []).append(access.key)
+    if uses:
+        entry["uses"] = uses
+    if task.duration_source is not DurationSource.DEFAULT:
+        entry["duration"] = task.duration
+    if task.run is not None:
+        entry["run"] = task.run
+    if task.retries is not None:
+        entry["retries"] = task.retries
+    if task.timeout is not None:
+        entry["timeout"] = task.timeout
+    return entry
+
+
+def plan_to_taskfile(plan: Plan) -> dict[str, Any]:
+    """The plan as task-file data (the mapping a YAML or JSON task file holds)."""
+    data: dict[str, Any] = {}
+    if plan.name is not None:
+        data["name"] = plan.name
+    if plan.workers is not None:
+        data["workers"] = plan.workers
+    if plan.capacities:
+        data["resources"] = dict(plan.capacities)
+    data["tasks"] = [_task(t) for t in plan.tasks]
+    return data
+
+
+def taskfile_json(plan: Plan) -> str:
+    """The canonical task file as compact JSON."""
+    return json.dumps(plan_to_taskfile(plan), separators=(",", ":"), ensure_ascii=False)
+
+
+def taskfile_yaml(plan: Plan) -> str:
+    """The canonical task file as YAML, keys in the reference order."""
+    return yaml.safe_dump(plan_to_taskfile(plan), sort_keys=False, allow_unicode=True, width=100)

@@ -1,0 +1,120 @@
+"""Run events and the sinks that receive them.
+
+The runner reports everything it does as events; sinks (the history, the progress display, a
+recording sink in tests) receive them in order. A sink's ``close`` is always called, also when
+the run ends by an exception.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Protocol
+
+from waveplan.model import AttemptStatus, RunStatus, TaskStatus
+
+__all__ = [
+    "Event",
+    "RecordingSink",
+    "RunFinished",
+    "RunStarted",
+    "Sink",
+    "TaskFinished",
+    "TaskRetrying",
+    "TaskSkipped",
+    "TaskStarted",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class RunStarted:
+    """A session of a run begins. ``planned`` maps task ids to planned (start, end)."""
+
+    run_id: str
+    tasks: int
+    already_done: int
+    workers: int
+    resumed: bool
+    planned: Mapping[str, tuple[float, float]]
+    planned_makespan: float
+    log_dir: str
+
+
+@dataclass(frozen=True, slots=True)
+class TaskStarted:
+    """An attempt of a task starts (``time``: seconds since the session began)."""
+
+    task: str
+    attempt: int
+    time: float
+    worker: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class TaskFinished:
+    """An attempt ended. ``tail`` holds the end of the log when it did not succeed."""
+
+    task: str
+    attempt: int
+    status: AttemptStatus
+    exit_code: int | None
+    time: float
+    duration: float
+    log: str | None
+    tail: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TaskRetrying:
+    """A failed task will be tried again after ``delay`` seconds."""
+
+    task: str
+    next_attempt: int
+    delay: float
+
+
+@dataclass(frozen=True, slots=True)
+class TaskSkipped:
+    """A task will not run in this session, and why."""
+
+    task: str
+    status: TaskStatus
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class RunFinished:
+    """The session ended."""
+
+    run_id: str
+    status: RunStatus
+    wall: float
+    succeeded: int
+    failed: int
+    skipped: int
+    flaky: tuple[str, ...]
+
+
+Event = RunStarted | TaskStarted | TaskFinished | TaskRetrying | TaskSkipped | RunFinished
+
+
+class Sink(Protocol):
+    """Receives every event of a run, in order."""
+
+    def handle(self, event: Event) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class RecordingSink:
+    """Keeps every event; used by tests to check the exact sequence."""
+
+    def __init__(self) -> None:
+        self.events: list[Event] = []
+        self.closed = False
+
+    def handle(self, event: Event) -> None:
+        self.events.append(event)
+
+    def close(self) -> None:
+        self.closed = True
