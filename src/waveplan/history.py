@@ -150,9 +150,11 @@ class History:
                 "away to start a new history"
             )
         for number in range(version, SCHEMA_VERSION):
-            with self._transaction():
-                self._db.executescript(_MIGRATIONS[number])
-                self._db.execute(f"PRAGMA user_version = {number + 1}")
+            # One script, one transaction: a half-applied migration is never committed.
+            self._db.executescript(
+                f"BEGIN IMMEDIATE;\n{_MIGRATIONS[number]}\nPRAGMA user_version = {number + 1};"
+                "\nCOMMIT;"
+            )
 
     def _transaction(self) -> _Transaction:
         return _Transaction(self._db)
@@ -335,15 +337,6 @@ class History:
         return [(str(t), int(a)) for t, a in rows]
 
     # --- reading ---------------------------------------------------------------------------
-
-    def unfinished_run(self, plan_file: str) -> str | None:
-        """The latest run of this plan file that did not finish (status running)."""
-        row = self._db.execute(
-            "SELECT id FROM runs WHERE plan_file = ? AND status IN (?, ?) AND dry_run = 0"
-            " ORDER BY started DESC, id DESC LIMIT 1",
-            (plan_file, RunStatus.RUNNING.value, RunStatus.INTERRUPTED.value),
-        ).fetchone()
-        return None if row is None else str(row[0])
 
     def latest_run(self) -> str | None:
         row = self._db.execute(

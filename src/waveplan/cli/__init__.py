@@ -16,6 +16,8 @@ import click
 from waveplan import __version__
 from waveplan.cli.common import EXIT_INTERRUPTED, EXIT_USAGE, print_error
 from waveplan.cli.plan import plan_command
+from waveplan.cli.report import history_command, report_command
+from waveplan.cli.run import run_command
 from waveplan.errors import UserError
 
 __all__ = ["cli", "entry", "main"]
@@ -27,7 +29,8 @@ def cli() -> None:
     """Plan and run tasks in dependency waves that respect file, state and test conflicts."""
 
 
-cli.add_command(plan_command)
+for command in (plan_command, run_command, report_command, history_command):
+    cli.add_command(command)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -21,7 +21,7 @@ __all__ = [
     "Sink",
     "TaskFinished",
     "TaskRetrying",
-    "TaskSkipped",
+    "TaskSettled",
     "TaskStarted",
 ]
 
@@ -37,7 +37,7 @@ class RunStarted:
     resumed: bool
     planned: Mapping[str, tuple[float, float]]
     planned_makespan: float
-    log_dir: str
+    log_dir: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +48,7 @@ class TaskStarted:
     attempt: int
     time: float
     worker: str | None
+    log: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +63,8 @@ class TaskFinished:
     duration: float
     log: str | None
     tail: str | None = None
+    worker: str | None = None
+    host: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,28 +77,27 @@ class TaskRetrying:
 
 
 @dataclass(frozen=True, slots=True)
-class TaskSkipped:
-    """A task will not run in this session, and why."""
+class TaskSettled:
+    """A task's outcome in this session is final: succeeded, failed, skipped (and why) or
+    interrupted."""
 
     task: str
     status: TaskStatus
-    reason: str
+    reason: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class RunFinished:
-    """The session ended."""
+    """The session ended (``wall``: its length in seconds)."""
 
     run_id: str
     status: RunStatus
     wall: float
-    succeeded: int
-    failed: int
-    skipped: int
+    counts: Mapping[TaskStatus, int]
     flaky: tuple[str, ...]
 
 
-Event = RunStarted | TaskStarted | TaskFinished | TaskRetrying | TaskSkipped | RunFinished
+Event = RunStarted | TaskStarted | TaskFinished | TaskRetrying | TaskSettled | RunFinished
 
 
 class Sink(Protocol):

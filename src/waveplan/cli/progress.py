@@ -1,0 +1,151 @@
+"""Progress sinks of ``waveplan run``: a live Rich display, plain lines, or nothing.
+
+These are the only run sinks that print, which is why they live with the CLI.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import IO
+
+from rich.console import Console, Group
+from rich.live import Live
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.table import Table
+from rich.text import Text
+
+from waveplan.model import AttemptStatus, TaskStatus
+from waveplan.render.figures import fmt_time
+from waveplan.run.events import (
+    Event,
+    RunFinished,
+    RunStarted,
+    TaskFinished,
+    TaskRetrying,
+    TaskSettled,
+    TaskStarted,
+)
+
+__all__ = ["LiveProgress", "PlainProgress"]
+
+
+def _seconds(value: float) -> str:
+    return f"{value:6.2f}s"
+
+
+def _indent(text: str) -> str:
+    return "\n".join("    | " + line for line in text.splitlines())
+
+
+class PlainProgress:
+    """One line per event, for logs and pipes."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        self.stream = stream
+        self._started = time.monotonic()
+
+    def _line(self, text: str) -> None:
+        self.stream.write(f"[{_seconds(time.monotonic() - self._started)}] {text}\n")
+        self.stream.flush()
+
+    def handle(self, event: Event) -> None:
+        if isinstance(event, RunStarted):
+            done = f", {event.already_done} already done" if event.already_done else ""
+            verb = "resuming" if event.resumed else "running"
+            self._line(
+                f"{verb} run {event.run_id}: {event.tasks} tasks on {event.workers} workers{done}"
+            )
+        elif isinstance(event, TaskStarted):
+            again = f" (attempt {event.attempt})" if event.attempt > 1 else ""
+            self._line(f"start  {event.task}{again}")
+        elif isinstance(event, TaskFinished):
+            self._finished(event)
+        elif isinstance(event, TaskRetrying):
+            self._line(f"retry  {event.task} in {fmt_time(event.delay)}s")
+        elif isinstance(event, TaskSettled) and event.status is TaskStatus.SKIPPED:
+            self._line(f"skip   {event.task}: {event.reason}")
+        elif isinstance(event, RunFinished):
+            self._line(f"run {event.run_id} {event.status.value} in {fmt_time(event.wall)}s")
+
+    def _finished(self, event: TaskFinished) -> None:
+        took = f"{event.duration:.2f}s"
+        if event.status is AttemptStatus.SUCCEEDED:
+            self._line(f"done   {event.task} {took}")
+            return
+        why = {
+            AttemptStatus.FAILED: f"exit code {event.exit_code}",
+            AttemptStatus.TIMED_OUT: "timed out",
+            AttemptStatus.INTERRUPTED: "interrupted",
+            AttemptStatus.LOST: "worker lost",
+        }.get(event.status, event.status.value)
+        self._line(f"FAILED {event.task} ({why}) after {took}; log: {event.log}")
+        if event.tail:
+            self.stream.write(_indent(event.tail) + "\n")
+
+    def close(self) -> None:
+        self.stream.flush()
+
+
+class LiveProgress:
+    """A live terminal display: overall bar, running tasks with elapsed time, and an ETA
+    from the planned schedule scaled by the pace so far."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self._bar = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[eta]}"),
+            console=console,
+        )
+        self._overall = self._bar.add_task("tasks", total=1, eta="")
+        self._running: dict[str, tuple[int, float]] = {}
+        self._planned: dict[str, float] = {}
+        self._planned_total = 0.0
+        self._planned_done = 0.0
+        self._started = time.monotonic()
+        self._live = Live(self._render(), console=console, refresh_per_second=8, transient=True)
+        self._live.start()
+
+    def _render(self) -> Group:
+        table = Table.grid(padding=(0, 2))
+        now = time.monotonic()
+        for task, (attempt, since) in sorted(self._running.items(), key=lambda kv: kv[1][1])[:12]:
+            again = f" (attempt {attempt})" if attempt > 1 else ""
+            table.add_row(Text(task, style="cyan"), f"{now - since:5.1f}s{again}")
+        if len(self._running) > 12:
+            table.add_row(Text(f"... and {len(self._running) - 12} more", style="dim"), "")
+        return Group(self._bar, table)
+
+    def _eta(self) -> str:
+        elapsed = time.monotonic() - self._started
+        if self._planned_done <= 0 or self._planned_total <= 0:
+            return ""
+        pace = elapsed / self._planned_done
+        left = max(0.0, (self._planned_total - self._planned_done) * pace)
+        return f"ETA {left:.0f}s"
+
+    def handle(self, event: Event) -> None:
+        if isinstance(event, RunStarted):
+            self._planned = {t: end - start for t, (start, end) in event.planned.items()}
+            self._planned_total = sum(self._planned.values())
+            self._bar.update(self._overall, total=event.tasks, completed=event.already_done)
+        elif isinstance(event, TaskStarted):
+            self._running[event.task] = (event.attempt, time.monotonic())
+        elif isinstance(event, TaskFinished):
+            self._running.pop(event.task, None)
+            if event.status is not AttemptStatus.SUCCEEDED:
+                self.console.print(
+                    Text(f"FAILED {event.task} ({event.status.value}); log: {event.log}", "red")
+                )
+                if event.tail:
+                    self.console.print(Text(_indent(event.tail), style="dim"))
+        elif isinstance(event, TaskSettled):
+            self._planned_done += self._planned.get(event.task, 0.0)
+            self._bar.advance(self._overall)
+        self._bar.update(self._overall, eta=self._eta())
+        self._live.update(self._render())
+
+    def close(self) -> None:
+        self._live.stop()

@@ -1,0 +1,97 @@
+"""``waveplan report [RUN_ID]`` and ``waveplan history``: read the plan root's history."""
+
+from __future__ import annotations
+
+import datetime
+from pathlib import Path
+
+import click
+
+from waveplan.cli.common import emit, terminal_style
+from waveplan.errors import UserError
+from waveplan.history import HISTORY_FILE, History, state_dir
+from waveplan.render.figures import fmt_time
+from waveplan.render.report import report_json, report_text
+from waveplan.schedule.measured import measure
+
+__all__ = ["history_command", "report_command"]
+
+
+def _open(root: str | None) -> History:
+    folder = Path(root or ".")
+    path = state_dir(folder) / HISTORY_FILE
+    if not path.exists():
+        raise UserError(
+            f"no history in {folder.absolute()} (looked for {path}); run a plan there first, "
+            "or point --root at the plan's folder"
+        )
+    return History(path)
+
+
+@click.command("report")
+@click.argument("run_id", required=False, metavar="[RUN_ID]")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(("text", "json")),
+    default="text",
+    show_default=True,
+    help="Output format.",
+)
+@click.option("-o", "--output", metavar="OUT", help="Write to OUT instead of standard output.")
+@click.option("--root", metavar="DIR", help="Plan root holding .waveplan/ (default: here).")
+def report_command(run_id: str | None, fmt: str, output: str | None, root: str | None) -> None:
+    """Show the measured speedup of a run (default: the latest)."""
+    with _open(root) as history:
+        chosen = run_id or history.latest_run()
+        if chosen is None:
+            raise UserError("the history has no runs yet")
+        report = measure(history.run_info(chosen))
+    if fmt == "json":
+        emit(report_json(report), output)
+    else:
+        width, color = terminal_style()
+        emit(report_text(report, width=width, color=color and output is None), output)
+
+
+def _when(stamp: float | None) -> str:
+    if stamp is None:
+        return "-"
+    return datetime.datetime.fromtimestamp(stamp).strftime("%Y-%m-%d %H:%M:%S")
+
+
+@click.command("history")
+@click.option("--task", "task", metavar="ID", help="List the attempts of one task.")
+@click.option(
+    "-n",
+    "--limit",
+    type=click.IntRange(min=1),
+    default=20,
+    show_default=True,
+    help="How many runs to list.",
+)
+@click.option("--root", metavar="DIR", help="Plan root holding .waveplan/ (default: here).")
+def history_command(task: str | None, limit: int, root: str | None) -> None:
+    """List recorded runs, or the attempts of one task."""
+    with _open(root) as history:
+        if task is None:
+            lines = [
+                f"{s.run_id}  {s.status.value:<11} {_when(s.started)}  "
+                f"{s.succeeded}/{s.tasks} succeeded, {s.failed} failed"
+                f"{'  (dry run)' if s.dry_run else ''}  {s.plan_file}"
+                for s in history.summaries(limit)
+            ]
+            if not lines:
+                lines = ["no runs recorded yet"]
+        else:
+            found = history.attempt_runs(task)
+            if not found:
+                raise UserError(f"no attempts of task '{task}' in the history")
+            lines = [
+                f"{run_id}  attempt {a.attempt}  {a.status.value:<11} {_when(a.start)}  "
+                f"{fmt_time(round((a.end or a.start) - a.start, 3))}s"
+                f"  exit {a.exit_code if a.exit_code is not None else '-'}"
+                f"  {a.worker or '-'}@{a.host or '-'}"
+                for run_id, a in found
+            ]
+    emit("\n".join(lines) + "\n", None)

@@ -1,0 +1,159 @@
+"""``waveplan run FILE``: run the plan's tasks, record them, report the measured speedup."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import signal
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from types import FrameType
+
+import click
+from rich.console import Console
+
+from waveplan.cli.common import terminal_style
+from waveplan.cli.progress import LiveProgress, PlainProgress
+from waveplan.history import History, state_dir
+from waveplan.load import load_plan
+from waveplan.model import Plan
+from waveplan.render.report import report_text
+from waveplan.run.events import Sink
+from waveplan.run.runner import Runner, RunOptions
+from waveplan.run.session import SessionSpec, run_session
+from waveplan.schedule.durations import with_history_durations
+from waveplan.schedule.measured import measure
+
+__all__ = ["plan_with_history", "run_command"]
+
+
+def plan_with_history(plan: Plan) -> Plan:
+    """The plan with durations learnt from the plan root's history, when there is one."""
+    path = state_dir(plan.root) / "history.db"
+    if not path.exists():
+        return plan
+    with History(path) as history:
+        return with_history_durations(plan, history.durations())
+
+
+@contextmanager
+def _stop_on_signals(runner: list[Runner]) -> Iterator[None]:
+    """Ctrl-C and SIGTERM stop the run cleanly instead of killing waveplan."""
+
+    def handler(_signum: int, _frame: FrameType | None) -> None:
+        if runner:
+            runner[0].request_stop()
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+@click.command("run")
+@click.argument("file", metavar="FILE")
+@click.option(
+    "-w",
+    "--workers",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="Tasks at once (default: the plan's 'workers', else the CPU count).",
+)
+@click.option(
+    "--keep-going",
+    is_flag=True,
+    help="After a failure, still run every task that does not depend on it.",
+)
+@click.option(
+    "--resume",
+    is_flag=True,
+    help="Continue the last unfinished run of this plan; succeeded tasks are kept.",
+)
+@click.option(
+    "--retries",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Retries for tasks that do not set 'retries'.",
+)
+@click.option(
+    "--retry-delay",
+    type=click.FloatRange(min=0),
+    default=1.0,
+    show_default=True,
+    metavar="S",
+    help="First retry delay in seconds; it doubles on each retry.",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    metavar="S",
+    help="Timeout in seconds for tasks that do not set 'timeout'.",
+)
+@click.option(
+    "--barrier",
+    is_flag=True,
+    help="Run strictly wave by wave (the practical waves of `waveplan plan`).",
+)
+@click.option(
+    "--dry-run", is_flag=True, help="Run nothing: follow the plan's durations on a virtual clock."
+)
+@click.option("-q", "--quiet", is_flag=True, help="No progress display and no report.")
+@click.option(
+    "--root", metavar="DIR", help="Folder that task paths are relative to and commands run in."
+)
+def run_command(
+    *,
+    file: str,
+    workers: int | None,
+    keep_going: bool,
+    resume: bool,
+    retries: int,
+    retry_delay: float,
+    timeout: float | None,
+    barrier: bool,
+    dry_run: bool,
+    quiet: bool,
+    root: str | None,
+) -> int:
+    """Run the tasks of the plan in FILE in parallel, respecting its conflicts."""
+    plan = plan_with_history(load_plan(file, root=root))
+    count = workers or plan.workers or os.cpu_count() or 1
+    plan = dataclasses.replace(plan, workers=count)
+    options = RunOptions(
+        workers=count,
+        keep_going=keep_going,
+        retries=retries,
+        timeout=timeout,
+        barrier=barrier,
+        retry_delay=retry_delay,
+    )
+    width, color = terminal_style()
+    sinks: list[Sink] = []
+    if not quiet:
+        if sys.stdout.isatty():
+            sinks.append(LiveProgress(Console(width=width)))
+        else:
+            sinks.append(PlainProgress(sys.stdout))
+    holder: list[Runner] = []
+    spec = SessionSpec(
+        plan=plan,
+        plan_file=str(Path(file).absolute()),
+        options=options,
+        resume=resume,
+        dry_run=dry_run,
+    )
+    with _stop_on_signals(holder):
+        run_id, result = run_session(spec, sinks=sinks, on_runner=holder.append)
+    if not quiet:
+        with History.for_root(plan.root) as history:
+            report = measure(history.run_info(run_id))
+        click.echo(report_text(report, width=width, color=color), nl=False)
+        if not dry_run:
+            logs = state_dir(plan.root) / "runs" / run_id
+            click.echo(f"Logs: {logs}")
+    return result.exit_code

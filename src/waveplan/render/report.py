@@ -1,0 +1,176 @@
+"""Run reports: the measured speedup table and planned-versus-actual per task."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich import box
+from rich.console import RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from waveplan.model import RunStatus, TaskStatus
+from waveplan.render.figures import faster, fmt_time, saving
+from waveplan.render.json import dumps
+from waveplan.render.text import MAX_ROWS, render_to_string
+from waveplan.schedule.measured import RunReport
+
+__all__ = ["report_json", "report_text", "report_to_dict"]
+
+
+def _opt(value: float | None) -> str:
+    return "-" if value is None else fmt_time(value)
+
+
+def report_to_dict(report: RunReport) -> dict[str, Any]:
+    """The run report as plain data."""
+    run = report.run
+    return {
+        "run_id": run.run_id,
+        "status": run.status.value,
+        "plan": run.plan.source,
+        "workers": run.workers,
+        "dry_run": run.dry_run,
+        "tasks": [
+            {
+                "id": t.id,
+                "status": t.status.value,
+                "attempts": t.attempts,
+                "start": t.start,
+                "end": t.end,
+                "duration": t.duration,
+                "exit_code": t.exit_code,
+                "planned_start": t.planned_start,
+                "planned_end": t.planned_end,
+                "reason": t.reason,
+                "flaky": t.flaky,
+            }
+            for t in report.tasks
+        ],
+        "makespan": {
+            "sequential": report.actual.sequential,
+            "theoretical": report.actual.theoretical,
+            "practical": report.actual.practical,
+            "measured": report.measured,
+        },
+        "planned": {
+            "sequential": report.planned.sequential,
+            "theoretical": report.planned.theoretical,
+            "practical": report.planned.practical,
+        },
+        "saving": {
+            "theoretical": saving(report.actual.theoretical, report.actual.sequential),
+            "practical": saving(report.actual.practical, report.actual.sequential),
+            "measured": saving(report.measured, report.actual.sequential),
+        },
+        "efficiency": report.efficiency,
+        "flaky": report.flaky,
+    }
+
+
+def report_json(report: RunReport) -> str:
+    return dumps(report_to_dict(report), size=len(report.tasks))
+
+
+def speedup_table(report: RunReport) -> Table:
+    """The seed's table with a measured column: estimates as planned, then the same figures
+    recomputed with the measured durations, and the measured wall-clock makespan."""
+    table = Table(title="Speedup", box=box.SIMPLE_HEAVY, title_justify="left")
+    table.add_column("Approach")
+    table.add_column("Planned", justify="right")
+    table.add_column("Measured (s)", justify="right")
+    table.add_column("Notes")
+    planned, actual = report.planned, report.actual
+    seq = actual.sequential
+    table.add_row(
+        "Pure sequential", fmt_time(planned.sequential), fmt_time(seq), "baseline (sum of tasks)"
+    )
+    table.add_row(
+        "Theoretical parallel",
+        fmt_time(planned.theoretical),
+        fmt_time(actual.theoretical),
+        f"{faster(actual.theoretical, seq)} (on paper)",
+    )
+    table.add_row(
+        "Practical parallel",
+        fmt_time(planned.practical),
+        fmt_time(actual.practical),
+        f"{faster(actual.practical, seq)} (conflicts respected)",
+    )
+    table.add_row(
+        "Measured",
+        "",
+        fmt_time(report.measured),
+        f"{faster(report.measured, seq)} (wall clock)",
+    )
+    return table
+
+
+_STYLE = {
+    TaskStatus.SUCCEEDED: "green",
+    TaskStatus.FAILED: "bold red",
+    TaskStatus.SKIPPED: "yellow",
+    TaskStatus.INTERRUPTED: "magenta",
+    TaskStatus.PENDING: "dim",
+}
+
+
+_RUN_STYLE = {
+    RunStatus.SUCCEEDED: "green",
+    RunStatus.FAILED: "bold red",
+    RunStatus.INTERRUPTED: "magenta",
+    RunStatus.RUNNING: "dim",
+}
+
+
+def tasks_table(report: RunReport) -> Table:
+    """Per task: status, attempts, planned start and actual start and duration."""
+    table = Table(title="Tasks", box=box.SIMPLE_HEAVY, title_justify="left")
+    table.add_column("Task")
+    table.add_column("Status")
+    table.add_column("Tries", justify="right")
+    table.add_column("Planned start", justify="right")
+    table.add_column("Start (s)", justify="right")
+    table.add_column("Took (s)", justify="right")
+    table.add_column("Notes")
+    interesting = sorted(
+        report.tasks,
+        key=lambda t: (t.status is TaskStatus.SUCCEEDED and not t.flaky, t.start or 0.0),
+    )
+    for task in interesting[: MAX_ROWS * 2]:
+        note = "flaky: passed after a retry" if task.flaky else (task.reason or "")
+        if task.status is TaskStatus.FAILED and task.exit_code is not None:
+            note = f"exit code {task.exit_code}"
+        table.add_row(
+            task.id,
+            Text(task.status.value, style=_STYLE[task.status]),
+            str(task.attempts),
+            fmt_time(task.planned_start),
+            _opt(task.start),
+            fmt_time(task.duration) if task.attempts else "-",
+            note,
+        )
+    if len(report.tasks) > MAX_ROWS * 2:
+        table.add_row(Text(f"... and {len(report.tasks) - MAX_ROWS * 2:,} more", style="dim"))
+    return table
+
+
+def report_text(report: RunReport, *, width: int = 100, color: bool = False) -> str:
+    """The run report for a terminal."""
+    run = report.run
+    header = Text()
+    header.append(f"Run {run.run_id}", style="bold")
+    header.append(f"  {run.status.value}", style=_RUN_STYLE[run.status])
+    header.append(f"  {run.plan.name or run.plan.source}, {run.workers} workers")
+    if run.dry_run:
+        header.append("  (dry run: durations are the plan's estimates)")
+    items: list[RenderableType] = [header, speedup_table(report)]
+    if report.efficiency is not None:
+        items.append(
+            Text(
+                f"Efficiency: {report.efficiency:.0%} of the theoretical saving was realised",
+                style="bold",
+            )
+        )
+    items.append(tasks_table(report))
+    return render_to_string(items, width=width, color=color)

@@ -1,0 +1,321 @@
+"""The runner loop: start what the scheduler allows, wait for one to end, finish it.
+
+The same :class:`~waveplan.schedule.scheduler.Scheduler` that plans decides what starts, now on
+the executor's clock. The loop owns policy only: retries with exponential backoff (a retrying
+task keeps its resources), stopping after a failure (or going on with ``keep_going``), and
+interruption. Execution lives in the executor; persistence and display in the sinks, which
+receive every event in order.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections import deque
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from waveplan.graph import Graph, tails
+from waveplan.model import AttemptStatus, Plan, RunStatus, TaskStatus
+from waveplan.resources.index import ResourceIndex
+from waveplan.run.events import (
+    Event,
+    RunFinished,
+    RunStarted,
+    Sink,
+    TaskFinished,
+    TaskRetrying,
+    TaskSettled,
+    TaskStarted,
+)
+from waveplan.run.executor import Executor, Job, Outcome
+from waveplan.schedule.scheduler import Scheduler
+from waveplan.schedule.simulate import simulate
+from waveplan.schedule.waves import layer
+
+__all__ = ["RunOptions", "RunResult", "Runner", "log_tail"]
+
+TAIL_LINES = 20
+
+
+@dataclass(frozen=True, slots=True)
+class RunOptions:
+    """How to run: the worker limit and the failure, retry and timeout policies.
+
+    ``retries`` and ``timeout`` apply to tasks that do not set their own. A failed attempt is
+    retried after ``retry_delay * 2 ** (n - 1)`` seconds (at most ``max_retry_delay``).
+    """
+
+    workers: int
+    keep_going: bool = False
+    retries: int = 0
+    timeout: float | None = None
+    barrier: bool = False
+    retry_delay: float = 1.0
+    max_retry_delay: float = 60.0
+
+
+@dataclass(frozen=True, slots=True)
+class RunResult:
+    """What a session achieved."""
+
+    status: RunStatus
+    statuses: Mapping[str, TaskStatus]
+    flaky: tuple[str, ...]
+    wall: float
+
+    @property
+    def exit_code(self) -> int:
+        """0 success, 1 a task failed, 130 interrupted (DESIGN section 6)."""
+        if self.status is RunStatus.SUCCEEDED:
+            return 0
+        if self.status is RunStatus.INTERRUPTED:
+            return 130
+        return 1
+
+
+def log_tail(path: str | None, lines: int = TAIL_LINES) -> str | None:
+    """The last lines of a log file (None when there is none)."""
+    if path is None:
+        return None
+    try:
+        with Path(path).open("rb") as handle:
+            handle.seek(0, 2)
+            size = handle.tell()
+            handle.seek(max(0, size - 64 * 1024))
+            data = handle.read()
+    except OSError:
+        return None
+    text = data.decode("utf-8", errors="replace")
+    return "\n".join(text.splitlines()[-lines:])
+
+
+class Runner:
+    """Runs one session of a plan.
+
+    ``done`` are tasks that already succeeded (resume); ``first_attempt`` gives, per task, the
+    number of its next attempt (attempts are numbered across sessions).
+    """
+
+    def __init__(
+        self,
+        plan: Plan,
+        *,
+        run_id: str,
+        executor: Executor,
+        sinks: Sequence[Sink],
+        options: RunOptions,
+        graph: Graph | None = None,
+        log_dir: str | None = None,
+        done: Iterable[str] = (),
+        first_attempt: Mapping[str, int] | None = None,
+    ) -> None:
+        self.plan = plan
+        self.run_id = run_id
+        self.executor = executor
+        self.sinks = list(sinks)
+        self.options = options
+        self.graph = graph if graph is not None else Graph.from_plan(plan)
+        self.index = ResourceIndex.build(plan)
+        self.log_dir = log_dir
+        self.done = {self.graph.index[t] for t in done if t in self.graph.index}
+        self.first_attempt = dict(first_attempt or {})
+        self._stop_requested = False
+
+    def request_stop(self) -> None:
+        """Stop starting tasks and terminate the running ones (from a signal handler too)."""
+        self._stop_requested = True
+        self.executor.interrupt()
+
+    # --- the loop ----------------------------------------------------------------------------
+
+    def run(self) -> RunResult:
+        graph, options, executor = self.graph, self.options, self.executor
+        priority = tails(graph)
+        planned = simulate(graph, self.index, workers=options.workers, priority=priority)
+        waves = (
+            layer(graph, self.index, planned.order, options.workers) if options.barrier else None
+        )
+        scheduler = Scheduler(
+            graph,
+            self.index,
+            workers=options.workers,
+            priority=priority,
+            waves=waves,
+            done=self.done,
+        )
+        self._scheduler = scheduler
+        self._settled: dict[int, TaskStatus] = dict.fromkeys(self.done, TaskStatus.SUCCEEDED)
+        self._tries = [0] * len(graph)
+        self._flaky: list[str] = []
+        self._in_flight: set[int] = set()
+        self._retry_at: list[tuple[float, int]] = []
+        self._failed_first: str | None = None
+        self._stopping = False
+        self._interrupted = False
+        self._emit(
+            RunStarted(
+                run_id=self.run_id,
+                tasks=len(graph),
+                already_done=len(self.done),
+                workers=options.workers,
+                resumed=bool(self.done or self.first_attempt),
+                planned={
+                    graph.ids[i]: (planned.start[i], planned.end[i]) for i in range(len(graph))
+                },
+                planned_makespan=planned.makespan,
+                log_dir=self.log_dir,
+            )
+        )
+        scheduler.prepare(executor.now())
+        while True:
+            if self._stop_requested and not self._interrupted:
+                self._interrupt()
+            now = executor.now()
+            while self._retry_at and self._retry_at[0][0] <= now:
+                self._submit(heapq.heappop(self._retry_at)[1])
+            if not self._stopping:
+                for task in scheduler.ready(now):
+                    self._submit(task)
+            if not self._in_flight and not self._retry_at:
+                break
+            timeout = max(0.0, self._retry_at[0][0] - now) if self._retry_at else None
+            for outcome in executor.wait(timeout):
+                self._finish(outcome)
+        wall = executor.now()
+        self._settle_rest()
+        statuses = {graph.ids[i]: status for i, status in self._settled.items()}
+        status = self._run_status(statuses)
+        counts: dict[TaskStatus, int] = {}
+        for task_status in statuses.values():
+            counts[task_status] = counts.get(task_status, 0) + 1
+        self._emit(RunFinished(self.run_id, status, wall, counts, tuple(self._flaky)))
+        return RunResult(status, statuses, tuple(self._flaky), wall)
+
+    def _run_status(self, statuses: Mapping[str, TaskStatus]) -> RunStatus:
+        if self._interrupted:
+            return RunStatus.INTERRUPTED
+        if all(s is TaskStatus.SUCCEEDED for s in statuses.values()):
+            return RunStatus.SUCCEEDED
+        return RunStatus.FAILED
+
+    def _emit(self, event: Event) -> None:
+        for sink in self.sinks:
+            sink.handle(event)
+
+    def _submit(self, task: int) -> None:
+        spec = self.plan.tasks[task]
+        self._tries[task] += 1
+        attempt = self.first_attempt.get(spec.id, 1) + self._tries[task] - 1
+        log = None
+        if spec.run is not None and self.log_dir is not None:
+            log = str(Path(self.log_dir) / f"{spec.id}.{attempt}.log")
+        job = Job(
+            task=spec.id,
+            attempt=attempt,
+            command=spec.run,
+            cwd=self.plan.root,
+            env={
+                "WAVEPLAN_TASK": spec.id,
+                "WAVEPLAN_RUN": self.run_id,
+                "WAVEPLAN_ATTEMPT": str(attempt),
+            },
+            log=log,
+            timeout=spec.timeout if spec.timeout is not None else self.options.timeout,
+            duration=spec.duration,
+        )
+        self._in_flight.add(task)
+        worker = self.executor.submit(job)
+        self._emit(TaskStarted(spec.id, attempt, self.executor.now(), worker, log))
+
+    def _finish(self, outcome: Outcome) -> None:
+        job = outcome.job
+        task = self.graph.index[job.task]
+        self._in_flight.discard(task)
+        ok = outcome.status is AttemptStatus.SUCCEEDED
+        self._emit(
+            TaskFinished(
+                task=job.task,
+                attempt=job.attempt,
+                status=outcome.status,
+                exit_code=outcome.exit_code,
+                time=outcome.end,
+                duration=outcome.end - outcome.start,
+                log=job.log,
+                tail=None if ok else log_tail(job.log),
+                worker=outcome.worker,
+                host=outcome.host,
+            )
+        )
+        now = self.executor.now()
+        if ok:
+            if self._tries[task] > 1:
+                self._flaky.append(job.task)
+            self._scheduler.finished(task, True, now)
+            self._settle(task, TaskStatus.SUCCEEDED)
+            return
+        if outcome.status is AttemptStatus.INTERRUPTED or self._interrupted:
+            self._scheduler.finished(task, False, now)
+            self._settle(task, TaskStatus.INTERRUPTED)
+            return
+        spec = self.plan.tasks[task]
+        retries = spec.retries if spec.retries is not None else self.options.retries
+        if self._tries[task] <= retries:
+            delay = min(
+                self.options.max_retry_delay,
+                self.options.retry_delay * 2 ** (self._tries[task] - 1),
+            )
+            heapq.heappush(self._retry_at, (now + delay, task))
+            self._emit(TaskRetrying(job.task, job.attempt + 1, delay))
+            return
+        self._scheduler.finished(task, False, now)
+        self._settle(task, TaskStatus.FAILED)
+        if self._failed_first is None:
+            self._failed_first = job.task
+        if not self.options.keep_going:
+            self._stopping = True
+
+    def _settle(self, task: int, status: TaskStatus, reason: str | None = None) -> None:
+        self._settled[task] = status
+        self._emit(TaskSettled(self.graph.ids[task], status, reason))
+
+    def _interrupt(self) -> None:
+        self._interrupted = True
+        self._stopping = True
+        self.executor.terminate()
+        now = self.executor.now()
+        for _, task in self._retry_at:
+            self._scheduler.finished(task, False, now)
+            self._settle(task, TaskStatus.INTERRUPTED)
+        self._retry_at.clear()
+
+    def _settle_rest(self) -> None:
+        """Tasks that never ran: skipped, with the reason."""
+        graph = self.graph
+        blocked_by: dict[int, str] = {}
+        failed = sorted(
+            t for t, s in self._settled.items() if s in (TaskStatus.FAILED, TaskStatus.INTERRUPTED)
+        )
+        for origin in failed:
+            queue = deque(graph.succs[origin])
+            while queue:
+                task = queue.popleft()
+                if task in blocked_by or task in self._settled:
+                    continue
+                blocked_by[task] = graph.ids[origin]
+                queue.extend(graph.succs[task])
+        for task in range(len(graph)):
+            if task in self._settled:
+                continue
+            if task in blocked_by:
+                reason = f"dependency {blocked_by[task]} did not succeed"
+            elif self._interrupted:
+                reason = "the run was interrupted"
+            elif self._failed_first is not None:
+                reason = (
+                    f"not started: the run stopped after {self._failed_first} failed "
+                    "(--keep-going runs independent tasks)"
+                )
+            else:  # pragma: no cover - every task settles in a completed run
+                reason = "not started"
+            self._settle(task, TaskStatus.SKIPPED, reason)

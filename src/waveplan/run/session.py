@@ -1,0 +1,234 @@
+"""A run session: lock the plan root, tidy up after crashed runs, record, run, record.
+
+This is what ``waveplan run`` does between parsing its options and printing the result:
+
+1. take the plan root's run lock (a second ``waveplan run`` on the same root is refused);
+2. any run still marked running belonged to a waveplan that died: mark its attempts
+   interrupted and terminate its leftover processes;
+3. start a new run, or with ``resume`` continue the latest run of the same plan file (tasks
+   that succeeded and whose definition did not change are not run again);
+4. run it, writing every event to the history as it happens.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import secrets
+import socket
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from waveplan.errors import UserError
+from waveplan.history import History, state_dir
+from waveplan.model import Plan, RunStatus, Task, TaskStatus
+from waveplan.render.taskfile import taskfile_json
+from waveplan.run.events import (
+    Event,
+    RunFinished,
+    Sink,
+    TaskFinished,
+    TaskSettled,
+    TaskStarted,
+)
+from waveplan.run.executor import Executor
+from waveplan.run.fake import FakeExecutor
+from waveplan.run.local import LocalExecutor
+from waveplan.run.lock import RunLock
+from waveplan.run.procs import processes_of_run, stop_processes
+from waveplan.run.runner import Runner, RunOptions, RunResult
+
+__all__ = ["HistorySink", "SessionSpec", "definition_hash", "new_run_id", "run_session"]
+
+
+def new_run_id(now: float | None = None) -> str:
+    """A sortable, branch-safe run id: ``20261126-052100-3f9a``."""
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime(time.time() if now is None else now))
+    return f"{stamp}-{secrets.token_hex(2)}"
+
+
+def definition_hash(task: Task) -> str:
+    """What makes a task the same task for ``--resume``: its command, dependencies,
+    accesses, retries and timeout (not its title or duration estimate)."""
+    data = [
+        task.run,
+        list(task.depends),
+        sorted((a.kind.value, a.key, a.mode.value, a.amount) for a in task.accesses),
+        task.retries,
+        task.timeout,
+    ]
+    return hashlib.sha256(json.dumps(data).encode()).hexdigest()[:16]
+
+
+def command_hash(command: str | None) -> str | None:
+    return None if command is None else hashlib.sha256(command.encode()).hexdigest()[:12]
+
+
+@dataclass(frozen=True, slots=True)
+class SessionSpec:
+    """What to run and how."""
+
+    plan: Plan
+    plan_file: str
+    options: RunOptions
+    resume: bool = False
+    dry_run: bool = False
+
+
+class HistorySink:
+    """Writes each event to the history as it happens."""
+
+    def __init__(self, history: History, run_id: str, session: int, wall0: float, plan: Plan):
+        self.history = history
+        self.run_id = run_id
+        self.session = session
+        self.wall0 = wall0
+        self.host = socket.gethostname()
+        self.commands = {t.id: command_hash(t.run) for t in plan.tasks}
+
+    def handle(self, event: Event) -> None:
+        if isinstance(event, TaskStarted):
+            self.history.attempt_started(
+                self.run_id,
+                event.task,
+                event.attempt,
+                session=self.session,
+                start=self.wall0 + event.time,
+                worker=event.worker,
+                host=self.host,
+                command_hash=self.commands.get(event.task),
+                log=event.log,
+            )
+        elif isinstance(event, TaskFinished):
+            self.history.attempt_finished(
+                self.run_id,
+                event.task,
+                event.attempt,
+                end=self.wall0 + event.time,
+                status=event.status,
+                exit_code=event.exit_code,
+                worker=event.worker,
+                host=event.host,
+            )
+        elif isinstance(event, TaskSettled):
+            self.history.task_finished(self.run_id, event.task, event.status, event.reason)
+        elif isinstance(event, RunFinished):
+            ended = self.wall0 + event.wall
+            self.history.end_session(self.run_id, self.session, ended)
+            self.history.finish_run(self.run_id, event.status, ended)
+
+    def close(self) -> None:
+        pass
+
+
+def tidy_crashed_runs(history: History, now: float) -> list[str]:
+    """Runs left marked running by a waveplan that died: mark them interrupted and stop the
+    processes they left. Only called while holding the run lock, so none of them is live."""
+    crashed = [s.run_id for s in history.summaries() if s.status is RunStatus.RUNNING]
+    for run_id in crashed:
+        stop_processes(processes_of_run(run_id))
+        history.abandon_attempts(run_id, now)
+        for task, (status, _) in history.task_states(run_id).items():
+            if status is TaskStatus.PENDING:
+                history.task_finished(run_id, task, TaskStatus.INTERRUPTED, "waveplan stopped")
+        history.finish_run(run_id, RunStatus.INTERRUPTED, now)
+    return crashed
+
+
+def run_session(
+    spec: SessionSpec,
+    *,
+    sinks: Sequence[Sink] = (),
+    executor: Executor | None = None,
+    on_runner: Callable[[Runner], None] | None = None,
+) -> tuple[str, RunResult]:
+    """Run (or resume) the plan; returns the run id and the result.
+
+    ``on_runner`` receives the runner before it starts (the CLI connects signals to it).
+    Sinks are always closed, also when the run ends by an exception.
+    """
+    plan = spec.plan
+    folder = state_dir(plan.root)
+    try:
+        with RunLock(folder), History.for_root(plan.root) as history:
+            tidy_crashed_runs(history, time.time())
+            definitions = {t.id: definition_hash(t) for t in plan.tasks}
+            snapshot = taskfile_json(plan)
+            done: set[str] = set()
+            first_attempt: dict[str, int] = {}
+            if spec.resume:
+                run_id = _resumable(history, spec.plan_file)
+                before = history.task_states(run_id)
+                history.resume_run(
+                    run_id, snapshot=snapshot, workers=spec.options.workers, definitions=definitions
+                )
+                done = {
+                    task
+                    for task, (status, definition) in before.items()
+                    if status is TaskStatus.SUCCEEDED and definitions.get(task) == definition
+                }
+                first_attempt = history.next_attempt(run_id)
+            else:
+                run_id = new_run_id()
+                history.start_run(
+                    run_id,
+                    plan_file=spec.plan_file,
+                    snapshot=snapshot,
+                    root=plan.root,
+                    started=time.time(),
+                    workers=spec.options.workers,
+                    dry_run=spec.dry_run,
+                    options={
+                        "keep_going": spec.options.keep_going,
+                        "retries": spec.options.retries,
+                        "timeout": spec.options.timeout,
+                        "barrier": spec.options.barrier,
+                    },
+                    definitions=definitions,
+                )
+            log_dir = None if spec.dry_run else str(folder / "runs" / run_id)
+            if executor is None:
+                executor = (
+                    FakeExecutor()
+                    if spec.dry_run
+                    else LocalExecutor(spec.options.workers, run_id=run_id)
+                )
+            wall0 = time.time() - executor.now()
+            session = history.start_session(
+                run_id, pid=os.getpid(), host=socket.gethostname(), started=wall0
+            )
+            record = HistorySink(history, run_id, session, wall0, plan)
+            runner = Runner(
+                plan,
+                run_id=run_id,
+                executor=executor,
+                sinks=[record, *sinks],
+                options=spec.options,
+                log_dir=log_dir,
+                done=done,
+                first_attempt=first_attempt,
+            )
+            if on_runner is not None:
+                on_runner(runner)
+            try:
+                result = runner.run()
+            finally:
+                executor.close()
+            return run_id, result
+    finally:
+        for sink in sinks:
+            sink.close()
+
+
+def _resumable(history: History, plan_file: str) -> str:
+    latest = [s for s in history.summaries() if s.plan_file == plan_file and not s.dry_run]
+    if not latest:
+        raise UserError(f"{plan_file}: no earlier run of this plan to resume")
+    last = latest[0]
+    if last.status is RunStatus.SUCCEEDED:
+        raise UserError(
+            f"{plan_file}: the last run ({last.run_id}) succeeded; there is nothing to resume"
+        )
+    return last.run_id

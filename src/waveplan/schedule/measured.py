@@ -1,0 +1,124 @@
+"""Measured figures of a run: how much of the promised speedup was real.
+
+From what the history recorded (:class:`~waveplan.model.RunInfo`), with the definitions of
+DESIGN section 7: ``sequential`` is the sum of the measured task durations (all attempts);
+``theoretical`` and ``practical`` are recomputed with those durations (critical path; the
+conflict-aware schedule under the run's worker limit); ``measured`` is the wall-clock time the
+run took; ``efficiency`` is the measured saving over the theoretical saving.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+
+from waveplan.graph import Graph, critical_path, tails
+from waveplan.model import DurationSource, Plan, RunInfo, TaskRun, TaskStatus
+from waveplan.resources.index import ResourceIndex
+from waveplan.schedule.simulate import simulate
+
+__all__ = ["Makespans", "RunReport", "TaskReport", "measure"]
+
+
+@dataclass(frozen=True, slots=True)
+class Makespans:
+    sequential: float
+    theoretical: float
+    practical: float
+
+
+@dataclass(frozen=True, slots=True)
+class TaskReport:
+    """One task of a run: planned against actual (times relative to the run's start)."""
+
+    id: str
+    status: TaskStatus
+    attempts: int
+    start: float | None
+    end: float | None
+    duration: float
+    exit_code: int | None
+    planned_start: float
+    planned_end: float
+    reason: str | None
+    flaky: bool
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class RunReport:
+    """A run with its planned and measured figures."""
+
+    run: RunInfo
+    planned: Makespans
+    actual: Makespans
+    measured: float
+    efficiency: float | None
+    tasks: list[TaskReport]
+
+    @property
+    def flaky(self) -> list[str]:
+        return [t.id for t in self.tasks if t.flaky]
+
+
+def _figures(plan: Plan) -> tuple[Makespans, list[float], list[float]]:
+    graph = Graph.from_plan(plan)
+    index = ResourceIndex.build(plan)
+    sim = simulate(graph, index, workers=plan.workers, priority=tails(graph))
+    figures = Makespans(
+        sequential=math.fsum(graph.durations),
+        theoretical=critical_path(graph).length,
+        practical=sim.makespan,
+    )
+    return figures, sim.start, sim.end
+
+
+def _measured_duration(task: TaskRun) -> float:
+    return math.fsum(a.end - a.start for a in task.attempts if a.end is not None)
+
+
+def measure(run: RunInfo) -> RunReport:
+    """Planned and measured figures of a recorded run."""
+    plan = dataclasses.replace(run.plan, workers=run.workers)
+    planned, planned_start, planned_end = _figures(plan)
+    durations = {t.id: _measured_duration(t) for t in run.tasks}
+    measured_plan = dataclasses.replace(
+        plan,
+        tasks=tuple(
+            dataclasses.replace(
+                t, duration=durations.get(t.id, 0.0), duration_source=DurationSource.HISTORY
+            )
+            for t in plan.tasks
+        ),
+    )
+    actual, _, _ = _figures(measured_plan)
+    promised = 1 - actual.theoretical / actual.sequential if actual.sequential > 0 else 0.0
+    achieved = 1 - run.wall / actual.sequential if actual.sequential > 0 else 0.0
+    tasks = []
+    for i, record in enumerate(run.tasks):
+        starts = [a.start for a in record.attempts]
+        ends = [a.end for a in record.attempts if a.end is not None]
+        final = record.final
+        tasks.append(
+            TaskReport(
+                id=record.id,
+                status=record.status,
+                attempts=len(record.attempts),
+                start=min(starts) - run.started if starts else None,
+                end=max(ends) - run.started if ends else None,
+                duration=durations[record.id],
+                exit_code=None if final is None else final.exit_code,
+                planned_start=planned_start[i],
+                planned_end=planned_end[i],
+                reason=record.reason,
+                flaky=record.flaky,
+            )
+        )
+    return RunReport(
+        run=run,
+        planned=planned,
+        actual=actual,
+        measured=run.wall,
+        efficiency=achieved / promised if promised > 0 else None,
+        tasks=tasks,
+    )
