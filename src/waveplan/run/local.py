@@ -4,7 +4,9 @@ A fixed pool of worker threads takes jobs from a queue and runs them with :mod:`
 (threads measured four times faster than asyncio subprocesses for short tasks). Each attempt:
 
 - runs ``/bin/sh -c COMMAND`` in the plan root, in a new session (its own process group), with
-  standard output and error appended to its log file and no standard input;
+  standard output and error appended to its log file and no standard input. Like make, a
+  command made only of plain words (no quoting, variables, redirections or other shell syntax,
+  and not a shell builtin) is executed directly, which saves starting a shell;
 - on timeout, or when the run is interrupted, gets SIGTERM on its whole group, then SIGKILL
   after a grace period, so grandchildren go too;
 - when the command exits, whatever it left running in its group is terminated, so a stray
@@ -19,6 +21,8 @@ from __future__ import annotations
 import contextlib
 import os
 import queue
+import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -130,7 +134,7 @@ class LocalExecutor:
         log = _open_log(job.log)
         try:
             process = subprocess.Popen(
-                ["/bin/sh", "-c", job.command],
+                direct_argv(job.command) or ["/bin/sh", "-c", job.command],
                 cwd=job.cwd,
                 env={**self._base_env, **job.env},
                 stdin=subprocess.DEVNULL,
@@ -193,6 +197,30 @@ class LocalExecutor:
             process.stdin.write(b"done\n")
             process.stdin.close()
         process.wait()
+
+
+_PLAIN = re.compile(r"[A-Za-z0-9_./:@%+,-]+(?:[ \t]+[A-Za-z0-9_./:@%+,=-]+)*")
+# Words the shell handles itself (changing its own state, or syntax). Builtins that also
+# exist as programs with the same behaviour (true, echo, test...) may run directly.
+_SHELL_ONLY = frozenset(
+    """. : alias bg break case cd command continue do done elif else esac eval exec exit export
+    fg fi for getopts hash if in jobs local read readonly return set shift then times trap type
+    ulimit umask unalias unset until wait while""".split()  # noqa: SIM905 - a word list
+)
+
+
+def direct_argv(command: str) -> list[str] | None:
+    """The argument list to execute without a shell, when the shell would do nothing but
+    split the command into words and find the program; None otherwise."""
+    text = command.strip()
+    if not _PLAIN.fullmatch(text):
+        return None
+    words = text.split()
+    program = words[0]
+    if program in _SHELL_ONLY or "=" in program:
+        return None
+    found = Path(program).is_file() if "/" in program else shutil.which(program) is not None
+    return words if found else None
 
 
 def _open_log(path: str | None) -> int:

@@ -151,6 +151,7 @@ class Runner:
         self._in_flight: set[int] = set()
         self._retry_at: list[tuple[float, int]] = []
         self._failed_first: str | None = None
+        self._events: list[Event] = []
         self._stopping = False
         self._interrupted = False
         self._emit(
@@ -177,6 +178,7 @@ class Runner:
             if not self._stopping:
                 for task in scheduler.ready(now):
                     self._submit(task)
+            self._flush()
             if not self._in_flight and not self._retry_at:
                 break
             timeout = max(0.0, self._retry_at[0][0] - now) if self._retry_at else None
@@ -190,6 +192,7 @@ class Runner:
         for task_status in statuses.values():
             counts[task_status] = counts.get(task_status, 0) + 1
         self._emit(RunFinished(self.run_id, status, wall, counts, tuple(self._flaky)))
+        self._flush()
         return RunResult(status, statuses, tuple(self._flaky), wall)
 
     def _run_status(self, statuses: Mapping[str, TaskStatus]) -> RunStatus:
@@ -200,8 +203,15 @@ class Runner:
         return RunStatus.FAILED
 
     def _emit(self, event: Event) -> None:
-        for sink in self.sinks:
-            sink.handle(event)
+        self._events.append(event)
+
+    def _flush(self) -> None:
+        """Hand the events of one loop turn to the sinks, in order. The turn first hands new
+        jobs to the executor, so idle workers do not wait for the history to be written."""
+        for event in self._events:
+            for sink in self.sinks:
+                sink.handle(event)
+        self._events.clear()
 
     def _submit(self, task: int) -> None:
         spec = self.plan.tasks[task]
