@@ -30,6 +30,7 @@ class FakeExecutor:
         self._outcomes = outcomes
         self._pending: list[tuple[float, int, Job, float]] = []
         self._sequence = 0
+        self._woken = False
         self.submitted: list[Job] = []
 
     def now(self) -> float:
@@ -43,6 +44,9 @@ class FakeExecutor:
         return "dry-run"
 
     def wait(self, timeout: float | None) -> list[Outcome]:
+        if self._woken:  # interrupt() was called: return at once, as the protocol says
+            self._woken = False
+            return []
         if not self._pending:
             if timeout is not None:
                 self._clock += timeout
@@ -65,7 +69,7 @@ class FakeExecutor:
         return found
 
     def interrupt(self) -> None:
-        pass
+        self._woken = True
 
     def terminate(self) -> None:
         now = self._clock
