@@ -136,7 +136,8 @@ class LocalExecutor:
             process = subprocess.Popen(
                 direct_argv(job.command) or ["/bin/sh", "-c", job.command],
                 cwd=job.cwd,
-                env={**self._base_env, **job.env},
+                # A shell would set PWD to the folder it starts in; without one, set it here.
+                env={**self._base_env, "PWD": str(Path(job.cwd).absolute()), **job.env},
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
