@@ -101,7 +101,7 @@ class LocalExecutor:
             running = list(self._running.items())
             self._interrupted.update(key for key, _ in running)
         for _, process in running:
-            threading.Thread(target=stop_group, args=(process.pid, self.grace), daemon=True).start()
+            self._stop_group_async(process.pid)
 
     def close(self) -> None:
         self.terminate()
@@ -113,6 +113,11 @@ class LocalExecutor:
             self._stop_watchdog(self._watchdog)
 
     # --- workers -----------------------------------------------------------------------------
+
+    def _stop_group_async(self, pgid: int) -> threading.Thread:
+        thread = threading.Thread(target=stop_group, args=(pgid, self.grace), daemon=True)
+        thread.start()
+        return thread
 
     def _is_stopping(self) -> bool:
         return self._stopping
@@ -155,18 +160,22 @@ class LocalExecutor:
             late = self._is_stopping()  # terminate() ran while this one was starting
             if late:
                 self._interrupted.add(key)
+        # The group is stopped from another thread while this one waits for (reaps) the
+        # command: an unreaped command still counts as a member of its group, so stopping the
+        # group before reaping it would always wait the whole grace period.
         if late:
-            stop_group(process.pid, self.grace)
+            self._stop_group_async(process.pid)
         timed_out = False
         try:
             code = process.wait(timeout=job.timeout)
         except subprocess.TimeoutExpired:
             timed_out = True
-            stop_group(process.pid, self.grace)
+            stopper = self._stop_group_async(process.pid)
             code = process.wait()
+            stopper.join()
         end = self.now()
         if group_alive(process.pid):  # background leftovers of a finished command
-            threading.Thread(target=stop_group, args=(process.pid, self.grace), daemon=True).start()
+            self._stop_group_async(process.pid)
         with self._lock:
             del self._running[key]
             interrupted = key in self._interrupted
