@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from waveplan.errors import UserError
-from waveplan.load import parse_plan_text
+from waveplan.load import Format, parse_plan_text
 from waveplan.model import (
     AttemptInfo,
     AttemptStatus,
@@ -441,7 +441,8 @@ class History:
             known = ", ".join(self.run_ids()[-5:]) or "none"
             raise HistoryError(f"no run '{run_id}' in {self.path} (latest: {known})")
         plan_file, snapshot, root, started, ended, status, workers, dry_run = row
-        plan = parse_plan_text(snapshot, name=str(plan_file), root=str(root))
+        # The snapshot is always JSON (taskfile_json), whatever format the plan file had.
+        plan = parse_plan_text(snapshot, name=str(plan_file), root=str(root), fmt=Format.JSON)
         attempts: dict[str, list[AttemptInfo]] = {}
         for attempt in self.attempts(run_id=run_id):
             attempts.setdefault(attempt.task, []).append(attempt)
