@@ -318,22 +318,29 @@ class History:
 
     def abandon_attempts(self, run_id: str, ended: float) -> list[tuple[str, int]]:
         """Mark attempts left running by a crashed session as interrupted and close its
-        session; returns the ``(task, attempt)`` pairs that were marked."""
+        session; returns the ``(task, attempt)`` pairs that were marked.
+
+        The session is closed at its last recorded activity, and its abandoned attempts end
+        there too (``ended``, the time of the tidy-up, only when nothing better is known):
+        the time between the crash and the tidy-up is not time the run spent running.
+        """
         rows = self._db.execute(
             "SELECT task, attempt FROM attempts WHERE run_id = ? AND status = ?",
             (run_id, AttemptStatus.RUNNING.value),
         ).fetchall()
-        self._write(
-            "UPDATE attempts SET status = ?, end = COALESCE(end, ?) WHERE run_id = ?"
-            " AND status = ?",
-            (AttemptStatus.INTERRUPTED.value, ended, run_id, AttemptStatus.RUNNING.value),
-        )
-        self._write(
-            "UPDATE sessions SET ended = COALESCE(ended, (SELECT MAX(COALESCE(end, start))"
-            " FROM attempts WHERE attempts.run_id = sessions.run_id AND attempts.session ="
-            " sessions.session), started) WHERE run_id = ? AND ended IS NULL",
-            (run_id,),
-        )
+        with self._transaction():
+            self._db.execute(
+                "UPDATE sessions SET ended = COALESCE(ended, (SELECT MAX(COALESCE(end, start))"
+                " FROM attempts WHERE attempts.run_id = sessions.run_id AND attempts.session ="
+                " sessions.session), started) WHERE run_id = ? AND ended IS NULL",
+                (run_id,),
+            )
+            self._db.execute(
+                "UPDATE attempts SET status = ?, end = COALESCE(end, (SELECT s.ended FROM"
+                " sessions s WHERE s.run_id = attempts.run_id AND s.session = attempts.session),"
+                " ?) WHERE run_id = ? AND status = ?",
+                (AttemptStatus.INTERRUPTED.value, ended, run_id, AttemptStatus.RUNNING.value),
+            )
         return [(str(t), int(a)) for t, a in rows]
 
     # --- reading ---------------------------------------------------------------------------
