@@ -1,0 +1,392 @@
+"""Tests of the SQLite run history on real database files."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from waveplan import history as history_module
+from waveplan.history import HISTORY_FILE, SCHEMA_VERSION, History, HistoryError, state_dir
+from waveplan.load import parse_plan_text
+from waveplan.model import AttemptStatus, Plan, RunStatus, TaskStatus
+from waveplan.render.taskfile import taskfile_json
+
+PLAN_TEXT = """
+workers: 2
+tasks:
+  - {id: a, run: make a, duration: 2, files: [src/a.py]}
+  - {id: b, run: make b, depends: [a]}
+  - {id: c, title: checkpoint, depends: [b]}
+"""
+
+
+def make_plan(root: Path) -> Plan:
+    """The three-task plan of these tests, rooted at ``root``."""
+    return parse_plan_text(PLAN_TEXT, name=str(root / "plan.yaml"), root=str(root))
+
+
+def start_run(
+    history: History,
+    plan: Plan,
+    run_id: str,
+    *,
+    started: float = 1000.0,
+    dry_run: bool = False,
+    plan_file: str | None = None,
+) -> None:
+    """Record a new run of ``plan`` with every task pending."""
+    history.start_run(
+        run_id,
+        plan_file=plan_file or plan.source,
+        snapshot=taskfile_json(plan),
+        root=plan.root,
+        started=started,
+        workers=2,
+        dry_run=dry_run,
+        options={"keep_going": False},
+        definitions={t.id: f"def-{t.id}" for t in plan.tasks},
+    )
+
+
+def attempt(
+    history: History,
+    run_id: str,
+    task: str,
+    number: int,
+    span: tuple[float, float | None],
+    *,
+    status: AttemptStatus = AttemptStatus.SUCCEEDED,
+    session: int = 1,
+) -> None:
+    """Record one attempt from ``span`` (start, end), finished unless the end is None."""
+    start, end = span
+    history.attempt_started(
+        run_id,
+        task,
+        number,
+        session=session,
+        start=start,
+        worker="w1",
+        host="host",
+        command_hash="abc",
+        log=f"/logs/{task}.{number}.log",
+    )
+    if end is not None:
+        code = 0 if status is AttemptStatus.SUCCEEDED else 1
+        history.attempt_finished(
+            run_id, task, number, end=end, status=status, exit_code=code, worker="w2"
+        )
+
+
+def user_version(path: Path) -> int:
+    """The schema version stored in a database file."""
+    with sqlite3.connect(path) as db:
+        return int(db.execute("PRAGMA user_version").fetchone()[0])
+
+
+def test_new_history_is_created_in_wal_mode_at_the_current_schema(tmp_path: Path) -> None:
+    """Opening a plan root's history creates .waveplan/history.db in WAL mode, current schema."""
+    with History.for_root(tmp_path) as history:
+        assert history.path == tmp_path / ".waveplan" / HISTORY_FILE
+    path = state_dir(tmp_path) / HISTORY_FILE
+    assert path.exists()
+    assert user_version(path) == SCHEMA_VERSION
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_newer_schema_is_refused_with_an_actionable_message(tmp_path: Path) -> None:
+    """A database written by a newer waveplan is refused: the message names both versions and
+    says to upgrade or move the file away, and the file is left untouched."""
+    path = tmp_path / "history.db"
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE future (x)")
+        db.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 3}")
+    with pytest.raises(HistoryError) as caught:
+        History(path)
+    message = str(caught.value)
+    assert str(path) in message
+    assert f"history schema {SCHEMA_VERSION + 3}" in message
+    assert f"reads up to {SCHEMA_VERSION}" in message
+    assert "upgrade waveplan, or move the file away" in message
+    assert caught.value.exit_code == 2
+    assert user_version(path) == SCHEMA_VERSION + 3
+
+
+def test_corrupt_file_is_refused_with_an_actionable_message(tmp_path: Path) -> None:
+    """A file that is not a database gives a HistoryError saying to move it away."""
+    path = tmp_path / "history.db"
+    path.write_bytes(b"this is not a database at all" * 100)
+    with pytest.raises(HistoryError, match="move it away to start a new history"):
+        History(path)
+
+
+def test_older_schema_is_migrated_in_place_keeping_its_data(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A database at an older schema version is upgraded when opened; its runs survive."""
+    plan = make_plan(tmp_path)
+    path = tmp_path / "history.db"
+    with History(path) as history:
+        start_run(history, plan, "r1")
+    extra = "ALTER TABLE runs ADD COLUMN note TEXT;"
+    monkeypatch.setattr(history_module, "_MIGRATIONS", (*history_module._MIGRATIONS, extra))
+    monkeypatch.setattr(history_module, "SCHEMA_VERSION", SCHEMA_VERSION + 1)
+    with History(path) as history:
+        assert history.run_ids() == ["r1"]
+    assert user_version(path) == SCHEMA_VERSION + 1
+    with sqlite3.connect(path) as db:
+        columns = [row[1] for row in db.execute("PRAGMA table_info(runs)")]
+    assert "note" in columns
+
+
+def test_failed_migration_leaves_the_database_at_its_old_version(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A migration that fails half-way is rolled back: no partial change, version unchanged."""
+    plan = make_plan(tmp_path)
+    path = tmp_path / "history.db"
+    with History(path) as history:
+        start_run(history, plan, "r1")
+    broken = "CREATE TABLE half (x); INSERT INTO no_such_table VALUES (1);"
+    monkeypatch.setattr(history_module, "_MIGRATIONS", (*history_module._MIGRATIONS, broken))
+    monkeypatch.setattr(history_module, "SCHEMA_VERSION", SCHEMA_VERSION + 1)
+    with pytest.raises(HistoryError, match="cannot use the history database"):
+        History(path)
+    assert user_version(path) == SCHEMA_VERSION
+    with sqlite3.connect(path) as db:
+        tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master")}
+    assert "half" not in tables
+
+
+def test_run_info_round_trip(tmp_path: Path) -> None:
+    """What was written event by event comes back as one RunInfo: the plan snapshot, task
+    outcomes with reasons, attempts in order, and the session's wall time."""
+    plan = make_plan(tmp_path)
+    with History.for_root(tmp_path) as history:
+        start_run(history, plan, "r1", started=1000.0)
+        session = history.start_session("r1", pid=42, host="host", started=1000.0)
+        assert session == 1
+        attempt(history, "r1", "a", 1, (1000.5, 1001.0), status=AttemptStatus.FAILED)
+        attempt(history, "r1", "a", 2, (1002.0, 1004.0))
+        history.task_finished("r1", "a", TaskStatus.SUCCEEDED)
+        attempt(history, "r1", "b", 1, (1004.0, 1005.0), status=AttemptStatus.TIMED_OUT)
+        history.task_finished("r1", "b", TaskStatus.FAILED)
+        history.task_finished("r1", "c", TaskStatus.SKIPPED, "dependency b did not succeed")
+        history.end_session("r1", session, 1005.5)
+        history.finish_run("r1", RunStatus.FAILED, 1005.5)
+        info = history.run_info("r1")
+    assert info.run_id == "r1"
+    assert info.status is RunStatus.FAILED
+    assert info.started == 1000.0
+    assert info.ended == 1005.5
+    assert info.wall == 5.5
+    assert info.workers == 2
+    assert info.dry_run is False
+    assert [t.id for t in info.plan.tasks] == ["a", "b", "c"]
+    assert info.plan.task("b").depends == ("a",)
+    assert info.plan.task("a").run == "make a"
+    assert info.plan.root == str(tmp_path)
+    by_id = {t.id: t for t in info.tasks}
+    assert by_id["a"].status is TaskStatus.SUCCEEDED
+    assert [(a.attempt, a.status) for a in by_id["a"].attempts] == [
+        (1, AttemptStatus.FAILED),
+        (2, AttemptStatus.SUCCEEDED),
+    ]
+    assert by_id["a"].flaky
+    first = by_id["a"].attempts[0]
+    assert (first.start, first.end, first.exit_code) == (1000.5, 1001.0, 1)
+    assert (first.worker, first.host, first.command_hash) == ("w2", "host", "abc")
+    assert first.log == "/logs/a.1.log"
+    assert by_id["b"].status is TaskStatus.FAILED
+    assert by_id["b"].final is not None
+    assert by_id["b"].final.status is AttemptStatus.TIMED_OUT
+    assert by_id["c"].status is TaskStatus.SKIPPED
+    assert by_id["c"].reason == "dependency b did not succeed"
+    assert by_id["c"].attempts == ()
+
+
+@pytest.mark.parametrize("suffix", [".yaml", ".json", ".toml"])
+def test_run_info_reads_the_snapshot_whatever_the_plan_format(tmp_path: Path, suffix: str) -> None:
+    """The recorded snapshot is read back also when the plan file was JSON or TOML."""
+    plan = make_plan(tmp_path)
+    with History.for_root(tmp_path) as history:
+        start_run(history, plan, "r1", plan_file=str(tmp_path / f"plan{suffix}"))
+        info = history.run_info("r1")
+    assert [t.id for t in info.plan.tasks] == ["a", "b", "c"]
+
+
+def test_run_info_of_an_unknown_run_names_the_known_ones(tmp_path: Path) -> None:
+    """Asking for a run that is not there raises a HistoryError listing the latest ids."""
+    plan = make_plan(tmp_path)
+    with History.for_root(tmp_path) as history:
+        start_run(history, plan, "r1")
+        with pytest.raises(HistoryError, match=r"no run 'r9' .*\(latest: r1\)"):
+            history.run_info("r9")
+
+
+def test_each_event_is_visible_to_another_connection_at_once(tmp_path: Path) -> None:
+    """Every write is committed as it happens: a second reader sees it before the writer
+    closes, so a crash loses nothing already written."""
+    plan = make_plan(tmp_path)
+    writer = History.for_root(tmp_path)
+    try:
+        start_run(writer, plan, "r1")
+        attempt(writer, "r1", "a", 1, (1000.0, None))
+        reader = History.for_root(tmp_path)
+        try:
+            (seen,) = reader.attempts(run_id="r1")
+            assert seen.status is AttemptStatus.RUNNING
+            writer.attempt_finished(
+                "r1", "a", 1, end=1001.0, status=AttemptStatus.SUCCEEDED, exit_code=0
+            )
+            (seen,) = reader.attempts(run_id="r1")
+            assert seen.status is AttemptStatus.SUCCEEDED
+        finally:
+            reader.close()
+    finally:
+        writer.close()
+
+
+def test_durations_are_medians_of_successful_real_attempts(tmp_path: Path) -> None:
+    """durations() is per task the median of successful attempts of real runs; failed,
+    unfinished and dry-run attempts do not count."""
+    plan = make_plan(tmp_path)
+    with History.for_root(tmp_path) as history:
+        start_run(history, plan, "r1", started=1000.0)
+        attempt(history, "r1", "a", 1, (1000.0, 1001.0))
+        attempt(history, "r1", "a", 2, (1001.0, 1001.5), status=AttemptStatus.FAILED)
+        attempt(history, "r1", "b", 1, (1000.0, None))
+        start_run(history, plan, "r2", started=2000.0)
+        attempt(history, "r2", "a", 1, (2000.0, 2003.0))
+        attempt(history, "r2", "b", 1, (2000.0, 2000.25))
+        start_run(history, plan, "r3", started=3000.0)
+        attempt(history, "r3", "a", 1, (3000.0, 3010.0))
+        start_run(history, plan, "dry", started=4000.0, dry_run=True)
+        attempt(history, "dry", "a", 1, (4000.0, 4100.0))
+        attempt(history, "dry", "c", 1, (4000.0, 4001.0))
+        assert history.durations() == {"a": 3.0, "b": 0.25}
+
+
+def test_abandon_attempts_marks_running_attempts_interrupted(tmp_path: Path) -> None:
+    """Attempts left running by a crashed session become interrupted; finished ones are
+    untouched; the session is closed at its last recorded activity, where the abandoned
+    attempts end too, so the time until the tidy-up does not count as running time."""
+    plan = make_plan(tmp_path)
+    with History.for_root(tmp_path) as history:
+        start_run(history, plan, "r1")
+        session = history.start_session("r1", pid=1, host="host", started=1000.0)
+        attempt(history, "r1", "a", 1, (1000.0, 1002.0), session=session)
+        attempt(history, "r1", "b", 1, (1001.0, None), session=session)
+        marked = history.abandon_attempts("r1", 5000.0)
+        assert marked == [("b", 1)]
+        states = {a.task: (a.status, a.end) for a in history.attempts(run_id="r1")}
+        assert states == {
+            "a": (AttemptStatus.SUCCEEDED, 1002.0),
+            "b": (AttemptStatus.INTERRUPTED, 1002.0),
+        }
+        assert history.abandon_attempts("r1", 6000.0) == []
+        info = history.run_info("r1")
+    assert info.wall == 2.0
+
+
+def test_abandoned_session_without_attempts_lasts_nothing(tmp_path: Path) -> None:
+    """A crashed session that recorded no attempt is closed at its start."""
+    plan = make_plan(tmp_path)
+    with History.for_root(tmp_path) as history:
+        start_run(history, plan, "r1")
+        history.start_session("r1", pid=1, host="host", started=1000.0)
+        assert history.abandon_attempts("r1", 5000.0) == []
+        assert history.run_info("r1").wall == 0.0
+
+
+def test_resume_run_resets_what_changed_and_keeps_what_succeeded(tmp_path: Path) -> None:
+    """Resuming keeps succeeded tasks with the same definition, resets changed and
+    unfinished ones to pending, adds new tasks and drops removed ones."""
+    plan = make_plan(tmp_path)
+    with History.for_root(tmp_path) as history:
+        start_run(history, plan, "r1")
+        history.task_finished("r1", "a", TaskStatus.SUCCEEDED)
+        history.task_finished("r1", "b", TaskStatus.SUCCEEDED)
+        history.task_finished("r1", "c", TaskStatus.SKIPPED, "why")
+        history.finish_run("r1", RunStatus.FAILED, 1001.0)
+        history.resume_run(
+            "r1",
+            snapshot=taskfile_json(plan),
+            workers=3,
+            definitions={"a": "def-a", "b": "changed", "d": "def-d"},
+        )
+        assert history.task_states("r1") == {
+            "a": (TaskStatus.SUCCEEDED, "def-a"),
+            "b": (TaskStatus.PENDING, "changed"),
+            "d": (TaskStatus.PENDING, "def-d"),
+        }
+        (summary,) = history.summaries()
+        assert summary.status is RunStatus.RUNNING
+        assert summary.ended is None
+
+
+def test_next_attempt_continues_numbering_per_task(tmp_path: Path) -> None:
+    """next_attempt gives each task with attempts the number after its last one."""
+    plan = make_plan(tmp_path)
+    with History.for_root(tmp_path) as history:
+        start_run(history, plan, "r1")
+        attempt(history, "r1", "a", 1, (1000.0, 1001.0), status=AttemptStatus.FAILED)
+        attempt(history, "r1", "a", 2, (1001.0, None))
+        attempt(history, "r1", "b", 1, (1001.0, 1002.0))
+        assert history.next_attempt("r1") == {"a": 3, "b": 2}
+
+
+def test_summaries_list_runs_newest_first_with_counts(tmp_path: Path) -> None:
+    """summaries() lists runs newest first with task counts, honouring the limit."""
+    plan = make_plan(tmp_path)
+    with History.for_root(tmp_path) as history:
+        start_run(history, plan, "r1", started=1000.0)
+        history.task_finished("r1", "a", TaskStatus.FAILED)
+        history.finish_run("r1", RunStatus.FAILED, 1001.0)
+        start_run(history, plan, "r2", started=2000.0, dry_run=True)
+        for task in "abc":
+            history.task_finished("r2", task, TaskStatus.SUCCEEDED)
+        history.finish_run("r2", RunStatus.SUCCEEDED, 2003.0)
+        first, second = history.summaries()
+        assert (first.run_id, first.status, first.dry_run) == ("r2", RunStatus.SUCCEEDED, True)
+        assert (first.tasks, first.succeeded, first.failed) == (3, 3, 0)
+        assert (second.run_id, second.status, second.ended) == ("r1", RunStatus.FAILED, 1001.0)
+        assert (second.tasks, second.succeeded, second.failed) == (3, 0, 1)
+        assert [s.run_id for s in history.summaries(limit=1)] == ["r2"]
+        assert history.latest_run() == "r2"
+        assert history.run_ids() == ["r1", "r2"]
+
+
+def test_attempts_of_one_task_across_runs(tmp_path: Path) -> None:
+    """attempt_runs and attempts(task=...) list one task's attempts over every run, oldest
+    first."""
+    plan = make_plan(tmp_path)
+    with History.for_root(tmp_path) as history:
+        start_run(history, plan, "r1", started=1000.0)
+        attempt(history, "r1", "a", 1, (1000.0, 1001.0))
+        attempt(history, "r1", "b", 1, (1001.0, 1002.0))
+        start_run(history, plan, "r2", started=2000.0)
+        attempt(history, "r2", "a", 1, (2000.0, 2001.0), status=AttemptStatus.FAILED)
+        found = history.attempt_runs("a")
+        assert [(run, a.status) for run, a in found] == [
+            ("r1", AttemptStatus.SUCCEEDED),
+            ("r2", AttemptStatus.FAILED),
+        ]
+        assert [a.start for a in history.attempts(task="a")] == [1000.0, 2000.0]
+        assert history.attempt_runs("zzz") == []
+
+
+def test_history_survives_reopening(tmp_path: Path) -> None:
+    """Everything written is there again after closing and reopening the file."""
+    plan = make_plan(tmp_path)
+    with History.for_root(tmp_path) as history:
+        start_run(history, plan, "r1")
+        history.start_session("r1", pid=1, host="h", started=1000.0)
+        attempt(history, "r1", "a", 1, (1000.0, 1001.0))
+    with History.for_root(tmp_path) as history:
+        assert history.run_ids() == ["r1"]
+        assert history.start_session("r1", pid=2, host="h", started=1100.0) == 2
+        assert [a.task for a in history.attempts()] == ["a"]
