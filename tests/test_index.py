@@ -305,10 +305,6 @@ def test_exact_conflicts_are_not_marked_conservative() -> None:
     assert not any(w["conservative"] for w in data["waits"])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="_fixed_ends() crashes (max() of nothing) on a segment with an unclosed '['",
-)
 def test_unclosed_bracket_against_another_glob_does_not_crash() -> None:
     """``[draft`` (a literal '[' for fnmatch) compared with another wild segment is decided."""
     plan = build((FILE, "notes/[draft"), (FILE, "notes/*x"))

@@ -310,11 +310,6 @@ FILE_ORDER_DOC: dict[str, Any] = {
 """Two writers of two files: reversing the list renames the serialization point."""
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the practical schedule is not work-conserving (a re-parked waiter does not wake "
-    "the next), so running barrier-free can take longer than running the practical waves",
-)
 @KNOWN_FAILURE_SETTINGS
 @example(doc=COUNTED_WAKE_DOC)
 @given(plan_docs())
@@ -417,11 +412,6 @@ def _shuffle_lists(doc: dict[str, Any], rng: Any) -> dict[str, Any]:
     return dict(doc, tasks=tasks)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="lock points are numbered by first appearance in the task lists; resource names "
-    "in the output (and, through the parking point, the schedule) follow that numbering",
-)
 @KNOWN_FAILURE_SETTINGS
 @example(doc=FILE_ORDER_DOC, rng=Random(1))
 @given(plan_docs(), st.randoms(use_true_random=False))
@@ -483,11 +473,6 @@ def idle_starts(plan: Plan, analysis: PlanAnalysis) -> list[tuple[str, float]]:
     return found
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a woken waiter that parks again on the same point does not wake the next one, "
-    "so a compatible waiter (a reader, a smaller amount) stays parked",
-)
 @KNOWN_FAILURE_SETTINGS
 @example(doc=COUNTED_WAKE_DOC)
 @given(plan_docs())

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from waveplan.model import Origin
 from waveplan.render.figures import advice_sentence, efficiency, saving
 from waveplan.schedule.advice import Advice
 from waveplan.schedule.analysis import PlanAnalysis
@@ -36,7 +37,7 @@ def _advice(advice: Advice) -> dict[str, Any]:
 def plan_to_dict(analysis: PlanAnalysis) -> dict[str, Any]:
     """The plan analysis as plain data."""
     seq = analysis.sequential
-    return {
+    data: dict[str, Any] = {
         "tasks": len(analysis.plan.tasks),
         "workers": analysis.plan.workers,
         "makespan": {
@@ -78,6 +79,7 @@ def plan_to_dict(analysis: PlanAnalysis) -> dict[str, Any]:
                 "task": d.task,
                 "resource": d.resource,
                 "holders": list(d.holders),
+                "more_holders": d.more_holders,
                 "duration": d.duration,
                 "conservative": d.conservative,
             }
@@ -95,6 +97,47 @@ def plan_to_dict(analysis: PlanAnalysis) -> dict[str, Any]:
         ],
         "advice": [_advice(a) for a in analysis.advice],
         "optimal": analysis.optimal,
+        "done": [t.id for t in analysis.plan.tasks if t.done],
+    }
+    if analysis.plan.origin is not None:
+        data["source"] = _source(analysis)
+    return data
+
+
+def _source(analysis: PlanAnalysis) -> dict[str, Any]:
+    """What an imported plan declared and where waveplan disagrees (see docs/importers.md)."""
+    plan = analysis.plan
+    origin = plan.origin
+    assert origin is not None
+    report = analysis.source
+    findings = list(report.findings) if report is not None else []
+    inferred: dict[str, list[str]] = {}
+    observed: dict[str, list[str]] = {}
+    for task in plan.tasks:
+        for access in task.accesses:
+            if access.origin is Origin.INFERRED:
+                inferred.setdefault(task.id, []).append(access.describe())
+            elif access.origin is Origin.OBSERVED:
+                observed.setdefault(task.id, []).append(access.describe())
+    return {
+        "format": origin.format.value,
+        "declared_waves": None
+        if origin.declared_waves is None
+        else [list(wave) for wave in origin.declared_waves],
+        "declared_wave_numbers": list(origin.wave_numbers),
+        "parallel": list(origin.parallel),
+        "warnings": [*origin.warnings, *findings],
+        "ids": dict(origin.source_ids),
+        "inferred": {
+            "accesses": inferred,
+            "conflicts": sorted(report.inferred_conflicts) if report is not None else [],
+            "waits": [
+                {"task": task, "resource": resource}
+                for task, resource in sorted(report.inferred_waits if report else ())
+            ],
+        },
+        "observed": observed,
+        "provenance": {task: dict(fields) for task, fields in origin.provenance.items()},
     }
 
 

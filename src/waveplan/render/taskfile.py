@@ -1,7 +1,9 @@
 """The canonical task file of a plan: what ``convert`` writes and the history snapshots.
 
-Loading the output gives the same plan back (same tasks, dependencies, accesses, durations and
-options), so a converted or recorded plan replans to the same result.
+Loading the output gives the same plan back (same tasks, dependencies, accesses, durations,
+done marks and options), so a converted or recorded plan replans to the same result. What an
+imported plan knew about its source (declared waves, inferred or observed accesses, provenance)
+is not part of a task file: inferred and observed accesses are written as declared ones.
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ def _task(task: Task) -> dict[str, Any]:
     entry: dict[str, Any] = {"id": task.id}
     if task.title != task.id:
         entry["title"] = task.title
+    if task.done:
+        entry["done"] = True
     if task.depends:
         entry["depends"] = list(task.depends)
     uses: dict[str, int] = {}
@@ -47,6 +51,8 @@ def _task(task: Task) -> dict[str, Any]:
         entry["retries"] = task.retries
     if task.timeout is not None:
         entry["timeout"] = task.timeout
+    if task.description:
+        entry["description"] = task.description
     return entry
 
 
@@ -68,6 +74,20 @@ def taskfile_json(plan: Plan) -> str:
     return json.dumps(plan_to_taskfile(plan), separators=(",", ":"), ensure_ascii=False)
 
 
+class _Dumper(yaml.SafeDumper):
+    """Writes multi-line text (task descriptions) as literal blocks, which read as written."""
+
+
+def _text(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    style = "|" if "\n" in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_Dumper.add_representer(str, _text)
+
+
 def taskfile_yaml(plan: Plan) -> str:
     """The canonical task file as YAML, keys in the reference order."""
-    return yaml.safe_dump(plan_to_taskfile(plan), sort_keys=False, allow_unicode=True, width=100)
+    return yaml.dump(
+        plan_to_taskfile(plan), Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100
+    )

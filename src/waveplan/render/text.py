@@ -43,7 +43,7 @@ def render_to_string(items: list[RenderableType], *, width: int = 100, color: bo
     return "\n".join(line.rstrip() for line in buffer.getvalue().split("\n"))
 
 
-def _wave_cell(ids: list[str], titles: dict[str, str]) -> Text:
+def _wave_cell(ids: list[str], titles: dict[str, str], done: frozenset[str] = frozenset()) -> Text:
     text = Text()
     shown = ids[:MAX_TASKS_PER_WAVE]
     for n, task_id in enumerate(shown):
@@ -53,6 +53,8 @@ def _wave_cell(ids: list[str], titles: dict[str, str]) -> Text:
         title = titles[task_id]
         if title != task_id:
             text.append(f"  {title}")
+        if task_id in done:
+            text.append("  (done)", style="dim")
     if len(ids) > len(shown):
         text.append(f"\n... and {len(ids) - len(shown):,} more", style="dim")
     return text
@@ -63,21 +65,31 @@ def _more(total: int, shown: int, what: str) -> Text:
 
 
 def waves_table(analysis: PlanAnalysis, titles: dict[str, str]) -> Table:
-    """Theoretical and practical waves side by side, one row per wave number."""
+    """Theoretical and practical waves side by side, one row per wave number; for an imported
+    plan that declares waves, the declared ones first."""
     theoretical, practical = analysis.theoretical_waves, analysis.practical_waves
+    origin = analysis.plan.origin
+    declared = [list(w) for w in origin.declared_waves or ()] if origin is not None else []
+    done = frozenset(t.id for t in analysis.plan.tasks if t.done)
     table = Table(title="Waves", box=box.SIMPLE_HEAVY, title_justify="left")
     table.add_column("Wave", justify="right")
+    columns = [theoretical, practical]
+    if declared:
+        table.add_column(f"Declared ({origin.format.value if origin else ''})")
+        columns.insert(0, declared)
     table.add_column("Theoretical (dependencies only)")
     table.add_column("Practical (conflicts and workers respected)")
-    rows = max(len(theoretical), len(practical))
+    rows = max(len(column) for column in columns)
     for number in range(min(rows, MAX_WAVES)):
         table.add_row(
             str(number + 1),
-            _wave_cell(theoretical[number], titles) if number < len(theoretical) else Text(),
-            _wave_cell(practical[number], titles) if number < len(practical) else Text(),
+            *(
+                _wave_cell(column[number], titles, done) if number < len(column) else Text()
+                for column in columns
+            ),
         )
     if rows > MAX_WAVES:
-        table.add_row("...", _more(rows, MAX_WAVES, "waves"), Text())
+        table.add_row("...", _more(rows, MAX_WAVES, "waves"), *([Text()] * (len(columns) - 1)))
     return table
 
 
@@ -111,6 +123,8 @@ def conflicts_table(analysis: PlanAnalysis) -> Table:
         writers = set(group.writers)
         marked = tuple(f"{t}*" if t in writers else t for t in group.tasks)
         note = " (conservative: patterns may overlap)" if group.conservative else ""
+        if analysis.source is not None and group.resource in analysis.source.inferred_conflicts:
+            note += " (inferred)"
         table.add_row(group.resource + note, _ids(marked))
     if len(ranked) > MAX_ROWS:
         table.add_row(_more(len(ranked), MAX_ROWS, "resources"), "")
@@ -138,8 +152,13 @@ def delay_lines(analysis: PlanAnalysis) -> list[RenderableType]:
     """``t3 waited 1 for src/x.ts held by t2``, one line per task and resource."""
     lines: list[RenderableType] = [Text("Why tasks waited", style="italic")]
     for delay in analysis.delays[:MAX_ROWS]:
-        held = f" held by {_ids(delay.holders)}" if delay.holders else ""
+        more = f" and {delay.more_holders:,} more" if delay.more_holders else ""
+        held = f" held by {_ids(delay.holders)}{more}" if delay.holders else ""
         note = " (conservative overlap)" if delay.conservative else ""
+        if analysis.source is not None and (
+            (delay.task, delay.resource) in analysis.source.inferred_waits
+        ):
+            note += " (inferred)"
         lines.append(
             Text(
                 f"  {delay.task} waited {fmt_time(delay.duration)} for {delay.resource}{held}{note}"
@@ -176,6 +195,11 @@ def plan_text(analysis: PlanAnalysis, *, width: int = 100, color: bool = False) 
     header.append(plan.name or plan.source, style="bold")
     workers = f"{plan.workers} workers" if plan.workers else "unlimited workers"
     header.append(f"  {len(plan.tasks):,} tasks, {workers}")
+    if plan.origin is not None:
+        done = sum(1 for t in plan.tasks if t.done)
+        header.append(f"\nImported from {plan.origin.format.value}: {plan.source}")
+        if done:
+            header.append(f" ({done:,} done, not run again)")
     path = analysis.critical_path
     critical = Text("Critical path: ", style="bold")
     critical.append(" -> ".join(path.tasks[:MAX_PATH]))
@@ -211,4 +235,22 @@ def plan_text(analysis: PlanAnalysis, *, width: int = 100, color: bool = False) 
     )
     if analysis.advice:
         items.append(advice_table(analysis))
+    if plan.origin is not None:
+        items += source_lines(analysis)
     return render_to_string(items, width=width, color=color)
+
+
+def source_lines(analysis: PlanAnalysis) -> list[RenderableType]:
+    """The "Declared vs computed" section of an imported plan: every warning, one a line."""
+    origin = analysis.plan.origin
+    if origin is None:
+        return []
+    findings = [*origin.warnings, *(analysis.source.findings if analysis.source else ())]
+    table = Table.grid(padding=(0, 1))
+    table.add_column(width=3, justify="right")
+    table.add_column()
+    for finding in findings:
+        table.add_row("-", finding)
+    if not findings:
+        table.add_row("", "the source agrees with the computed plan")
+    return [Text("Declared vs computed", style="italic"), table]

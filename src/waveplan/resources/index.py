@@ -171,6 +171,11 @@ class _Builder:
         return point
 
     def build(self, tasks: Sequence[Task]) -> ResourceIndex:
+        # Points are numbered in key order, not in order of appearance, so nothing derived
+        # from point numbers (claim order, tie-breaks) depends on how a task lists its keys.
+        keys = {(a.kind, a.key) for task in tasks for a in task.accesses}
+        for kind, key in sorted(keys, key=lambda k: (k[0].value, k[1])):
+            self.point(kind, key)
         claims: list[tuple[Claim, ...]] = []
         point = self.point
         mode_code = _MODE_CODE
@@ -274,8 +279,33 @@ class _Builder:
 # --- glob matching over path segments ------------------------------------------------------
 
 
+def _wildcard_spans(pattern: str) -> list[tuple[int, int]]:
+    """Where the wildcards of a segment pattern are, as ``[start, end)`` spans, following
+    :mod:`fnmatch`: ``*`` and ``?`` are one character; ``[...]`` runs to its closing ``]``
+    (a ``]`` right after ``[`` or ``[!`` is part of the set); an unclosed ``[`` is literal."""
+    spans = []
+    i, n = 0, len(pattern)
+    while i < n:
+        c = pattern[i]
+        if c in "*?":
+            spans.append((i, i + 1))
+        elif c == "[":
+            j = i + 1
+            if j < n and pattern[j] == "!":
+                j += 1
+            if j < n and pattern[j] == "]":
+                j += 1
+            while j < n and pattern[j] != "]":
+                j += 1
+            if j < n:
+                spans.append((i, j + 1))
+                i = j
+        i += 1
+    return spans
+
+
 def _has_wildcard(segment: str) -> bool:
-    return any(c in "*?[" for c in segment)
+    return ("*" in segment or "?" in segment or "[" in segment) and bool(_wildcard_spans(segment))
 
 
 @lru_cache(maxsize=65536)
@@ -314,9 +344,8 @@ def _step(pattern: tuple[str, ...], states: frozenset[int], segment: str) -> fro
 
 def _fixed_ends(pattern: str) -> tuple[str, str]:
     """Literal text before the first and after the last wildcard of a segment pattern."""
-    first = min(pattern.index(c) for c in "*?[" if c in pattern)
-    last = max(pattern.rindex(c) for c in "*?]" if c in pattern)
-    return pattern[:first], pattern[last + 1 :]
+    spans = _wildcard_spans(pattern)
+    return pattern[: spans[0][0]], pattern[spans[-1][1] :]
 
 
 def segment_patterns_overlap(a: str, b: str) -> tuple[bool, bool]:

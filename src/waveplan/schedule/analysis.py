@@ -7,6 +7,7 @@ and the lower bound.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 from waveplan.graph import (
@@ -28,12 +29,19 @@ from waveplan.schedule.advice import (
     rank,
 )
 from waveplan.schedule.bounds import LowerBound, lower_bound
+from waveplan.schedule.declared import SourceReport, compare
 from waveplan.schedule.explain import ConflictGroup, Delay, conflict_groups, delays, point_groups
 from waveplan.schedule.scheduler import WORKERS
 from waveplan.schedule.simulate import simulate
 from waveplan.schedule.waves import barrier_makespan, layer, wave_lists
 
-__all__ = ["REPLAN_BUDGET", "PlanAnalysis", "SerializationPoint", "analyse"]
+__all__ = [
+    "REPLAN_BUDGET",
+    "PlanAnalysis",
+    "SerializationPoint",
+    "analyse",
+    "compare_source",
+]
 
 REPLAN_BUDGET = 2_000_000
 """Work units spent on replans for costs and advice. A replan of a plan costs its size (tasks
@@ -77,6 +85,7 @@ class PlanAnalysis:
     delays: list[Delay]
     serialization: list[SerializationPoint]
     advice: list[Advice]
+    source: SourceReport | None = None  # declared vs computed, for imported plans
 
     @property
     def optimal(self) -> bool:
@@ -120,7 +129,7 @@ def analyse(plan: Plan, graph: Graph | None = None) -> PlanAnalysis:
         unlimited = simulate(graph, index, workers=None, priority=tail)
         advice.extend(advise_workers(ctx, max(unlimited.worker, default=0) + 1))
 
-    return PlanAnalysis(
+    analysis = PlanAnalysis(
         plan=plan,
         sequential=sequential_makespan(graph.durations),
         theoretical=path.length,
@@ -132,7 +141,23 @@ def analyse(plan: Plan, graph: Graph | None = None) -> PlanAnalysis:
         schedule=[Slot(ids[i], sim.start[i], sim.end[i], sim.worker[i]) for i in range(len(graph))],
         critical_path=path,
         conflicts=conflict_groups(graph, index),
-        delays=delays(graph, index, sim.waits),
+        delays=delays(graph, index, sim.waits, sim.start, sim.end),
         serialization=serialization,
         advice=rank(advice),
+    )
+    if plan.origin is None:
+        return analysis
+    return dataclasses.replace(analysis, source=compare_source(analysis, graph))
+
+
+def compare_source(analysis: PlanAnalysis, graph: Graph) -> SourceReport | None:
+    """Declared against computed, for a plan imported from an agent framework's format."""
+    return compare(
+        analysis.plan,
+        graph,
+        theoretical_waves=analysis.theoretical_waves,
+        practical_waves=analysis.practical_waves,
+        schedule=analysis.schedule,
+        conflicts=analysis.conflicts,
+        delays=analysis.delays,
     )

@@ -9,7 +9,9 @@ replanning, see :mod:`waveplan.schedule.advice`).
 
 from __future__ import annotations
 
+import bisect
 import itertools
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -29,6 +31,7 @@ class Delay:
     holders: tuple[str, ...]
     duration: float
     conservative: bool = False
+    more_holders: int = 0
 
 
 def _resource_name(index: ResourceIndex, point: int) -> str:
@@ -45,27 +48,84 @@ def _conservative(index: ResourceIndex, task: int, point: int) -> bool:
     return any(index.is_conservative(point, own) for own, _, _ in index.claims[task])
 
 
-def delays(graph: Graph, index: ResourceIndex, waits: Sequence[Wait]) -> list[Delay]:
-    """Per task, its waits merged by resource, in task order then time order."""
-    holders: dict[tuple[int, int], list[int]] = {}
-    totals: dict[tuple[int, int], float] = {}
-    for wait in sorted(waits, key=lambda w: (w.task, w.start)):
-        key = (wait.task, wait.point)
-        seen = holders.setdefault(key, [])
-        if wait.holder is not None and wait.holder >= 0 and wait.holder not in seen:
-            seen.append(wait.holder)
-        totals[key] = totals.get(key, 0.0) + wait.duration
-    ids = graph.ids
-    return [
-        Delay(
-            task=ids[task],
-            resource=_resource_name(index, point),
-            holders=tuple(ids[h] for h in holders[(task, point)]),
-            duration=totals[(task, point)],
-            conservative=_conservative(index, task, point),
-        )
-        for task, point in holders
+MAX_HOLDERS = 8
+"""Holders named in one explanation; more are counted."""
+_LOOK_BACK = 64
+
+
+def _holders_between(
+    timeline: list[tuple[float, float, int]], begin: float, finish: float, task: int
+) -> tuple[list[int], int]:
+    """Tasks on a point's timeline (sorted by start) that held it during ``[begin, finish)``:
+    the first ones, and how many more. Bisection keeps this cheap on a hot file."""
+    first = bisect.bisect_left(timeline, (begin, -math.inf, -1))
+    stop = bisect.bisect_left(timeline, (finish, -math.inf, -1))
+    earlier = [
+        h for s, e, h in timeline[max(0, first - _LOOK_BACK) : first] if e > begin and h != task
     ]
+    named = earlier + [
+        h for _, _, h in timeline[first : min(stop, first + MAX_HOLDERS)] if h != task
+    ]
+    rest = max(0, stop - first - MAX_HOLDERS)
+    return named, rest
+
+
+def delays(
+    graph: Graph,
+    index: ResourceIndex,
+    waits: Sequence[Wait],
+    start: Sequence[float] | None = None,
+    end: Sequence[float] | None = None,
+) -> list[Delay]:
+    """Per task, its waits merged by resource, in task order then time order.
+
+    With the schedule (``start``, ``end``), the holders named are every task that held the
+    resource while the task waited on it, in the order they held it; without, the holder met
+    when each wait began.
+    """
+    spans: dict[tuple[int, int], list[tuple[float, float, int | None]]] = {}
+    for wait in sorted(waits, key=lambda w: (w.task, w.start)):
+        spans.setdefault((wait.task, wait.point), []).append((wait.start, wait.end, wait.holder))
+    claimants: dict[int, list[tuple[float, float, int]]] = {}
+    if start is not None and end is not None:
+        wanted = {point for _, point in spans if point >= 0}
+        for task, claims in enumerate(index.claims):
+            for point, _, _ in claims:
+                if point in wanted:
+                    claimants.setdefault(point, []).append((start[task], end[task], task))
+        for timeline in claimants.values():
+            timeline.sort()
+    ids = graph.ids
+    found = []
+    for (task, point), stretches in spans.items():
+        holders: list[int] = []
+        more = 0
+        held_by = claimants.get(point)
+        for begin, finish, first in stretches:
+            if held_by is None:
+                candidates = [] if first is None or first < 0 else [first]
+                extra = 0
+            else:
+                candidates, extra = _holders_between(held_by, begin, finish, task)
+            more += extra
+            for holder in candidates:
+                if holder in holders:
+                    continue
+                if len(holders) < MAX_HOLDERS:
+                    holders.append(holder)
+                else:
+                    more += 1
+        found.append(
+            Delay(
+                task=ids[task],
+                resource=_resource_name(index, point),
+                holders=tuple(ids[h] for h in holders),
+                duration=math.fsum(e - b for b, e, _ in stretches),
+                conservative=_conservative(index, task, point),
+                more_holders=more,
+            )
+        )
+    return found
 
 
 @dataclass(frozen=True, slots=True)

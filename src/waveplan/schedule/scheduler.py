@@ -18,10 +18,16 @@ Resources are held like locks while a task runs (conflicts are never dependency 
 - at most ``workers`` tasks run at once.
 
 Selection policy: among ready tasks, highest priority first (by default the longest remaining
-duration-weighted path, the critical-path rule), ties by index, which is id order. A task that
-cannot start parks on the first point that blocks it; releasing a point wakes its best waiter,
-and each woken task that starts or parks elsewhere wakes the next one. So a file held by one of
-25,000 writers costs one check per release, not 25,000.
+duration-weighted path, the critical-path rule), ties by index, which is id order; every task
+that can start does (the schedule is non-delay). A task that cannot start parks on a point that
+is held and blocks it (never on a free one: a conflict with holds below a directory parks on
+the held point below it). Waiters of a node or glob are kept by what they need: readers need
+no writer, writers need no holder; waiters of a counted resource are kept by amount. When a
+point is released, exactly the waiters that it no longer blocks are woken, best first: all
+readers, or the best writer when it beats the best reader, or the best waiter whose amount now
+fits. Each woken task that starts or parks again re-applies the rule to the point it was woken
+from. So a task never sits idle while it could start, and a file held by one of 25,000 writers
+costs one wake-up per release, not 25,000.
 """
 
 from __future__ import annotations
@@ -119,7 +125,10 @@ class Scheduler:
         self._below_w: list[dict[int, int] | None] = [None] * points
         self._below_r: list[dict[int, int] | None] = [None] * points
         self._used = [0] * points
-        self._waiters: dict[int, list[tuple[float, int]]] = {}
+        # Per point: parked readers, parked writers, and for counted points parked amounts.
+        self._readers_waiting: dict[int, list[tuple[float, int]]] = {}
+        self._writers_waiting: dict[int, list[tuple[float, int]]] = {}
+        self._amounts_waiting: dict[int, dict[int, list[tuple[float, int]]]] = {}
         self._dirty: list[int] = []
         self._heap: list[tuple[float, int]] = []
         self._origin: dict[int, int] = {}
@@ -180,13 +189,13 @@ class Scheduler:
                 if origin is not None:
                     self._wake(origin, now)
             else:
-                point, holder = blocked
-                self._park(task, point, holder, now)
-                also = {p for p, _ in self._blocking(task)}
+                point, holder, need = blocked
+                self._park(task, point, holder, need, now)
+                also = {p for p, _, _ in self._blocking(task)}
                 also.discard(point)
                 if also:
                     self._co_blocked.append((point, frozenset(also)))
-                if origin is not None and origin != point:
+                if origin is not None:
                     self._wake(origin, now)
         return chosen
 
@@ -294,33 +303,72 @@ class Scheduler:
         if current is not None and now > current[2]:
             self.waits.append(Wait(task, current[0], current[1], current[2], now))
 
-    def _park(self, task: int, point: int, holder: int, now: float) -> None:
+    def _park(self, task: int, point: int, holder: int, need: int, now: float) -> None:
+        """Park a task on a held point; ``need`` is its mode there (or the amount it needs)."""
         self.status[task] = Status.PARKED
         self._parked += 1
-        heapq.heappush(self._waiters.setdefault(point, []), self._key[task])
+        key = self._key[task]
+        if self._kind[point] == _COUNTED:
+            buckets = self._amounts_waiting.setdefault(point, {})
+            heapq.heappush(buckets.setdefault(need, []), key)
+        elif need == WRITE:
+            heapq.heappush(self._writers_waiting.setdefault(point, []), key)
+        else:
+            heapq.heappush(self._readers_waiting.setdefault(point, []), key)
         self._open_wait(task, point, holder, now)
 
+    def _has_waiters(self, point: int) -> bool:
+        return (
+            point in self._readers_waiting
+            or point in self._writers_waiting
+            or point in self._amounts_waiting
+        )
+
     def _wake(self, point: int, now: float) -> None:
-        """Move the best waiter of a point back to the ready heap, remembering where from."""
-        waiters = self._waiters.get(point)
-        if not waiters:
+        """Wake the waiters of a point that it no longer blocks, best first."""
+        if self._kind[point] == _COUNTED:
+            free = self._capacity[point] - self._used[point]
+            buckets = self._amounts_waiting.get(point)
+            if not buckets:
+                return
+            fitting = [a for a, heap in buckets.items() if a <= free and heap]
+            if fitting:
+                best = min(fitting, key=lambda a: buckets[a][0])
+                self._resume(heapq.heappop(buckets[best])[1], point, now)
+                if not buckets[best]:
+                    del buckets[best]
+                if not buckets:
+                    del self._amounts_waiting[point]
             return
-        key = heapq.heappop(waiters)
-        if not waiters:
-            del self._waiters[point]
-        task = key[1]
+        if self._writer[point] >= 0:
+            return
+        readers = self._readers_waiting.get(point)
+        writers = self._writers_waiting.get(point)
+        read_held = bool(self._readers[point])
+        if readers and (read_held or not writers or readers[0] < writers[0]):
+            del self._readers_waiting[point]
+            for _, task in sorted(readers):
+                self._resume(task, point, now)
+        elif writers and not read_held:
+            self._resume(heapq.heappop(writers)[1], point, now)
+            if not writers:
+                del self._writers_waiting[point]
+
+    def _resume(self, task: int, origin: int, now: float) -> None:
+        """Move a parked task back to the ready heap, remembering which point woke it."""
         self._parked -= 1
         self.status[task] = Status.READY
-        self._origin[task] = point
+        self._origin[task] = origin
         self._queue(task, now)
 
-    def _blocker(self, task: int) -> tuple[int, int] | None:
-        """The first lock point (and a holder) that keeps ``task`` from starting, or None."""
+    def _blocker(self, task: int) -> tuple[int, int, int] | None:
+        """The first held point that keeps ``task`` from starting, a holder (the one with the
+        lowest id), and what the task needs there (its mode, or its amount); or None."""
         return next(self._blocking(task), None)
 
-    def _blocking(self, task: int) -> Iterator[tuple[int, int]]:
-        """For each of the task's claims that cannot be granted now: the point that blocks it
-        and a holder (the one with the lowest id)."""
+    def _blocking(self, task: int) -> Iterator[tuple[int, int, int]]:
+        """For each of the task's claims that cannot be granted now: the held point that
+        blocks it, a holder, and the task's mode (or amount) there."""
         writer, readers = self._writer, self._readers
         below_w, below_r = self._below_w, self._below_r
         kind = self._kind
@@ -328,27 +376,28 @@ class Scheduler:
             k = kind[point]
             if k == _COUNTED:
                 if self._used[point] + amount > self._capacity[point]:
-                    yield point, min(readers[point] or (-1,))
+                    yield point, min(readers[point] or (-1,)), amount
                 continue
             if writer[point] >= 0:
-                yield point, writer[point]
+                yield point, writer[point], mode
                 continue
             if mode == WRITE:
                 held = readers[point]
                 if held:
-                    yield point, min(held)
+                    yield point, min(held), mode
                     continue
             if k == _NODE:
                 below = below_w[point]
                 if not below and mode == WRITE:
                     below = below_r[point]
                 if below:
-                    yield point, min(below)
+                    holder = min(below)
+                    yield self._held_below(holder, point), holder, mode
                     continue
                 if self._up[point]:
                     hit = self._held(self._up[point], mode)
                     if hit is not None:
-                        yield hit
+                        yield (*hit, mode)
                         continue
                 others: Sequence[int] = self._node_globs[point]
             else:
@@ -356,7 +405,14 @@ class Scheduler:
             if others:
                 hit = self._held(others, mode)
                 if hit is not None:
-                    yield hit
+                    yield (*hit, mode)
+
+    def _held_below(self, holder: int, point: int) -> int:
+        """The point under ``point`` that ``holder`` holds (where to park behind it)."""
+        for other, _, _ in self._claims[holder]:
+            if point in self._up[other]:
+                return other
+        raise AssertionError("a hold below a point without a claim below it")  # pragma: no cover
 
     def _held(self, points: Sequence[int], mode: int) -> tuple[int, int] | None:
         """The first of ``points`` held in a way that conflicts with ``mode``, and a holder."""
@@ -394,7 +450,6 @@ class Scheduler:
 
     def _release(self, task: int) -> None:
         kind = self._kind
-        waiters = self._waiters
         dirty = self._dirty
         for point, mode, amount in self._claims[task]:
             if kind[point] == _COUNTED:
@@ -405,7 +460,7 @@ class Scheduler:
                 held = self._readers[point]
                 assert held is not None
                 held.discard(task)
-            if point in waiters:
+            if self._has_waiters(point):
                 dirty.append(point)
             if kind[point] == _NODE and self._up[point]:
                 table = self._below_w if mode == WRITE else self._below_r
@@ -417,5 +472,3 @@ class Scheduler:
                         below[task] = count
                     else:
                         del below[task]
-                    if up in waiters:
-                        dirty.append(up)
