@@ -20,10 +20,12 @@ __all__ = [
     "Mode",
     "Origin",
     "Plan",
+    "PlanSource",
     "ResourceKind",
     "RunInfo",
     "RunStatus",
     "Slot",
+    "SourceFormat",
     "Task",
     "TaskRun",
     "TaskStatus",
@@ -102,6 +104,44 @@ class Task:
     run: str | None = None
     retries: int | None = None
     timeout: float | None = None
+    done: bool = False  # finished before waveplan saw the plan: shown by `plan`, skipped by `run`
+    description: str = ""  # the task's body text in its source (agent prompts use it)
+
+
+class SourceFormat(Enum):
+    """The format a plan was read from: a task file, or a plan an agent framework wrote."""
+
+    WAVEPLAN = "waveplan"  # a YAML, JSON or TOML task file
+    MARKDOWN = "markdown"  # a markdown plan in the seed article's style
+    GSD = "gsd"  # a GSD phase folder (.planning/phases/NN-name/)
+    CCPM = "ccpm"  # a ccpm epic folder (.claude/epics/<epic>/)
+    SISYPHUS = "sisyphus"  # a Sisyphus / oh-my-openagent plan (.sisyphus/plans/*.md)
+
+
+@dataclass(frozen=True, slots=True)
+class PlanSource:
+    """What an imported plan declared, kept to compare with what waveplan computes.
+
+    ``declared_waves`` lists the waves the source declared, in order, as task ids (None when
+    the format has no waves); ``wave_numbers`` the number the source gave each of them.
+    ``parallel`` are the tasks the source marks as parallel. ``warnings`` are the import's
+    findings, one sentence each, naming tasks by their ids in the source. ``source_ids`` maps
+    a task id to its id in the source where the two differ. ``provenance`` says, per task and
+    field, where the value came from (``file:line``); accesses are fields named
+    ``files:KEY``, ``reads:KEY`` and ``state:KEY``.
+    """
+
+    format: SourceFormat
+    declared_waves: tuple[tuple[str, ...], ...] | None = None
+    wave_numbers: tuple[int, ...] = ()
+    parallel: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+    source_ids: Mapping[str, str] = field(default_factory=dict)
+    provenance: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+
+    def source_id(self, task_id: str) -> str:
+        """The task's id as the source writes it."""
+        return self.source_ids.get(task_id, task_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +150,7 @@ class Plan:
 
     ``root`` is the folder that task paths are relative to; ``source`` the file it came from.
     ``workers`` is the worker limit (None: unlimited); ``capacities`` the counted resources.
+    ``origin`` is set when the plan was imported from another format (None for task files).
     """
 
     tasks: tuple[Task, ...]
@@ -118,6 +159,7 @@ class Plan:
     capacities: Mapping[str, int] = field(default_factory=dict)
     root: str = "."
     source: str = "<memory>"
+    origin: PlanSource | None = None
 
     def task(self, task_id: str) -> Task:
         """The task with this id (KeyError if there is none)."""

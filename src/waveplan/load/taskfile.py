@@ -34,6 +34,7 @@ TOP_KEYS = ("name", "workers", "resources", "tasks")
 TASK_KEYS = (
     "id",
     "title",
+    "description",
     "depends",
     "files",
     "reads",
@@ -46,6 +47,7 @@ TASK_KEYS = (
     "run",
     "retries",
     "timeout",
+    "done",
 )
 
 # task-file field -> (kind, mode, normaliser) for the list-of-names accesses
@@ -350,6 +352,12 @@ def _task(
     title = entry.get("title", task_id)
     if not isinstance(title, str):
         raise fail(f"expected text, got {_type_name(title)}", "title")
+    description = entry.get("description", "")
+    if not isinstance(description, str):
+        raise fail(f"expected text, got {_type_name(description)}", "description")
+    done = entry.get("done", False)
+    if not isinstance(done, bool):
+        raise fail(f"expected true or false, got {_type_name(done)}", "done")
 
     uses = entry.get("uses")
     if uses is not None:
@@ -420,6 +428,8 @@ def _task(
         run=command,
         retries=retries,
         timeout=timeout,
+        done=done,
+        description=description,
     )
 
 
