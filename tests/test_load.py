@@ -121,11 +121,14 @@ def test_missing_file_is_a_usage_error(
 def test_folder_instead_of_file_is_a_usage_error(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """Giving a folder where a task file is expected says so, with exit code 2."""
+    """Giving a folder that holds no importable plan says so, with exit code 2."""
     monkeypatch.chdir(tmp_path)
     (tmp_path / "plans").mkdir()
     assert main(["plan", "plans"]) == 2
-    assert capsys.readouterr().err == "ERROR: plans: is a folder, not a task file\n"
+    assert capsys.readouterr().err == (
+        "ERROR: plans: is a folder, not a task file, and holds no plan waveplan can import "
+        "(a GSD phase folder, a ccpm epic or a Sisyphus plan; see --from)\n"
+    )
 
 
 # --- error details -------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""``waveplan plan FILE``: analyse a plan and render it."""
+"""``waveplan plan PATH``: analyse a plan (a task file, or a plan to import) and render it."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import dataclasses
 import click
 
 from waveplan.cli.common import emit, no_gc, terminal_style
+from waveplan.cli.sources import source_format, source_options
 from waveplan.graph import Graph
 from waveplan.load import load_plan
 from waveplan.render import plan_json, plan_mermaid, plan_text
@@ -18,7 +19,8 @@ FORMATS = ("text", "json", "mermaid")
 
 
 @click.command("plan")
-@click.argument("file", metavar="FILE")
+@click.argument("file", metavar="PATH")
+@source_options
 @click.option(
     "--format",
     "fmt",
@@ -41,11 +43,21 @@ FORMATS = ("text", "json", "mermaid")
     help="Worker limit (default: the plan's 'workers', else unlimited).",
 )
 def plan_command(
-    file: str, fmt: str, output: str | None, root: str | None, workers: int | None
+    *,
+    file: str,
+    fmt: str,
+    output: str | None,
+    root: str | None,
+    workers: int | None,
+    source: str | None,
+    infer_files: bool,
 ) -> None:
-    """Show the waves, conflicts, schedule, speedup and advice of the plan in FILE."""
+    """Show the waves, conflicts, schedule, speedup and advice of the plan in PATH: a task
+    file, or a plan an agent framework wrote (markdown, GSD, ccpm, Sisyphus)."""
     with no_gc():
-        plan = load_plan(file, root=root)
+        plan = load_plan(
+            file, root=root, source_format=source_format(source), infer_files=infer_files
+        )
         if workers is not None:
             plan = dataclasses.replace(plan, workers=workers)
         analysis = analyse(plan, Graph.from_plan(plan))

@@ -1,7 +1,10 @@
-"""Loading plans: the only code that reads task files.
+"""Loading plans: the only code that reads task files and the plans agent frameworks write.
 
-``load_plan(path)`` reads a YAML, JSON or TOML task file and returns a validated
-:class:`~waveplan.model.Plan` whose root is the file's folder unless ``root`` is given.
+``load_plan(path)`` reads a YAML, JSON or TOML task file, or imports a markdown plan, a GSD
+phase folder, a ccpm epic or a Sisyphus plan (detected, or forced with ``source_format``), and
+returns a validated :class:`~waveplan.model.Plan`. Imported plans carry a
+:class:`~waveplan.model.PlanSource` (``plan.origin``). The root is the task file's folder, or
+the project an imported plan belongs to, unless ``root`` is given.
 """
 
 from __future__ import annotations
@@ -10,17 +13,39 @@ import os
 from pathlib import Path
 
 from waveplan.errors import PlanError
+from waveplan.load.ccpm import read_ccpm
+from waveplan.load.detect import Target, find_target
+from waveplan.load.gsd import read_gsd
+from waveplan.load.imported import Import, assemble
+from waveplan.load.markdown import read_markdown
 from waveplan.load.parse import Format, decode, detect_format, parse_document
+from waveplan.load.sisyphus import read_sisyphus
 from waveplan.load.taskfile import build_plan
-from waveplan.model import Plan
+from waveplan.load.text import read_text
+from waveplan.model import Plan, SourceFormat
 
-__all__ = ["Format", "load_plan", "parse_plan_text"]
+__all__ = ["Format", "SourceFormat", "load_plan", "parse_plan_text"]
 
 
-def load_plan(path: str | os.PathLike[str], *, root: str | os.PathLike[str] | None = None) -> Plan:
-    """Read and validate a task file; raise :class:`~waveplan.errors.PlanError` if it is bad."""
-    file = Path(path)
-    name = str(path)
+def load_plan(
+    path: str | os.PathLike[str],
+    *,
+    root: str | os.PathLike[str] | None = None,
+    source_format: SourceFormat | None = None,
+    infer_files: bool = True,
+) -> Plan:
+    """Read and validate a plan; raise :class:`~waveplan.errors.PlanError` if it is bad.
+
+    ``infer_files`` takes the file paths an imported plan's prose mentions as inferred writes.
+    """
+    target = find_target(str(path), source_format)
+    if target.format is SourceFormat.WAVEPLAN:
+        return _task_file(target.path, str(path), root)
+    plan_root = str(Path(root).absolute()) if root is not None else str(target.root.absolute())
+    return assemble(_import(target, plan_root, infer_files))
+
+
+def _task_file(file: Path, name: str, root: str | os.PathLike[str] | None) -> Plan:
     try:
         raw = file.read_bytes()
     except FileNotFoundError:
@@ -31,6 +56,20 @@ def load_plan(path: str | os.PathLike[str], *, root: str | os.PathLike[str] | No
         raise PlanError(f"cannot be read: {exc.strerror}", file=name) from None
     plan_root = Path(root) if root is not None else file.parent
     return parse_plan_text(decode(raw, name), name=name, root=str(plan_root.absolute()))
+
+
+def _import(target: Target, root: str, infer: bool) -> Import:
+    if target.format is SourceFormat.GSD:
+        return read_gsd(target.path, display=target.display, root=root, notes=target.notes)
+    if target.format is SourceFormat.CCPM:
+        imported = read_ccpm(target.path, display=target.display, root=root, infer=infer)
+        imported.warnings[:0] = target.notes
+        return imported
+    text = read_text(target.path, target.display)
+    if text is None:
+        raise PlanError("the file is empty", file=target.display)
+    reader = read_sisyphus if target.format is SourceFormat.SISYPHUS else read_markdown
+    return reader(target.path, text, display=target.display, root=root, infer=infer)
 
 
 def parse_plan_text(text: str, *, name: str, root: str = ".", fmt: Format | None = None) -> Plan:

@@ -1,0 +1,280 @@
+"""Markdown plans in the seed's style: tasks, waves, fields, inferred paths and findings."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from waveplan.cli import main
+from waveplan.errors import PlanSyntaxError
+from waveplan.load import SourceFormat, load_plan
+from waveplan.model import DurationSource, Mode, Origin, Plan
+
+FIXTURES = Path(__file__).parent / "fixtures" / "markdown"
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+BILLING_WARNINGS = [
+    "6 depends on 9, which is not in the plan: counted as done",
+    "4 is declared in wave 2 but depends on 2 (wave 2): its dependencies put it in wave 3",
+    "2 and 3 are both in declared wave 2 but both write src/billing/export.ts (inferred from "
+    "the plan's prose): they cannot run at the same time",
+    "6 is declared in wave 3, but dependencies and conflicts let it run in wave 2",
+    "the source declares 4 waves; dependencies alone need 4, and with conflicts the plan runs in 5",
+]
+
+
+@pytest.fixture(autouse=True)
+def _in_fixtures(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(FIXTURES)
+
+
+def _json(capsys: pytest.CaptureFixture[str], *args: str) -> dict[str, object]:
+    assert main(["plan", *args, "--format", "json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert isinstance(data, dict)
+    return data
+
+
+def _accesses(plan: Plan, task: str) -> dict[str, tuple[Mode, Origin]]:
+    return {a.key: (a.mode, a.origin) for a in plan.task(task).accesses}
+
+
+def test_a_markdown_file_is_detected_and_read() -> None:
+    """Tasks, titles, dependencies and the done mark come from the task lines."""
+    plan = load_plan("billing-export.md")
+    assert plan.origin is not None
+    assert plan.origin.format is SourceFormat.MARKDOWN
+    assert plan.name == "Billing export"
+    assert [t.id for t in plan.tasks] == ["1", "2", "3", "4", "5", "6", "7"]
+    assert plan.task("1").title == "Add the export schema to src/billing/schema.ts (foundation)"
+    assert plan.task("1").done
+    assert not plan.task("2").done
+    assert plan.task("2").title == "Add the CSV writer"
+    assert plan.task("4").depends == ("2",)
+    assert plan.task("5").depends == ("2", "3")
+    assert plan.task("6").depends == ("1",)  # 9 is not in the plan
+    assert plan.task("7").depends == ("5", "6")
+
+
+def test_declared_waves_come_from_the_wave_sections() -> None:
+    """Bold ``**Wave N**`` lines open sections; every task under one belongs to it."""
+    plan = load_plan("billing-export.md")
+    assert plan.origin is not None
+    assert plan.origin.declared_waves == (("1",), ("2", "3", "4"), ("5", "6"), ("7",))
+    assert plan.origin.wave_numbers == (1, 2, 3, 4)
+
+
+def test_field_lines_under_a_task_are_declared() -> None:
+    """``Files:``, ``Reads:``, ``Depends:`` and ``Duration:`` lines declare fields."""
+    plan = load_plan("billing-export.md")
+    assert _accesses(plan, "5") == {
+        "src/api/routes.ts": (Mode.WRITE, Origin.DECLARED),
+        "src/api/export-handler.ts": (Mode.WRITE, Origin.DECLARED),
+        "src/billing/export.ts": (Mode.READ, Origin.DECLARED),
+    }
+    six = plan.task("6")
+    assert six.duration == 0.5  # 30min, in hours
+    assert six.duration_source is DurationSource.DECLARED
+    assert plan.task("5").description == (
+        "Adds `GET /exports/billing.csv`, streaming the writer's output."
+    )
+
+
+def test_paths_in_prose_are_inferred_writes() -> None:
+    """File paths a task's prose mentions are writes marked inferred; declared ones stay
+    declared, and a path the task already reads is not added as a write."""
+    plan = load_plan("billing-export.md")
+    assert _accesses(plan, "2") == {
+        "src/billing/export.ts": (Mode.WRITE, Origin.INFERRED),
+        "src/billing/formats.ts": (Mode.WRITE, Origin.INFERRED),
+    }
+    assert _accesses(plan, "7") == {"CHANGELOG.md": (Mode.WRITE, Origin.DECLARED)}
+    assert "src/billing/export.ts" not in {
+        a.key for a in plan.task("5").accesses if a.mode is Mode.WRITE
+    }
+
+
+def test_no_infer_files_leaves_prose_alone() -> None:
+    """``infer_files=False`` adds no inferred access."""
+    plan = load_plan("billing-export.md", infer_files=False)
+    assert not any(a.origin is Origin.INFERRED for t in plan.tasks for a in t.accesses)
+    assert plan.task("2").accesses == ()
+
+
+def test_provenance_names_file_and_line() -> None:
+    """Each field records the line it came from."""
+    plan = load_plan("billing-export.md")
+    assert plan.origin is not None
+    assert plan.origin.provenance["5"] == {
+        "title": "billing-export.md:20",
+        "depends": "billing-export.md:21",
+        "files:src/api/routes.ts": "billing-export.md:22",
+        "files:src/api/export-handler.ts": "billing-export.md:22",
+        "reads:src/billing/export.ts": "billing-export.md:23",
+        "wave": "billing-export.md:18",
+    }
+    assert plan.origin.provenance["2"]["files:src/billing/formats.ts"] == "billing-export.md:12"
+
+
+def test_findings_are_pinned(capsys: pytest.CaptureFixture[str]) -> None:
+    """The JSON ``source`` lists every finding, naming tasks by their ids in the source."""
+    data = _json(capsys, "billing-export.md")
+    source = data["source"]
+    assert isinstance(source, dict)
+    assert source["format"] == "markdown"
+    assert source["declared_waves"] == [["1"], ["2", "3", "4"], ["5", "6"], ["7"]]
+    assert source["warnings"] == BILLING_WARNINGS
+    assert data["done"] == ["1"]
+    assert source["inferred"]["conflicts"] == ["src/billing/export.ts"]
+    assert source["inferred"]["waits"] == [{"task": "3", "resource": "src/billing/export.ts"}]
+    assert source["inferred"]["accesses"]["2"] == [
+        "src/billing/export.ts (write)",
+        "src/billing/formats.ts (write)",
+    ]
+
+
+def test_without_inference_the_prose_conflict_is_gone(capsys: pytest.CaptureFixture[str]) -> None:
+    """``--no-infer-files``: no inferred conflict, so tasks 2 and 3 run together."""
+    data = _json(capsys, "billing-export.md", "--no-infer-files")
+    source = data["source"]
+    assert isinstance(source, dict)
+    assert source["warnings"] == [
+        "6 depends on 9, which is not in the plan: counted as done",
+        "4 is declared in wave 2 but depends on 2 (wave 2): its dependencies put it in wave 3",
+        "6 is declared in wave 3, but dependencies and conflicts let it run in wave 2",
+    ]
+    assert data["makespan"] == {
+        "sequential": 6.5,
+        "theoretical": 4.0,
+        "practical": 4.0,
+        "practical_waves": 4.0,
+        "lower_bound": 4.0,
+    }
+
+
+def test_text_output_marks_done_inferred_and_lists_findings(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The text shows the declared waves, ``(done)``, ``(inferred)`` and the findings."""
+    assert main(["plan", "billing-export.md"]) == 0
+    out = capsys.readouterr().out
+    assert "Imported from markdown: billing-export.md (1 done, not run again)" in out
+    assert "Declared (markdown)" in out
+    assert "(done)" in out
+    assert "src/billing/export.ts (inferred)" in out
+    assert "3 waited 1 for src/billing/export.ts held by 2 (inferred)" in out
+    assert "Declared vs computed" in out
+    assert "- 6 depends on 9, which is not in the plan: counted as done" in out
+
+
+def test_the_seed_plan_with_files_plans_like_the_task_file(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The seed's plan written in markdown gives the figures of examples/git-workflow.yaml."""
+    imported = _json(capsys, "git-workflow.md")
+    native = _json(capsys, str(EXAMPLES / "git-workflow.yaml"))
+    assert imported["makespan"] == native["makespan"]
+    waves = native["waves"]
+    assert isinstance(waves, dict)
+    assert imported["waves"] == {
+        kind: [[task.removeprefix("t") for task in wave] for wave in lists]
+        for kind, lists in waves.items()
+    }
+    source = imported["source"]
+    assert isinstance(source, dict)
+    assert source["warnings"] == [
+        "2, 3 and 4 are all in declared wave 2 but all write src/git-workflow-enforcer.ts: they "
+        "cannot run at the same time",
+        "the source declares 4 waves; dependencies alone need 4, and with conflicts the plan "
+        "runs in 6",
+    ]
+
+
+SEED_PLAN = """\
+---
+title: "Wave-Based Task Orchestration"
+draft: false
+---
+
+During a git workflow plugin enhancement, the plan agent organized 7 tasks into 4 waves:
+
+```mermaid
+flowchart TB
+    T1["Task 1: Foundation"]
+```
+
+**Wave 1** (Start Immediately):
+- Task 1: Extend State & Config (foundation)
+
+**Wave 2** (After Wave 1):
+- Task 2: Add event hook [depends: 1]
+- Task 3: Add PR review checking [depends: 1]
+- Task 4: Add commit limit enforcement [depends: 1]
+
+**Wave 3** (After Wave 2):
+- Task 5: Enhance issue tool [depends: 2]
+- Task 6: Add PR tool [depends: 2, 3, 4]
+
+**Wave 4** (After Wave 3):
+- Task 7: Update documentation [depends: 5, 6]
+
+The critical path runs through Task 1 -> Task 2 -> Task 6 -> Task 7.
+
+## Reality Hits
+
+Wave 2's tasks (2, 3, 4) all modified the same file: `git-workflow-enforcer.ts`.
+"""
+
+
+def test_the_seed_article_text_reads_as_a_markdown_plan(tmp_path: Path) -> None:
+    """The article's own plan section (front matter, code block and prose around it) reads
+    as 7 tasks in the 4 declared waves; prose after the waves belongs to no task."""
+    path = tmp_path / "article.txt"
+    path.write_text(SEED_PLAN, encoding="utf-8")
+    plan = load_plan(path, source_format=SourceFormat.MARKDOWN)
+    assert plan.name == "Wave-Based Task Orchestration"
+    assert [(t.id, t.depends) for t in plan.tasks] == [
+        ("1", ()),
+        ("2", ("1",)),
+        ("3", ("1",)),
+        ("4", ("1",)),
+        ("5", ("2",)),
+        ("6", ("2", "3", "4")),
+        ("7", ("5", "6")),
+    ]
+    assert plan.origin is not None
+    assert plan.origin.declared_waves == (("1",), ("2", "3", "4"), ("5", "6"), ("7",))
+    assert all(t.accesses == () for t in plan.tasks)
+
+
+def test_heading_tasks_with_checkboxes_and_status(tmp_path: Path) -> None:
+    """``## Task`` headings, ``Status: done`` and ``[x]`` bullets mark tasks done."""
+    path = tmp_path / "plan.md"
+    path.write_text(
+        "## Wave 1\n\n### Task A1: Schema\nStatus: done\n\n### Task A2: API\nDepends: A1\n\n"
+        "## Wave 2\n\n- [x] Task B1: Client [depends: A2]\n- [ ] Task B2: Docs\n",
+        encoding="utf-8",
+    )
+    plan = load_plan(path)
+    assert [(t.id, t.done, t.depends) for t in plan.tasks] == [
+        ("A1", True, ()),
+        ("A2", False, ("A1",)),
+        ("B1", True, ("A2",)),
+        ("B2", False, ()),
+    ]
+    assert plan.origin is not None
+    assert plan.origin.declared_waves == (("A1", "A2"), ("B1", "B2"))
+    assert plan.origin.warnings == ("B1 is done, but depends on A2, which is not",)
+
+
+def test_a_markdown_file_without_tasks_is_an_error(tmp_path: Path) -> None:
+    """A markdown file with no task line says what it expected."""
+    path = tmp_path / "notes.md"
+    path.write_text("# Notes\n\nNothing planned yet.\n", encoding="utf-8")
+    with pytest.raises(PlanSyntaxError) as caught:
+        load_plan(path)
+    assert str(caught.value) == (
+        f"{path}: no tasks found: expected lines such as 'Task 2: Add event hook [depends: 1]'"
+    )
