@@ -1,4 +1,4 @@
-"""``waveplan run FILE``: run the plan's tasks, record them, report the measured speedup."""
+"""``waveplan run PATH``: run the plan's tasks, record them, report the measured speedup."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from rich.console import Console
 
 from waveplan.cli.common import terminal_style
 from waveplan.cli.progress import LiveProgress, PlainProgress
+from waveplan.cli.sources import source_format, source_options
 from waveplan.history import History, state_dir
 from waveplan.load import load_plan
 from waveplan.model import Plan
@@ -55,7 +56,8 @@ def _stop_on_signals(runner: list[Runner]) -> Iterator[None]:
 
 
 @click.command("run")
-@click.argument("file", metavar="FILE")
+@click.argument("file", metavar="PATH")
+@source_options
 @click.option(
     "-w",
     "--workers",
@@ -119,9 +121,14 @@ def run_command(
     dry_run: bool,
     quiet: bool,
     root: str | None,
+    source: str | None,
+    infer_files: bool,
 ) -> int:
-    """Run the tasks of the plan in FILE in parallel, respecting its conflicts."""
-    plan = plan_with_history(load_plan(file, root=root))
+    """Run the tasks of the plan in PATH (a task file or a plan to import) in parallel,
+    respecting its conflicts; tasks the plan marks done are not run."""
+    plan = plan_with_history(
+        load_plan(file, root=root, source_format=source_format(source), infer_files=infer_files)
+    )
     count = workers or plan.workers or os.cpu_count() or 1
     plan = dataclasses.replace(plan, workers=count)
     options = RunOptions(

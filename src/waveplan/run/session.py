@@ -6,7 +6,9 @@ This is what ``waveplan run`` does between parsing its options and printing the 
 2. any run still marked running belonged to a waveplan that died: mark its attempts
    interrupted and terminate its leftover processes;
 3. start a new run, or with ``resume`` continue the latest run of the same plan file (tasks
-   that succeeded and whose definition did not change are not run again);
+   that succeeded and whose definition did not change are not run again); tasks the plan
+   marks done (``done: true``, or done in the source of an imported plan) are recorded as
+   succeeded with the reason "done in the source" and not run;
 4. run it, writing every event to the history as it happens.
 """
 
@@ -40,7 +42,17 @@ from waveplan.run.lock import RunLock
 from waveplan.run.procs import processes_of_run, stop_processes
 from waveplan.run.runner import Runner, RunOptions, RunResult
 
-__all__ = ["HistorySink", "SessionSpec", "definition_hash", "new_run_id", "run_session"]
+__all__ = [
+    "DONE_IN_SOURCE",
+    "HistorySink",
+    "SessionSpec",
+    "definition_hash",
+    "new_run_id",
+    "run_session",
+]
+
+DONE_IN_SOURCE = "done in the source"
+"""The reason recorded for a task the plan marks done, which the run does not start."""
 
 
 def new_run_id(now: float | None = None) -> str:
@@ -188,6 +200,10 @@ def run_session(
                     },
                     definitions=definitions,
                 )
+            for task in plan.tasks:  # done before waveplan saw the plan: not run again
+                if task.done and task.id not in done:
+                    history.task_finished(run_id, task.id, TaskStatus.SUCCEEDED, DONE_IN_SOURCE)
+                    done.add(task.id)
             log_dir = None if spec.dry_run else str(folder / "runs" / run_id)
             if executor is None:
                 executor = (
