@@ -15,6 +15,7 @@ import click
 
 from waveplan import __version__
 from waveplan.cli.common import EXIT_INTERRUPTED, EXIT_USAGE, print_error
+from waveplan.cli.convert import convert_command
 from waveplan.cli.plan import plan_command
 from waveplan.cli.report import history_command, report_command
 from waveplan.cli.run import run_command
@@ -29,7 +30,7 @@ def cli() -> None:
     """Plan and run tasks in dependency waves that respect file, state and test conflicts."""
 
 
-for command in (plan_command, run_command, report_command, history_command):
+for command in (plan_command, run_command, convert_command, report_command, history_command):
     cli.add_command(command)
 
 
