@@ -1,0 +1,619 @@
+"""Tests of ``waveplan run``, ``report`` and ``history`` through :func:`waveplan.cli.main` and
+through real ``python -m waveplan`` processes."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from waveplan.cli import main
+from waveplan.cli.run import plan_with_history
+from waveplan.history import History
+from waveplan.load import load_plan
+from waveplan.model import AttemptStatus, DurationSource, RunStatus, TaskStatus
+from waveplan.run.procs import processes_of_run
+
+
+def write_plan(folder: Path, text: str, name: str = "plan.yaml") -> Path:
+    """Write a task file into ``folder`` and return its path."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    """Run the CLI in this process; returns exit code, standard output and standard error."""
+    code = main(list(args))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def report(capsys: pytest.CaptureFixture[str], root: Path, *args: str) -> dict[str, Any]:
+    """The JSON report of a run (default: the latest) of the plan root."""
+    code, out, err = cli(capsys, "report", *args, "--root", str(root), "--format", "json")
+    assert code == 0, err
+    data: dict[str, Any] = json.loads(out)
+    return data
+
+
+def tasks_of(data: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The report's tasks by id."""
+    return {t["id"]: t for t in data["tasks"]}
+
+
+def waveplan(*args: str, cwd: Path, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m waveplan ARGS`` as a real process and wait for it."""
+    return subprocess.run(
+        [sys.executable, "-m", "waveplan", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def spawn(*args: str, cwd: Path) -> subprocess.Popen[str]:
+    """Start ``python -m waveplan ARGS`` as a real process without waiting."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "waveplan", *args],
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def wait_for(path: Path, process: subprocess.Popen[str] | None = None, seconds: float = 20) -> str:
+    """The content of ``path`` once a line was written to it."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if path.exists() and path.read_text().endswith("\n"):
+            return path.read_text()
+        if process is not None and process.poll() is not None:
+            out, err = process.communicate()
+            raise AssertionError(f"waveplan ended early ({process.returncode}): {out}{err}")
+        time.sleep(0.02)
+    raise AssertionError(f"{path} was never written")
+
+
+def alive(pid: int) -> bool:
+    """True while the process exists and is not a zombie."""
+    try:
+        os.kill(pid, 0)
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except (ProcessLookupError, OSError):
+        return False
+    return stat.rsplit(")", 1)[-1].split()[0] != "Z"
+
+
+def gone_within(pid: int, seconds: float) -> bool:
+    """True once the process is gone, polling for at most ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return not alive(pid)
+
+
+SMALL = """
+workers: 2
+tasks:
+  - {id: a, run: echo "a $WAVEPLAN_TASK $WAVEPLAN_ATTEMPT" > a.out, duration: 1}
+  - {id: b, run: "cat a.out > b.out", depends: [a], files: [shared], duration: 1}
+  - {id: c, run: "true", files: [shared], duration: 2}
+  - {id: d, depends: [b, c], duration: 0}
+"""
+
+
+# --- in-process: exit codes, output and the report ------------------------------------------
+
+
+def test_successful_run_exits_zero_and_prints_the_report(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A plan whose tasks all pass exits 0, runs commands in the plan root, and prints
+    progress, the measured speedup table and where the logs are."""
+    plan = write_plan(tmp_path, SMALL)
+    code, out, err = cli(capsys, "run", str(plan))
+    assert code == 0, err
+    assert (tmp_path / "b.out").read_text() == "a a 1\n"
+    assert "start  a" in out
+    assert "Speedup" in out
+    assert "Measured" in out
+    assert "Logs: " in out
+    run_id = report(capsys, tmp_path)["run_id"]
+    logs = tmp_path / ".waveplan" / "runs" / run_id
+    assert sorted(p.name for p in logs.iterdir()) == ["a.1.log", "b.1.log", "c.1.log"]
+
+
+def test_commands_run_in_the_plan_root_not_the_current_folder(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Commands run in the task file's folder even when waveplan is started elsewhere."""
+    root = tmp_path / "project"
+    plan = write_plan(root, "tasks:\n  - {id: a, run: pwd > where.txt}\n")
+    monkeypatch.chdir(tmp_path)
+    code, _, err = cli(capsys, "run", str(plan.relative_to(tmp_path)), "-q")
+    assert code == 0, err
+    assert (root / "where.txt").read_text() == f"{root}\n"
+
+
+def test_quiet_run_prints_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """With -q nothing is printed on success."""
+    plan = write_plan(tmp_path, SMALL)
+    assert cli(capsys, "run", str(plan), "-q") == (0, "", "")
+
+
+def test_failing_task_exits_one_and_shows_the_tail_of_its_log(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A failing task makes the run exit 1; the end of its log is shown, and the downstream
+    task is skipped with the reason."""
+    plan = write_plan(
+        tmp_path,
+        "tasks:\n  - {id: bad, run: 'echo first words; echo last words >&2; exit 3'}\n"
+        "  - {id: after, run: 'true', depends: [bad]}\n",
+    )
+    code, out, _ = cli(capsys, "run", str(plan))
+    assert code == 1
+    assert "FAILED bad (exit code 3)" in out
+    assert "    | last words" in out
+    data = report(capsys, tmp_path)
+    assert data["status"] == "failed"
+    tasks = tasks_of(data)
+    assert (tasks["bad"]["status"], tasks["bad"]["exit_code"]) == ("failed", 3)
+    assert tasks["after"]["status"] == "skipped"
+    assert tasks["after"]["reason"] == "dependency bad did not succeed"
+    assert tasks["after"]["attempts"] == 0
+
+
+def test_stop_after_failure_versus_keep_going(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """By default an independent task waiting for the worker is skipped after a failure;
+    with --keep-going it runs."""
+    text = (
+        "workers: 1\ntasks:\n  - {id: a, run: 'exit 1', duration: 5}\n"
+        "  - {id: b, run: 'touch b.done', duration: 1}\n"
+    )
+    plan = write_plan(tmp_path, text)
+    assert cli(capsys, "run", str(plan), "-q")[0] == 1
+    tasks = tasks_of(report(capsys, tmp_path))
+    assert tasks["b"]["status"] == "skipped"
+    assert "--keep-going" in tasks["b"]["reason"]
+    assert not (tmp_path / "b.done").exists()
+
+    assert cli(capsys, "run", str(plan), "-q", "--keep-going")[0] == 1
+    tasks = tasks_of(report(capsys, tmp_path))
+    assert tasks["b"]["status"] == "succeeded"
+    assert (tmp_path / "b.done").exists()
+
+
+def test_retry_passes_and_is_reported_flaky(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A task failing once passes on its retry: exit 0, two attempts, reported flaky."""
+    plan = write_plan(
+        tmp_path,
+        "tasks:\n  - {id: shaky, run: 'test -f seen || { touch seen; exit 1; }'}\n"
+        "  - {id: steady, run: 'true'}\n",
+    )
+    code, out, _ = cli(capsys, "run", str(plan), "--retries", "1", "--retry-delay", "0")
+    assert code == 0
+    assert "flaky: passed after a retry" in out
+    data = report(capsys, tmp_path)
+    assert data["flaky"] == ["shaky"]
+    tasks = tasks_of(data)
+    assert tasks["shaky"]["attempts"] == 2
+    assert tasks["shaky"]["flaky"] is True
+    assert tasks["steady"]["flaky"] is False
+    logs = tmp_path / ".waveplan" / "runs" / data["run_id"]
+    assert (logs / "shaky.1.log").exists()
+    assert (logs / "shaky.2.log").exists()
+
+
+def test_task_retries_key_and_timeout_key(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A task's own ``timeout`` kills it (timed out, retried per its ``retries``) and the run
+    fails promptly."""
+    plan = write_plan(
+        tmp_path, "tasks:\n  - {id: slow, run: 'sleep 30', timeout: 0.3, retries: 1}\n"
+    )
+    start = time.monotonic()
+    code, out, _ = cli(capsys, "run", str(plan), "--retry-delay", "0")
+    assert code == 1
+    assert time.monotonic() - start < 10
+    assert "FAILED slow (timed out)" in out
+    with History.for_root(tmp_path) as history:
+        attempts = history.attempts(task="slow")
+    assert [a.status for a in attempts] == [AttemptStatus.TIMED_OUT, AttemptStatus.TIMED_OUT]
+
+
+def test_timeout_option_applies_to_tasks_without_their_own(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--timeout limits every task that sets no timeout of its own."""
+    plan = write_plan(
+        tmp_path,
+        "tasks:\n  - {id: slow, run: 'sleep 30'}\n  - {id: own, run: 'sleep 0.5', timeout: 10}\n",
+    )
+    code, _, _ = cli(capsys, "run", str(plan), "-q", "--timeout", "0.2", "--keep-going")
+    assert code == 1
+    tasks = tasks_of(report(capsys, tmp_path))
+    assert tasks["slow"]["status"] == "failed"
+    assert tasks["own"]["status"] == "succeeded"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("tasks:\n  - {id: a, runn: 'true'}\n", "runn"),
+        ("tasks:\n  - {id: a, depends: [zz]}\n", "zz"),
+        ("tasks: [", "malformed"),
+    ],
+)
+def test_bad_plan_exits_two_and_writes_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str, message: str
+) -> None:
+    """An invalid task file is one ERROR line and exit 2, and no state folder is created."""
+    plan = write_plan(tmp_path, text)
+    code, out, err = cli(capsys, "run", str(plan))
+    assert code == 2
+    assert out == ""
+    assert err.startswith("ERROR: ")
+    assert message in err
+    assert not (tmp_path / ".waveplan").exists()
+
+
+def test_usage_errors_exit_two(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A missing file or a bad option value exits 2."""
+    assert cli(capsys, "run", str(tmp_path / "missing.yaml"))[0] == 2
+    plan = write_plan(tmp_path, SMALL)
+    assert cli(capsys, "run", str(plan), "--workers", "0")[0] == 2
+    assert cli(capsys, "run", str(plan), "--timeout", "-1")[0] == 2
+
+
+def test_resume_without_an_earlier_run_exits_two(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--resume with nothing to continue is a usage error with a message."""
+    plan = write_plan(tmp_path, SMALL)
+    code, _, err = cli(capsys, "run", str(plan), "--resume")
+    assert code == 2
+    assert "no earlier run of this plan to resume" in err
+    assert cli(capsys, "run", str(plan), "-q")[0] == 0
+    code, _, err = cli(capsys, "run", str(plan), "--resume")
+    assert code == 2
+    assert "succeeded; there is nothing to resume" in err
+
+
+def test_resume_runs_only_what_did_not_succeed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """After a failure is fixed, --resume runs the failed and skipped tasks only, in the same
+    run, numbering attempts on."""
+    plan = write_plan(
+        tmp_path,
+        "tasks:\n  - {id: a, run: 'echo a >> ran.txt'}\n"
+        "  - {id: b, run: 'echo b >> ran.txt; test -f fixed'}\n"
+        "  - {id: c, run: 'echo c >> ran.txt', depends: [b]}\n",
+    )
+    assert cli(capsys, "run", str(plan), "-q")[0] == 1
+    first = report(capsys, tmp_path)["run_id"]
+    (tmp_path / "fixed").touch()
+    code, out, _ = cli(capsys, "run", str(plan), "--resume")
+    assert code == 0
+    assert "1 already done" in out
+    data = report(capsys, tmp_path)
+    assert data["run_id"] == first
+    assert data["status"] == "succeeded"
+    assert sorted((tmp_path / "ran.txt").read_text().split()) == ["a", "b", "b", "c"]
+    assert tasks_of(data)["b"]["attempts"] == 2
+
+
+def test_resume_reruns_a_succeeded_task_whose_command_changed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A succeeded task whose definition changed is run again on --resume."""
+    text = (
+        "tasks:\n  - {id: a, run: 'echo one >> a.txt'}\n  - {id: b, run: 'exit 1', depends: [a]}\n"
+    )
+    plan = write_plan(tmp_path, text)
+    assert cli(capsys, "run", str(plan), "-q")[0] == 1
+    write_plan(tmp_path, text.replace("echo one", "echo two").replace("exit 1", "true"))
+    assert cli(capsys, "run", str(plan), "-q", "--resume")[0] == 0
+    assert (tmp_path / "a.txt").read_text() == "one\ntwo\n"
+
+
+def test_dry_run_measured_makespan_is_the_planned_practical_makespan(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--dry-run runs nothing, and its measured makespan is the practical makespan that
+    ``waveplan plan`` predicts for the same workers."""
+    text = (
+        "workers: 2\ntasks:\n"
+        "  - {id: t1, run: 'touch ran', duration: 3, files: [src/core.py]}\n"
+        "  - {id: t2, run: 'touch ran', duration: 2, depends: [t1], files: [src/ui.py]}\n"
+        "  - {id: t3, run: 'touch ran', duration: 4, depends: [t1], files: [src/ui.py]}\n"
+        "  - {id: t4, run: 'touch ran', duration: 1, depends: [t1]}\n"
+        "  - {id: t5, run: 'touch ran', duration: 2.5, state: [db.users]}\n"
+        "  - {id: t6, run: 'touch ran', duration: 1.5, state: [db], depends: [t4]}\n"
+        "  - {id: t7, duration: 1, depends: [t2, t3, t5, t6]}\n"
+    )
+    plan = write_plan(tmp_path, text)
+    code, out, _ = cli(capsys, "plan", str(plan), "--format", "json")
+    assert code == 0
+    planned = json.loads(out)["makespan"]
+    code, out, _ = cli(capsys, "run", str(plan), "--dry-run")
+    assert code == 0
+    assert "dry run" in out
+    assert "Logs:" not in out
+    assert not (tmp_path / "ran").exists()
+    data = report(capsys, tmp_path)
+    assert data["dry_run"] is True
+    assert data["makespan"]["measured"] == pytest.approx(planned["practical"], abs=1e-4)
+    assert data["planned"]["practical"] == pytest.approx(planned["practical"])
+    assert data["makespan"]["sequential"] == pytest.approx(planned["sequential"])
+    assert data["efficiency"] == pytest.approx(
+        (1 - planned["practical"] / planned["sequential"])
+        / (1 - planned["theoretical"] / planned["sequential"]),
+        abs=1e-4,
+    )
+    assert not (tmp_path / ".waveplan" / "runs").exists()
+
+
+def test_report_json_has_the_documented_keys(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The JSON report has run_id, status, tasks with their fields, the four makespans and
+    efficiency, with values matching the history."""
+    plan = write_plan(tmp_path, SMALL)
+    assert cli(capsys, "run", str(plan), "-q")[0] == 0
+    data = report(capsys, tmp_path)
+    assert {"run_id", "status", "tasks", "makespan", "efficiency"} <= set(data)
+    assert set(data["makespan"]) >= {"sequential", "theoretical", "practical", "measured"}
+    assert data["status"] == "succeeded"
+    for task in data["tasks"]:
+        assert {"id", "status", "attempts", "start", "end", "exit_code"} <= set(task)
+    tasks = tasks_of(data)
+    assert list(tasks) == ["a", "b", "c", "d"]
+    assert tasks["a"]["exit_code"] == 0
+    assert tasks["a"]["attempts"] == 1
+    assert 0 <= tasks["a"]["start"] <= tasks["a"]["end"] <= tasks["b"]["start"]
+    # b and c write the same file: one after the other
+    b, c = tasks["b"], tasks["c"]
+    assert b["end"] <= c["start"] + 0.01 or c["end"] <= b["start"] + 0.01
+    assert data["makespan"]["measured"] >= max(t["end"] for t in data["tasks"]) - 0.1
+    with History.for_root(tmp_path) as history:
+        info = history.run_info(data["run_id"])
+    assert info.status is RunStatus.SUCCEEDED
+    assert data["makespan"]["measured"] == pytest.approx(info.wall)
+
+
+def test_report_of_a_named_run_and_of_an_unknown_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """report RUN_ID shows that run; an unknown id exits 2 naming the known ones."""
+    plan = write_plan(tmp_path, SMALL)
+    cli(capsys, "run", str(plan), "-q")
+    first = report(capsys, tmp_path)["run_id"]
+    cli(capsys, "run", str(plan), "-q", "--dry-run")
+    assert report(capsys, tmp_path)["run_id"] != first
+    assert report(capsys, tmp_path, first)["run_id"] == first
+    code, _, err = cli(capsys, "report", "nope", "--root", str(tmp_path))
+    assert code == 2
+    assert "no run 'nope'" in err
+    assert first in err
+
+
+def test_report_text_shows_the_speedup_and_the_tasks(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The text report names the run, shows the speedup table and one row per task."""
+    plan = write_plan(tmp_path, SMALL)
+    cli(capsys, "run", str(plan), "-q")
+    code, out, _ = cli(capsys, "report", "--root", str(tmp_path))
+    assert code == 0
+    run_id = report(capsys, tmp_path)["run_id"]
+    assert f"Run {run_id}  succeeded" in out
+    for row in ("Pure sequential", "Theoretical parallel", "Practical parallel", "Measured"):
+        assert row in out
+    assert "Tasks" in out
+    for task in "abcd":
+        assert f"\n  {task} " in out
+
+
+def test_report_and_history_without_a_history_exit_two(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Reading a folder that never ran a plan is a usage error with a hint."""
+    for command in ("report", "history"):
+        code, _, err = cli(capsys, command, "--root", str(tmp_path))
+        assert code == 2
+        assert "no history in" in err
+
+
+def test_history_lists_runs_and_attempts_of_a_task(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """history lists each run with its counts; history --task lists one task's attempts."""
+    plan = write_plan(tmp_path, SMALL)
+    cli(capsys, "run", str(plan), "-q")
+    cli(capsys, "run", str(plan), "-q", "--dry-run")
+    code, out, _ = cli(capsys, "history", "--root", str(tmp_path))
+    assert code == 0
+    lines = out.splitlines()
+    assert len(lines) == 2
+    assert "(dry run)" in lines[0]
+    assert "4/4 succeeded, 0 failed" in lines[1]
+    assert str(plan) in lines[1]
+    code, out, _ = cli(capsys, "history", "--root", str(tmp_path), "--task", "a")
+    assert code == 0
+    rows = out.splitlines()
+    assert len(rows) == 2
+    assert all("attempt 1  succeeded" in row and "exit 0" in row for row in rows)
+    code, _, err = cli(capsys, "history", "--root", str(tmp_path), "--task", "zz")
+    assert code == 2
+    assert "no attempts of task 'zz'" in err
+
+
+def test_history_gives_durations_to_tasks_without_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A task without ``duration`` gets the median of its successful attempts; a declared
+    duration is kept, and dry runs teach nothing."""
+    plan = write_plan(
+        tmp_path,
+        "tasks:\n  - {id: slow, run: 'sleep 0.3'}\n  - {id: fixed, run: 'true', duration: 7}\n",
+    )
+    cli(capsys, "run", str(plan), "-q", "--dry-run")
+    learnt = plan_with_history(load_plan(plan))
+    assert learnt.task("slow").duration_source is DurationSource.DEFAULT
+    cli(capsys, "run", str(plan), "-q")
+    learnt = plan_with_history(load_plan(plan))
+    assert learnt.task("slow").duration_source is DurationSource.HISTORY
+    assert 0.3 <= learnt.task("slow").duration < 1.0
+    assert learnt.task("fixed").duration == 7
+
+
+def test_barrier_option_runs_wave_by_wave(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """With --barrier the second wave starts only after the whole first wave ended."""
+    plan = write_plan(
+        tmp_path,
+        "workers: 2\ntasks:\n  - {id: a, run: 'true', duration: 1}\n"
+        "  - {id: slow, run: 'sleep 0.6', duration: 3}\n"
+        "  - {id: b, run: 'true', depends: [a], duration: 1}\n",
+    )
+    assert cli(capsys, "run", str(plan), "-q", "--barrier")[0] == 0
+    tasks = tasks_of(report(capsys, tmp_path))
+    assert tasks["b"]["start"] >= tasks["slow"]["end"]
+    assert cli(capsys, "run", str(plan), "-q")[0] == 0
+    tasks = tasks_of(report(capsys, tmp_path))
+    assert tasks["b"]["start"] < tasks["slow"]["end"]
+
+
+def test_toml_plan_runs_and_reports(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A TOML task file runs and its report can be read back."""
+    plan = write_plan(tmp_path, '[[tasks]]\nid = "a"\nrun = "true"\n', name="plan.toml")
+    code, out, err = cli(capsys, "run", str(plan))
+    assert code == 0, err
+    assert "Speedup" in out
+    assert report(capsys, tmp_path)["status"] == "succeeded"
+
+
+# --- real processes: exit codes, the run lock and signals ----------------------------------
+
+
+def test_process_exit_codes(tmp_path: Path) -> None:
+    """python -m waveplan run exits 0 on success, 1 on a task failure, 2 on bad input."""
+    good = write_plan(tmp_path / "good", "tasks:\n  - {id: a, run: 'true'}\n")
+    bad = write_plan(tmp_path / "bad", "tasks:\n  - {id: a, run: 'false'}\n")
+    invalid = write_plan(tmp_path / "invalid", "tasks:\n  - {id: a, dependz: []}\n")
+    assert waveplan("run", str(good), "-q", cwd=tmp_path).returncode == 0
+    assert waveplan("run", str(bad), "-q", cwd=tmp_path).returncode == 1
+    result = waveplan("run", str(invalid), cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.startswith("ERROR: ")
+    assert "Traceback" not in result.stderr
+
+
+LONG = (
+    "tasks:\n  - {id: long, run: 'echo $$ > long.pid; sleep 60'}\n"
+    "  - {id: next, run: 'true', depends: [long]}\n"
+)
+
+
+def test_second_run_on_the_same_root_is_refused(tmp_path: Path) -> None:
+    """While one waveplan runs a plan root, a second run there exits 2 with a clear message
+    naming the holder, and the first is not disturbed."""
+    plan = write_plan(tmp_path, LONG)
+    other = write_plan(tmp_path, "tasks:\n  - {id: x, run: 'touch x.ran'}\n", name="other.yaml")
+    first = spawn("run", str(plan), "-q", cwd=tmp_path)
+    try:
+        wait_for(tmp_path / "long.pid", first)
+        second = waveplan("run", str(other), cwd=tmp_path)
+        assert second.returncode == 2
+        assert "another waveplan run is using" in second.stderr
+        assert f"pid {first.pid}" in second.stderr
+        assert not (tmp_path / "x.ran").exists()
+        assert first.poll() is None
+    finally:
+        first.send_signal(signal.SIGINT)
+        first.communicate(timeout=30)
+    assert first.returncode == 130
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_signal_interrupts_the_run_and_stops_its_processes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], sig: signal.Signals
+) -> None:
+    """Ctrl-C or SIGTERM to waveplan terminates the running task's whole group, starts
+    nothing more, records the run as interrupted and exits 130."""
+    plan = write_plan(
+        tmp_path,
+        "tasks:\n  - {id: long, run: 'sleep 60 & echo $! > child.pid; echo $$ > long.pid;"
+        " wait'}\n  - {id: next, run: 'touch next.ran', depends: [long]}\n",
+    )
+    process = spawn("run", str(plan), cwd=tmp_path)
+    try:
+        pid = int(wait_for(tmp_path / "long.pid", process))
+        child = int(wait_for(tmp_path / "child.pid", process))
+        process.send_signal(sig)
+        out, _ = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 130
+    assert gone_within(pid, 5)
+    assert gone_within(child, 5)
+    assert not (tmp_path / "next.ran").exists()
+    assert "interrupted" in out
+    data = report(capsys, tmp_path)
+    assert data["status"] == "interrupted"
+    tasks = tasks_of(data)
+    assert tasks["long"]["status"] == "interrupted"
+    assert tasks["next"]["status"] == "skipped"
+    assert processes_of_run(data["run_id"]) == []
+    with History.for_root(tmp_path) as history:
+        (summary,) = history.summaries()
+        (attempt,) = history.attempts(run_id=data["run_id"])
+    assert summary.status is RunStatus.INTERRUPTED
+    assert attempt.status is AttemptStatus.INTERRUPTED
+
+
+def test_interrupted_run_can_be_resumed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A run stopped with SIGINT resumes to success, running only what did not succeed."""
+    plan = write_plan(
+        tmp_path,
+        "tasks:\n  - {id: first, run: 'echo first >> ran.txt'}\n"
+        "  - {id: long, run: 'echo $$ > long.pid; test -f go || sleep 60', depends: [first]}\n"
+        "  - {id: last, run: 'echo last >> ran.txt', depends: [long]}\n",
+    )
+    process = spawn("run", str(plan), "-q", cwd=tmp_path)
+    wait_for(tmp_path / "long.pid", process)
+    process.send_signal(signal.SIGINT)
+    process.communicate(timeout=30)
+    assert process.returncode == 130
+    (tmp_path / "go").touch()
+    result = waveplan("run", str(plan), "-q", "--resume", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "ran.txt").read_text() == "first\nlast\n"
+    tasks = tasks_of(report(capsys, tmp_path))
+    assert {t: v["status"] for t, v in tasks.items()} == dict.fromkeys(
+        ("first", "last", "long"), TaskStatus.SUCCEEDED.value
+    )
+    assert tasks["first"]["attempts"] == 1
+    assert tasks["long"]["attempts"] == 2
