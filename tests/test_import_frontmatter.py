@@ -97,10 +97,14 @@ def test_text_without_front_matter() -> None:
 
 def test_field_helpers() -> None:
     """Lists, numbers and booleans as the importers read them."""
-    assert text_list(["a", 1]) == (["a", "1"], False)
-    assert text_list("a, b") == (["a", "b"], True)
-    assert text_list({"x": 1}) == ([], True)
-    assert text_list(None) == ([], False)
+    assert text_list(["a", 1]) == (["a", "1"], None)
+    assert text_list("a, b") == (["a", "b"], "should be a list; read as one")
+    assert text_list({"x": 1}) == ([], "should be a list, not a mapping; ignored")
+    assert text_list(["a", {"plan": "b"}]) == (
+        ["a"],
+        "has items that are not plain values; they are ignored",
+    )
+    assert text_list(None) == ([], None)
     assert whole_number("02") == 2
     assert whole_number("two") is None
     assert truth("yes") is True

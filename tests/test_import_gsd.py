@@ -195,3 +195,30 @@ def test_several_phases_all_done_read_the_last(tmp_path: Path) -> None:
         f"{tmp_path}/.planning/phases: 2 phase folders; read 01-foundation, the last (all are "
         "done) (give a phase folder to read another)"
     )
+
+
+def test_fields_of_the_wrong_shape_are_ignored_with_warnings(tmp_path: Path) -> None:
+    """A list wave, mapping items, a mapping for a list, a list for key-files and an
+    unreadable duration: each is a warning, none is an error."""
+    (tmp_path / "01-01-PLAN.md").write_text("---\nwave: 1\n---\n", encoding="utf-8")
+    (tmp_path / "01-01-SUMMARY.md").write_text(
+        "---\nkey-files: [a.ts]\nduration: soon\n---\n", encoding="utf-8"
+    )
+    (tmp_path / "01-02-PLAN.md").write_text(
+        "---\nwave: [1]\ndepends_on: [{plan: 01-01}]\nfiles_modified: {a: 1}\n---\n",
+        encoding="utf-8",
+    )
+    plan = load_plan(tmp_path)
+    assert plan.task("01-01").done
+    assert plan.task("01-02").depends == ()
+    assert plan.origin is not None
+    assert plan.origin.warnings == (
+        f"{tmp_path}/01-01-SUMMARY.md:2: 01-01: 'key-files' is not a mapping of 'created' and "
+        "'modified' lists; ignored",
+        f"{tmp_path}/01-01-SUMMARY.md:3: 01-01: cannot read the duration 'soon'; ignored",
+        f"{tmp_path}/01-02-PLAN.md:2: 01-02: 'wave' is not a whole number (['1']); ignored",
+        f"{tmp_path}/01-02-PLAN.md:3: 01-02: 'depends_on' has items that are not plain values; "
+        "they are ignored",
+        f"{tmp_path}/01-02-PLAN.md:4: 01-02: 'files_modified' should be a list, not a mapping; "
+        "ignored",
+    )

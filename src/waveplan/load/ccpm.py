@@ -106,7 +106,7 @@ def read_ccpm(folder: Path, *, display: str, root: str, infer: bool) -> Import:
                 where = f"{shown}:{matter.line(key)}"
                 items, odd = text_list(fields[key])
                 if odd:
-                    warnings.append(f"{where}: {task_id}: '{key}' should be a list; read as one")
+                    warnings.append(f"{where}: {task_id}: '{key}' {odd}")
                 draft.depends.extend((item.lstrip("#"), where) for item in items)
         if "parallel" in fields:
             flag = truth(fields["parallel"])
@@ -123,7 +123,7 @@ def read_ccpm(folder: Path, *, display: str, root: str, infer: bool) -> Import:
                 where = f"{shown}:{matter.line(key)}"
                 items, odd = text_list(fields[key])
                 if odd:
-                    warnings.append(f"{where}: {task_id}: '{key}' should be a list; read as one")
+                    warnings.append(f"{where}: {task_id}: '{key}' {odd}")
                 for other in items:
                     pair = tuple(sorted((task_id, other.lstrip("#")), key=id_sort_key))
                     conflicts.setdefault((pair[0], pair[1]), []).append((draft, where))

@@ -459,19 +459,22 @@ def _flow_value(text: str, i: int, line: int) -> tuple[Any, int]:
 # --- reading fields as the importers need them --------------------------------------------
 
 
-def text_list(value: Value) -> tuple[list[str], bool]:
-    """A list field as texts, and whether it was odd: a text where a list belongs (read as a
-    comma-separated list) or a mapping (ignored). Items that are not plain values are
-    skipped."""
+def text_list(value: Value) -> tuple[list[str], str | None]:
+    """A list field as texts, and what was odd about it (None when nothing): a text where a
+    list belongs is read as a comma-separated list, a mapping is ignored, and so are items
+    that are not plain values."""
     if value is None:
-        return [], False
+        return [], None
     if isinstance(value, str):
         parts = [part.strip() for part in value.split(",") if part.strip()]
-        return parts, bool(parts)
+        return parts, "should be a list; read as one" if parts else None
     if isinstance(value, dict):
-        return [], True
+        return [], "should be a list, not a mapping; ignored"
     items = [str(item).strip() for item in value if isinstance(item, str | int | float)]
-    return [item for item in items if item], False
+    odd = None
+    if len(items) < len(value):
+        odd = "has items that are not plain values; they are ignored"
+    return [item for item in items if item], odd
 
 
 def text_value(value: Value) -> str | None:

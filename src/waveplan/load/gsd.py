@@ -158,7 +158,7 @@ def _front(
         where = f"{shown}:{matter.line(key)}"
         items, odd = text_list(fields[key])
         if odd:
-            warnings.append(f"{where}: {plan_id}: '{key}' should be a list; read as one")
+            warnings.append(f"{where}: {plan_id}: '{key}' {odd}")
         for item in items:
             dep = re.sub(r"-PLAN(?:\.md)?$", "", item.strip())
             if dep.isdigit() and phase:  # a plan number of the same phase
@@ -170,7 +170,7 @@ def _front(
         where = f"{shown}:{matter.line(key)}"
         items, odd = text_list(fields[key])
         if odd:
-            warnings.append(f"{where}: {plan_id}: '{key}' should be a list; read as one")
+            warnings.append(f"{where}: {plan_id}: '{key}' {odd}")
         for item in items:
             draft.add("files", item, Origin.DECLARED, where)
     title = text_value(fields.get("title")) or text_value(fields.get("name"))
@@ -223,6 +223,11 @@ def _summary(draft: Draft, path: Path, shown: str, warnings: list[str]) -> None:
     undeclared: list[str] = []
     first_line: int | None = None
     touched = matter.fields.get("key-files")
+    if touched is not None and not isinstance(touched, dict):
+        warnings.append(
+            f"{shown}:{matter.line('key-files')}: {draft.source_id}: 'key-files' is not a "
+            "mapping of 'created' and 'modified' lists; ignored"
+        )
     if isinstance(touched, dict):
         for sub in ("created", "modified"):
             items, _ = text_list(touched.get(sub))
