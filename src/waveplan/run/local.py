@@ -210,12 +210,15 @@ class LocalExecutor:
 
 
 _PLAIN = re.compile(r"[A-Za-z0-9_./:@%+,-]+(?:[ \t]+[A-Za-z0-9_./:@%+,=-]+)*")
-# Words the shell handles itself (changing its own state, or syntax). Builtins that also
-# exist as programs with the same behaviour (true, echo, test...) may run directly.
+# Words the shell handles itself (changing its own state, or syntax), and builtins whose
+# program namesake behaves differently (/bin/echo takes -e, /bin/pwd prints the physical path,
+# /usr/bin/printf knows %q: `echo -e x` prints "-e x" through /bin/sh). Builtins that also
+# exist as programs with the same behaviour (true, false, test...) may run directly.
 _SHELL_ONLY = frozenset(
-    """. : alias bg break case cd command continue do done elif else esac eval exec exit export
-    fg fi for getopts hash if in jobs local read readonly return set shift then times trap type
-    ulimit umask unalias unset until wait while""".split()  # noqa: SIM905 - a word list
+    """. : alias bg break case cd command continue do done echo elif else esac eval exec exit
+    export fg fi for getopts hash if in jobs local printf pwd read readonly return set shift
+    then times trap type ulimit umask unalias unset until wait
+    while""".split()  # noqa: SIM905 - a word list
 )
 
 
