@@ -303,6 +303,7 @@ def test_close_terminates_running_jobs(tmp_path: Path) -> None:
         ("true", ["true"]),
         ("  sleep 0.1  ", ["sleep", "0.1"]),
         ("printenv A_B", ["printenv", "A_B"]),
+        ("false", ["false"]),
         ("env X=1", ["env", "X=1"]),
         ("ls -la src/a.py:3 @x %y +z", ["ls", "-la", "src/a.py:3", "@x", "%y", "+z"]),
         (f"{sys.executable} -V", [sys.executable, "-V"]),
@@ -333,6 +334,9 @@ def test_direct_argv_runs_plain_commands_without_a_shell(command: str, argv: lis
         "true\ntrue",
         "echo `date`",
         "set -e",
+        "echo hi",
+        "printf x",
+        "pwd",
         "no-such-program-for-waveplan",
         "./not-here.sh",
         "",
@@ -357,16 +361,22 @@ def test_direct_argv_finds_a_program_by_path(
     assert direct_argv(f"{script} fast") == [str(script), "fast"]
 
 
-def test_direct_and_shell_commands_give_the_same_result(
-    executor: LocalExecutor, tmp_path: Path
+@pytest.mark.parametrize(
+    "command",
+    ["echo -e a", "echo -n a", "pwd", "printf %q-%s a b", "printenv WAVEPLAN_TASK", "ls -d ."],
+)
+def test_commands_give_what_the_shell_gives(
+    executor: LocalExecutor, tmp_path: Path, command: str
 ) -> None:
-    """`printf` run directly and through a shell writes the same output."""
-    assert direct_argv("printf %s-%s a b") is not None
-    executor.submit(job(tmp_path, "printf %s-%s a b", task="direct"))
-    executor.submit(job(tmp_path, "printf '%s-%s' a b", task="shell"))
-    collect(executor, 2)
-    logs = tmp_path / "logs"
-    assert (logs / "direct.1.log").read_text() == (logs / "shell.1.log").read_text() == "a-b"
+    """Whether or not a command runs without a shell, its output is what ``/bin/sh -c``
+    gives, also for builtins whose program namesake differs (echo -e, pwd, printf %q)."""
+    executor.submit(job(tmp_path, command))
+    collect(executor, 1)
+    env = {**os.environ, "WAVEPLAN_TASK": "t", "PWD": str(tmp_path)}
+    shell = subprocess.run(
+        ["/bin/sh", "-c", command], cwd=tmp_path, env=env, capture_output=True, check=False
+    )
+    assert (tmp_path / "logs" / "t.1.log").read_bytes() == shell.stdout + shell.stderr
 
 
 def test_stop_group_kills_the_group_and_group_alive_sees_it(tmp_path: Path) -> None:
