@@ -537,7 +537,7 @@ LONG = (
 
 def test_second_run_on_the_same_root_is_refused(tmp_path: Path) -> None:
     """While one waveplan runs a plan root, a second run there exits 2 with a clear message
-    naming the holder, and the first is not disturbed."""
+    naming the holder, the history can still be read, and the first is not disturbed."""
     plan = write_plan(tmp_path, LONG)
     other = write_plan(tmp_path, "tasks:\n  - {id: x, run: 'touch x.ran'}\n", name="other.yaml")
     first = spawn("run", str(plan), "-q", cwd=tmp_path)
@@ -548,6 +548,10 @@ def test_second_run_on_the_same_root_is_refused(tmp_path: Path) -> None:
         assert "another waveplan run is using" in second.stderr
         assert f"pid {first.pid}" in second.stderr
         assert not (tmp_path / "x.ran").exists()
+        # Reading the history while the run writes it is fine.
+        listing = waveplan("history", cwd=tmp_path)
+        assert listing.returncode == 0
+        assert " running " in listing.stdout
         assert first.poll() is None
     finally:
         first.send_signal(signal.SIGINT)
