@@ -11,11 +11,12 @@ from waveplan.cli.sources import source_format, source_options
 from waveplan.graph import Graph
 from waveplan.load import load_plan
 from waveplan.render import plan_json, plan_mermaid, plan_text
+from waveplan.render.html import plan_html
 from waveplan.schedule import analyse
 
 __all__ = ["plan_command"]
 
-FORMATS = ("text", "json", "mermaid")
+FORMATS = ("text", "json", "mermaid", "html")
 
 
 @click.command("plan")
@@ -65,6 +66,8 @@ def plan_command(
             text = plan_json(analysis)
         elif fmt == "mermaid":
             text = plan_mermaid(analysis)
+        elif fmt == "html":
+            text = plan_html(analysis)
         else:
             width, color = terminal_style()
             text = plan_text(analysis, width=width, color=color and output is None)

@@ -11,6 +11,7 @@ from waveplan.cli.common import emit, terminal_style
 from waveplan.errors import UserError
 from waveplan.history import HISTORY_FILE, History, state_dir
 from waveplan.render.figures import fmt_time
+from waveplan.render.html import report_html
 from waveplan.render.report import report_json, report_text
 from waveplan.schedule.measured import measure
 
@@ -33,7 +34,7 @@ def _open(root: str | None) -> History:
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(("text", "json")),
+    type=click.Choice(("text", "json", "html")),
     default="text",
     show_default=True,
     help="Output format.",
@@ -49,6 +50,8 @@ def report_command(run_id: str | None, fmt: str, output: str | None, root: str |
         report = measure(history.run_info(chosen))
     if fmt == "json":
         emit(report_json(report), output)
+    elif fmt == "html":
+        emit(report_html(report), output)
     else:
         width, color = terminal_style()
         emit(report_text(report, width=width, color=color and output is None), output)
