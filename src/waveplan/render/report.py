@@ -40,6 +40,7 @@ def report_to_dict(report: RunReport) -> dict[str, Any]:
                 "end": t.end,
                 "duration": t.duration,
                 "exit_code": t.exit_code,
+                "worker": t.worker,
                 "planned_start": t.planned_start,
                 "planned_end": t.planned_end,
                 "reason": t.reason,

@@ -43,6 +43,7 @@ class TaskReport:
     planned_end: float
     reason: str | None
     flaky: bool
+    worker: str | None = None  # the last attempt's worker (with Dask: the worker's address)
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -112,6 +113,7 @@ def measure(run: RunInfo) -> RunReport:
                 planned_end=planned_end[i],
                 reason=record.reason,
                 flaky=record.flaky,
+                worker=None if final is None else final.worker,
             )
         )
     return RunReport(
