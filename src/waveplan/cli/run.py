@@ -14,6 +14,7 @@ from types import FrameType
 import click
 from rich.console import Console
 
+from waveplan.cli.backend import check_backend_options, dask_backend
 from waveplan.cli.common import terminal_style
 from waveplan.cli.progress import LiveProgress, PlainProgress
 from waveplan.cli.sources import source_format, source_options
@@ -22,6 +23,7 @@ from waveplan.load import load_plan
 from waveplan.model import Plan
 from waveplan.render.report import report_text
 from waveplan.run.events import Sink
+from waveplan.run.executor import Executor
 from waveplan.run.runner import Runner, RunOptions
 from waveplan.run.session import SessionSpec, run_session
 from waveplan.schedule.durations import with_history_durations
@@ -63,7 +65,8 @@ def _stop_on_signals(runner: list[Runner]) -> Iterator[None]:
     "--workers",
     type=click.IntRange(min=1),
     metavar="N",
-    help="Tasks at once (default: the plan's 'workers', else the CPU count).",
+    help="Tasks at once (default: the plan's 'workers', else the CPU count, or the threads of "
+    "the Dask cluster at --scheduler-address).",
 )
 @click.option(
     "--keep-going",
@@ -108,6 +111,23 @@ def _stop_on_signals(runner: list[Runner]) -> Iterator[None]:
 @click.option(
     "--root", metavar="DIR", help="Folder that task paths are relative to and commands run in."
 )
+@click.option(
+    "--backend",
+    type=click.Choice(["local", "dask"]),
+    default="local",
+    show_default=True,
+    help="Run tasks as local processes, or on a Dask cluster (see docs/dask.md).",
+)
+@click.option(
+    "--scheduler-address",
+    metavar="ADDRESS",
+    help="Dask scheduler to use, e.g. tcp://HOST:8786 (default: a local cluster of N workers).",
+)
+@click.option(
+    "--remote-root",
+    metavar="DIR",
+    help="Where the Dask workers mount the plan root, when not at the same path.",
+)
 def run_command(
     *,
     file: str,
@@ -123,13 +143,24 @@ def run_command(
     root: str | None,
     source: str | None,
     infer_files: bool,
+    backend: str,
+    scheduler_address: str | None,
+    remote_root: str | None,
 ) -> int:
     """Run the tasks of the plan in PATH (a task file or a plan to import) in parallel,
     respecting its conflicts; tasks the plan marks done are not run."""
     plan = plan_with_history(
         load_plan(file, root=root, source_format=source_format(source), infer_files=infer_files)
     )
+    check_backend_options(backend, scheduler_address, remote_root)
     count = workers or plan.workers or os.cpu_count() or 1
+    executor: Executor | None = None
+    if backend == "dask" and not dry_run:  # a dry run runs nothing, anywhere
+        dask = dask_backend(
+            plan.root, workers=count, scheduler_address=scheduler_address, remote_root=remote_root
+        )
+        executor = dask
+        count = workers or plan.workers or dask.threads
     plan = dataclasses.replace(plan, workers=count)
     options = RunOptions(
         workers=count,
@@ -154,8 +185,14 @@ def run_command(
         resume=resume,
         dry_run=dry_run,
     )
-    with _stop_on_signals(holder):
-        run_id, result = run_session(spec, sinks=sinks, on_runner=holder.append)
+    try:
+        with _stop_on_signals(holder):
+            run_id, result = run_session(
+                spec, sinks=sinks, on_runner=holder.append, executor=executor
+            )
+    finally:
+        if executor is not None:  # also when the session could not start
+            executor.close()
     if not quiet:
         with History.for_root(plan.root) as history:
             report = measure(history.run_info(run_id))
