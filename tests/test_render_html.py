@@ -298,6 +298,41 @@ def test_run_page_shows_attempts_failures_and_skips() -> None:
     assert ["status", "skipped (dependency c did not succeed)"] in tasks["d"]["facts"]
 
 
+def test_run_page_of_a_run_still_going_draws_running_attempts_to_the_last_record() -> None:
+    """A running attempt ends at the last recorded time; a task not started yet sits at its
+    planned time; the tooltip says the attempt is running."""
+    ok = AttemptStatus.SUCCEEDED
+    run = RunInfo(
+        run_id="r2",
+        plan=tiny_plan(),
+        status=RunStatus.RUNNING,
+        started=START,
+        ended=None,
+        workers=2,
+        wall=2.0,
+        tasks=(
+            TaskRun("a", TaskStatus.SUCCEEDED, (attempt("a", 1, 0.0, 1.0, ok, code=0),)),
+            TaskRun("b", TaskStatus.PENDING, (attempt("b", 1, 1.0, None, AttemptStatus.RUNNING),)),
+            TaskRun("c", TaskStatus.PENDING, ()),
+            TaskRun("d", TaskStatus.PENDING, ()),
+        ),
+    )
+    page = report_html(measure(run))
+    assert page.count("data-task=") == 4
+    running = re.search(
+        r'<rect class="att a-running" x="([\d.]+)" y="[\d.]+" width="([\d.]+)"', page
+    )
+    assert running is not None
+    two = re.search(r'<text class="axis" x="([\d.]+)" y="\d+">2</text>', page)
+    assert two is not None
+    assert float(running.group(1)) + float(running.group(2)) == pytest.approx(float(two.group(1)))
+    tasks = data_block(page)["tasks"]
+    assert isinstance(tasks, dict)
+    assert ["attempt 1", "running"] in tasks["b"]["facts"]
+    assert not any(label == "took" for label, _ in tasks["b"]["facts"])
+    assert page.count('class="bar st-pending') == 3
+
+
 # --- scale ----------------------------------------------------------------------------------
 
 

@@ -593,18 +593,16 @@ def _run_gantt(report: RunReport, analysis: PlanAnalysis) -> str:
     scale = _scale(report)
     critical = set(analysis.critical_path.tasks)
     attempts = {t.id: t.attempts for t in run.tasks}
-    known_end = max(
-        [report.measured]
-        + [t.end for t in report.tasks if t.end is not None]
-        + [t.planned_end * scale for t in report.tasks],
-    )
+    # An attempt still running (or cut off by a crash) is drawn up to the last recorded time.
+    recorded = max([report.measured] + [t.end for t in report.tasks if t.end is not None])
+    known_end = max([recorded] + [t.planned_end * scale for t in report.tasks])
     spans: list[tuple[str, float, float]] = []
     drawn: dict[str, tuple[tuple[float, float, str], ...]] = {}
     for task in report.tasks:
         tries = tuple(
             (
                 a.start - run.started,
-                (a.end if a.end is not None else run.started + known_end) - run.started,
+                (a.end if a.end is not None else run.started + recorded) - run.started,
                 _ATTEMPT_CLASS[a.status],
             )
             for a in attempts.get(task.id, ())
@@ -708,10 +706,10 @@ def _run_data(report: RunReport, analysis: PlanAnalysis) -> dict[str, Any]:
         note = _task_note(entry)
         rows = [["status", f"{status} ({note})" if note else status]]
         for a in attempts.get(entry.id, ()):
-            took = "still running" if a.end is None else f"{fmt_time(round(a.end - a.start, 3))} s"
+            took = "" if a.end is None else f", {fmt_time(round(a.end - a.start, 3))} s"
             code = f", exit code {a.exit_code}" if a.exit_code is not None else ""
-            rows.append([f"attempt {a.attempt}", f"{a.status.value}{code}, {took}"])
-        if entry.attempts:
+            rows.append([f"attempt {a.attempt}", f"{a.status.value}{code}{took}"])
+        if entry.end is not None:
             rows.append(["took", f"{fmt_time(round(entry.duration, 3))} s"])
         rows.append(
             [
@@ -775,8 +773,8 @@ svg .lane { fill: #f7f9fa; }
 .bar { fill: #6b8fb5; }
 .bar.crit { fill: #a8642a; }
 .bar.done { fill: #b7c2cc; }
-.bar.st-succeeded, .bar.st-failed, .bar.st-interrupted, .bar.st-pending { fill: #dfe5ea; }
-.bar.st-skipped { fill: #fff; stroke: var(--skip); stroke-dasharray: 3 2; }
+.bar.st-succeeded, .bar.st-failed, .bar.st-interrupted { fill: #dfe5ea; }
+.bar.st-skipped, .bar.st-pending { fill: #fff; stroke: var(--skip); stroke-dasharray: 3 2; }
 .bar.crit.st-succeeded, .bar.crit.st-failed { stroke: var(--crit); stroke-width: 1.5; }
 .att, .blabel, .tries { pointer-events: none; }
 .att.a-ok { fill: var(--ok); }
@@ -785,7 +783,7 @@ svg .lane { fill: #f7f9fa; }
 .att.a-interrupted, .att.a-lost { fill: #9333ea; }
 .att.a-running { fill: #60a5fa; }
 .blabel { fill: #fff; font-weight: 600; }
-.bar.st-skipped + .blabel { fill: var(--muted); }
+.bar.st-skipped + .blabel, .bar.st-pending + .blabel { fill: var(--muted); }
 .tries { fill: var(--ink); font-weight: 600; }
 .planned { fill: #cbd5df; stroke: #8a96a3; stroke-width: 0.6; }
 .summary .wave { fill: #6b8fb5; }
