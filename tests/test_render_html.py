@@ -320,7 +320,7 @@ def test_run_page_of_a_run_still_going_draws_running_attempts_to_the_last_record
     page = report_html(measure(run))
     assert page.count("data-task=") == 4
     running = re.search(
-        r'<rect class="att a-running" x="([\d.]+)" y="[\d.]+" width="([\d.]+)"', page
+        r'<rect class="att a-running" data-ref="b" x="([\d.]+)" y="[\d.]+" width="([\d.]+)"', page
     )
     assert running is not None
     two = re.search(r'<text class="axis" x="([\d.]+)" y="\d+">2</text>', page)

@@ -811,12 +811,11 @@ svg .lane { fill: #f7f9fa; }
 .status.st-failed { background: #fee2e2; color: #991b1b; }
 .status.st-interrupted { background: #f3e8ff; color: #6b21a8; }
 .waits { margin: 0; padding-left: 20px; }
-.hovering .node:not(.focus):not(.dep):not(.conf),
-.hovering .bar:not(.focus):not(.dep):not(.conf) { opacity: 0.35; }
-.node.focus .box, .bar.focus { stroke: var(--ink); stroke-width: 2.5; }
-.node.dep .box, .bar.dep { stroke: var(--dep); stroke-width: 3; }
+.hovering :is(.node, .bar, .att, .planned):not(.focus):not(.dep):not(.conf) { opacity: 0.35; }
+.node.focus .box, .bar.focus, .att.focus { stroke: var(--ink); stroke-width: 2.5; }
+.node.dep .box, .bar.dep, .att.dep { stroke: var(--dep); stroke-width: 3; }
 .node.dep .box { fill: #fef9c3; }
-.node.conf .box, .bar.conf { stroke: #e11d48; stroke-width: 3; }
+.node.conf .box, .bar.conf, .att.conf { stroke: #e11d48; stroke-width: 3; }
 tr.focus, tr.dep { background: #fef9c3; }
 .tip { position: fixed; z-index: 10; max-width: 440px; padding: 8px 10px; background: #fff;
   border: 1px solid #8a96a3; border-radius: 6px; box-shadow: 0 4px 14px rgba(0, 0, 0, 0.18);

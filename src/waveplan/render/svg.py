@@ -287,8 +287,8 @@ def gantt(
             ax = left + start * scale
             aw = max((stop - start) * scale, 1.5)
             lines.append(
-                f'<rect class="att {status}" x="{num(ax)}" y="{num(bar_y)}" width="{num(aw)}" '
-                f'height="{num(bar_h)}" rx="2"/>'
+                f'<rect class="att {status}" data-ref="{esc(bar.task)}" x="{num(ax)}" '
+                f'y="{num(bar_y)}" width="{num(aw)}" height="{num(bar_h)}" rx="2"/>'
             )
         fits = int((w - 6) / CHAR_W)
         if not many and fits >= 2:
