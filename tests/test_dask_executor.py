@@ -9,6 +9,7 @@ import logging
 import os
 import signal
 import socket
+import subprocess
 import sys
 import threading
 import time
@@ -535,3 +536,24 @@ def test_cli_unreachable_scheduler_is_a_usage_error(
     code, _, err = cli(capsys, *args, "--scheduler-address", address)
     assert code == 2
     assert f"--scheduler-address {address}: cannot reach the Dask scheduler" in err
+
+
+@pytest.mark.parametrize("remote", [True, False], ids=["scheduler", "local-cluster"])
+def test_commands_stop_when_waveplan_is_killed(
+    cluster: LocalCluster, tmp_path: Path, remote: bool
+) -> None:
+    """``kill -9`` of waveplan stops its commands: the scheduler drops the tasks of a client
+    that went away, and a local cluster's workers die with waveplan, their guards stopping
+    the commands."""
+    (tmp_path / "plan.yaml").write_text('tasks:\n  - {id: a, run: "echo $$ > pid; sleep 300"}\n')
+    args = ["run", "plan.yaml", "--backend", "dask", "--workers", "1", "-q"]
+    if remote:
+        args += ["--scheduler-address", cluster.scheduler_address]
+    waveplan = subprocess.Popen([sys.executable, "-m", "waveplan", *args], cwd=tmp_path)
+    try:
+        pid = read_pid(tmp_path / "pid", seconds=30)
+        waveplan.kill()
+    finally:
+        waveplan.kill()
+        waveplan.wait()
+    assert gone_within(pid, GRACE + 10)

@@ -145,6 +145,7 @@ def run_attempt(job: RemoteJob) -> RemoteResult:
         return RemoteResult(AttemptStatus.LOST, None, 0.0, first, first_host)
     if not wanted():
         return result(AttemptStatus.INTERRUPTED, None)
+    _GUARD.start(job.grace)
     log = _open_log(job.log)
     try:
         process = subprocess.Popen(
@@ -163,7 +164,7 @@ def run_attempt(job: RemoteJob) -> RemoteResult:
     finally:
         if log != subprocess.DEVNULL:
             os.close(log)
-    _GUARD.add(process.pid, job.grace)
+    _GUARD.add(process.pid)
     ended = threading.Event()
     stopped: list[AttemptStatus] = []
     deadline = None if job.timeout is None else started + job.timeout
@@ -216,7 +217,9 @@ class _Guard:
         self._process: subprocess.Popen[bytes] | None = None
         self._owner = 0
 
-    def _send(self, line: str, grace: float) -> None:
+    def start(self, grace: float) -> None:
+        """Start the guard unless it runs: before the command, so that registering the
+        command's group right after it started is only a write to the pipe."""
         with self._lock:
             if self._process is None or self._owner != os.getpid():
                 self._process = subprocess.Popen(
@@ -226,19 +229,22 @@ class _Guard:
                     start_new_session=True,
                 )
                 self._owner = os.getpid()
-            stdin = self._process.stdin
-            assert stdin is not None
+
+    def _send(self, line: str) -> None:
+        with self._lock:
+            if self._process is None or self._process.stdin is None:
+                return
             try:
-                stdin.write(line.encode())
-                stdin.flush()
-            except OSError:  # the guard died: start another next time
+                self._process.stdin.write(line.encode())
+                self._process.stdin.flush()
+            except OSError:  # the guard died: start another for the next attempt
                 self._process = None
 
-    def add(self, pgid: int, grace: float) -> None:
-        self._send(f"+{pgid}\n", grace)
+    def add(self, pgid: int) -> None:
+        self._send(f"+{pgid}\n")
 
     def remove(self, pgid: int) -> None:
-        self._send(f"-{pgid}\n", KILL_GRACE)
+        self._send(f"-{pgid}\n")
 
 
 _GUARD = _Guard()
