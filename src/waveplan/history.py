@@ -160,8 +160,19 @@ class History:
         return _Transaction(self._db)
 
     def _write(self, sql: str, params: Sequence[object]) -> None:
-        """One statement, committed at once (the connection is in autocommit mode)."""
+        """One statement, committed at once (the connection is in autocommit mode), or with
+        the rest of the batch opened by :meth:`begin`."""
         self._db.execute(sql, params)
+
+    def begin(self) -> None:
+        """Group the following writes into one transaction, until :meth:`commit` (used for
+        the events of one runner turn, which all happen at the same moment)."""
+        if not self._db.in_transaction:
+            self._db.execute("BEGIN IMMEDIATE")
+
+    def commit(self) -> None:
+        if self._db.in_transaction:
+            self._db.execute("COMMIT")
 
     # --- writing, one event at a time ------------------------------------------------------
 

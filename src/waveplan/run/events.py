@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from waveplan.model import AttemptStatus, RunStatus, TaskStatus
 
 __all__ = [
+    "BatchingSink",
     "Event",
     "RecordingSink",
     "RunFinished",
@@ -106,6 +107,16 @@ class Sink(Protocol):
     def handle(self, event: Event) -> None: ...
 
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class BatchingSink(Protocol):
+    """A sink that wants to know which events the runner hands over together (one turn of
+    its loop, all happening at the same moment): the history commits them in one go."""
+
+    def begin_batch(self) -> None: ...
+
+    def end_batch(self) -> None: ...
 
 
 class RecordingSink:

@@ -19,6 +19,7 @@ itself dies.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import queue
 import re
@@ -194,7 +195,7 @@ class LocalExecutor:
     @staticmethod
     def _start_watchdog(run_id: str) -> subprocess.Popen[bytes]:
         return subprocess.Popen(
-            [sys.executable, "-m", "waveplan.run.watchdog", run_id],
+            [sys.executable, "-I", "-S", str(Path(__file__).with_name("watchdog.py")), run_id],
             stdin=subprocess.PIPE,
             stdout=subprocess.DEVNULL,
             start_new_session=True,
@@ -232,8 +233,15 @@ def direct_argv(command: str) -> list[str] | None:
     program = words[0]
     if program in _SHELL_ONLY or "=" in program:
         return None
-    found = Path(program).is_file() if "/" in program else shutil.which(program) is not None
+    found = Path(program).is_file() if "/" in program else _on_path(program, os.environ.get("PATH"))
     return words if found else None
+
+
+@functools.lru_cache(maxsize=256)
+def _on_path(program: str, path: str | None) -> bool:
+    """Whether the program is on the search path (cached: a plan runs the same few programs
+    thousands of times)."""
+    return shutil.which(program, path=path) is not None
 
 
 def _open_log(path: str | None) -> int:

@@ -19,6 +19,7 @@ from waveplan.graph import Graph, tails
 from waveplan.model import AttemptStatus, Plan, RunStatus, TaskStatus
 from waveplan.resources.index import ResourceIndex
 from waveplan.run.events import (
+    BatchingSink,
     Event,
     RunFinished,
     RunStarted,
@@ -208,9 +209,18 @@ class Runner:
     def _flush(self) -> None:
         """Hand the events of one loop turn to the sinks, in order. The turn first hands new
         jobs to the executor, so idle workers do not wait for the history to be written."""
-        for event in self._events:
-            for sink in self.sinks:
-                sink.handle(event)
+        if not self._events:
+            return
+        batching = [s for s in self.sinks if isinstance(s, BatchingSink)]
+        for batch in batching:
+            batch.begin_batch()
+        try:
+            for event in self._events:
+                for sink in self.sinks:
+                    sink.handle(event)
+        finally:
+            for batch in batching:
+                batch.end_batch()
         self._events.clear()
 
     def _submit(self, task: int) -> None:

@@ -131,6 +131,12 @@ class HistorySink:
             self.history.end_session(self.run_id, self.session, ended)
             self.history.finish_run(self.run_id, event.status, ended)
 
+    def begin_batch(self) -> None:
+        self.history.begin()
+
+    def end_batch(self) -> None:
+        self.history.commit()
+
     def close(self) -> None:
         pass
 
