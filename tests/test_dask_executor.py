@@ -28,7 +28,7 @@ from waveplan.run import dask_executor
 from waveplan.run.dask_executor import DaskExecutor, RootMap
 from waveplan.run.executor import Job, Outcome
 from waveplan.run.fake import FakeExecutor
-from waveplan.run.remote import read_claim
+from waveplan.run.remote import RemoteJob, RemoteResult, WireError, read_claim, run_attempt
 from waveplan.run.runner import Runner, RunOptions
 from waveplan.run.session import SessionSpec, run_session
 
@@ -325,6 +325,34 @@ def test_killed_worker_loses_the_attempt_and_its_process_group(
     (retry,) = collect(executor, 1)
     assert retry.status is AttemptStatus.SUCCEEDED
     assert retry.worker != address
+
+
+def test_worker_with_another_waveplan_version_fails_the_attempt_with_a_message(
+    executor: DaskExecutor, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker whose waveplan is not the same version runs nothing and says so in the log."""
+    wire = RemoteJob.to_wire
+    monkeypatch.setattr(RemoteJob, "to_wire", lambda job: {**wire(job), "waveplan": "0.0.1"})
+    executor.submit(job(tmp_path, "echo ran > ran.txt"))
+    (outcome,) = collect(executor, 1)
+    assert outcome.status is AttemptStatus.FAILED
+    assert (
+        "this run needs 0.0.1: install the same version"
+        in (tmp_path / "logs" / "t.1.log").read_text()
+    )
+    assert not (tmp_path / "ran.txt").exists()
+
+
+def test_attempts_travel_as_plain_data_with_the_version(tmp_path: Path) -> None:
+    """Jobs and results cross the wire as mappings of plain values; a result of another
+    version is refused."""
+    spec = RemoteJob(command="true", cwd=str(tmp_path), timeout=2.0).to_wire()
+    assert all(isinstance(v, (str, float, int, dict, type(None))) for v in spec.values())
+    data = run_attempt(spec)
+    result = RemoteResult.from_wire(data)
+    assert (result.status, result.exit_code, result.worker) == (AttemptStatus.SUCCEEDED, 0, None)
+    with pytest.raises(WireError, match=r"the worker runs waveplan 0\.0\.1"):
+        RemoteResult.from_wire({**data, "waveplan": "0.0.1"})
 
 
 # --- whole runs ------------------------------------------------------------------------------

@@ -38,7 +38,7 @@ from waveplan.errors import MissingExtraError, UserError
 from waveplan.model import AttemptStatus
 from waveplan.run.executor import Job, Outcome
 from waveplan.run.procs import KILL_GRACE
-from waveplan.run.remote import RemoteJob, RemoteResult, read_claim, run_attempt
+from waveplan.run.remote import RemoteJob, RemoteResult, WireError, read_claim, run_attempt
 
 if TYPE_CHECKING:
     from distributed import Client, Future, LocalCluster
@@ -88,7 +88,7 @@ class _Immediate:
 @dataclass(slots=True)
 class _Pending:
     job: Job
-    future: Future[RemoteResult]
+    future: Future[dict[str, Any]]
     submitted: float
     claim: str | None
 
@@ -155,8 +155,8 @@ class DaskExecutor:
             others = [w for w in self.client.scheduler_info()["workers"] if w not in avoid]
             if others:
                 where = {"workers": others, "allow_other_workers": True}
-        future: Future[RemoteResult] = self.client.submit(
-            run_attempt, remote, key=key, pure=False, **where
+        future: Future[dict[str, Any]] = self.client.submit(
+            run_attempt, remote.to_wire(), key=key, pure=False, **where
         )
         with self._lock:
             self._pending[key] = _Pending(job, future, self.now(), claim)
@@ -209,7 +209,7 @@ class DaskExecutor:
     def _remote(self, path: str) -> str:
         return path if self.roots is None else self.roots.translate(path)
 
-    def _arrived(self, future: Future[RemoteResult]) -> None:
+    def _arrived(self, future: Future[dict[str, Any]]) -> None:
         """Done callback (a Dask thread): note when the outcome reached waveplan."""
         self._arrivals.put((str(future.key), time.monotonic()))
 
@@ -220,9 +220,11 @@ class DaskExecutor:
         results: list[RemoteResult | Exception] = []
         if finished:
             try:
-                results = list(self.client.gather([p.future for p, _ in finished]))
+                fetched = list(self.client.gather([p.future for p, _ in finished]))
             except Exception:  # one of them failed: fetch them one by one
                 results = [self._result(p.future) for p, _ in finished]
+            else:
+                results = [_unwire(data) for data in fetched]
         outcomes = []
         by_key = {p.future.key: r for (p, _), r in zip(finished, results, strict=True)}
         for pending, at in found:
@@ -238,12 +240,13 @@ class DaskExecutor:
         return outcomes
 
     @staticmethod
-    def _result(future: Future[RemoteResult]) -> RemoteResult | Exception:
+    def _result(future: Future[dict[str, Any]]) -> RemoteResult | Exception:
         """The attempt's result, or the error in its place."""
         try:
-            return future.result()
+            data = future.result()
         except Exception as exc:  # turned into an outcome by _from_failure
             return exc
+        return _unwire(data)
 
     def _from_result(self, pending: _Pending, result: RemoteResult, end: float) -> Outcome:
         if result.message is not None:
@@ -270,6 +273,13 @@ class DaskExecutor:
             status = AttemptStatus.FAILED
             _note(job.log, f"waveplan: the attempt could not run on the cluster: {error!r}\n")
         return Outcome(job, status, None, pending.submitted, end, worker, host)
+
+
+def _unwire(data: object) -> RemoteResult | Exception:
+    try:
+        return RemoteResult.from_wire(data)
+    except WireError as exc:
+        return exc
 
 
 def _is_lost(error: BaseException) -> bool:

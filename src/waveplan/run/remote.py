@@ -21,6 +21,7 @@ ask which worker this is.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import signal
 import socket
@@ -29,22 +30,39 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import Any
 
+from waveplan import __version__
 from waveplan.model import AttemptStatus
 from waveplan.run.local import direct_argv
 from waveplan.run.procs import KILL_GRACE, group_alive, stop_group
 
-__all__ = ["RemoteJob", "RemoteResult", "guard_main", "read_claim", "run_attempt"]
+__all__ = [
+    "RemoteJob",
+    "RemoteResult",
+    "WireError",
+    "guard_main",
+    "read_claim",
+    "run_attempt",
+]
 
 POLL = 0.05
 """Seconds between checks that Dask still wants a running attempt."""
 
 
+class WireError(ValueError):
+    """What came over the wire is not what this waveplan sends (another version?)."""
+
+
 @dataclass(frozen=True, slots=True)
 class RemoteJob:
-    """One attempt as the worker sees it (paths already translated to the worker's mounts)."""
+    """One attempt as the worker sees it (paths already translated to the worker's mounts).
+
+    It travels as a plain mapping (:meth:`to_wire`) carrying waveplan's version: a worker
+    with another version of waveplan then fails the attempt with a message, where a pickled
+    object of a changed class could confuse Dask itself."""
 
     command: str
     cwd: str
@@ -53,6 +71,16 @@ class RemoteJob:
     claim: str | None = None
     timeout: float | None = None
     grace: float = KILL_GRACE
+
+    def to_wire(self) -> dict[str, Any]:
+        return {"waveplan": __version__, **{f.name: getattr(self, f.name) for f in fields(self)}}
+
+    @classmethod
+    def from_wire(cls, data: Mapping[str, Any]) -> RemoteJob:
+        try:
+            return cls(**{f.name: data[f.name] for f in fields(cls) if f.name in data})
+        except TypeError as exc:
+            raise WireError(str(exc)) from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +95,26 @@ class RemoteResult:
     worker: str | None
     host: str | None
     message: str | None = None
+
+    def to_wire(self) -> dict[str, Any]:
+        return {
+            "waveplan": __version__,
+            **{f.name: getattr(self, f.name) for f in fields(self)},
+            "status": self.status.value,
+        }
+
+    @classmethod
+    def from_wire(cls, data: object) -> RemoteResult:
+        if not isinstance(data, Mapping) or data.get("waveplan") != __version__:
+            version = data.get("waveplan") if isinstance(data, Mapping) else None
+            raise WireError(f"the worker runs waveplan {version or '(unknown version)'}")
+        try:
+            return cls(
+                **{f.name: data[f.name] for f in fields(cls)}
+                | {"status": AttemptStatus(data["status"])}
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise WireError(f"unexpected result {exc}") from None
 
 
 def _dask_task() -> tuple[str | None, Callable[[], bool]]:
@@ -124,9 +172,22 @@ def _open_log(path: str | None) -> int:
     return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
 
 
-def run_attempt(job: RemoteJob) -> RemoteResult:
-    """Run one attempt on this worker and say how it ended."""
+def run_attempt(spec: Mapping[str, Any]) -> dict[str, Any]:
+    """Run one attempt (:meth:`RemoteJob.to_wire`) on this worker and say how it ended
+    (:meth:`RemoteResult.to_wire`)."""
     started = time.monotonic()
+    if spec.get("waveplan") != __version__:
+        message = (
+            f"waveplan: the worker on {socket.gethostname()} runs waveplan {__version__}, "
+            f"this run needs {spec.get('waveplan')}: install the same version everywhere\n"
+        )
+        address, _ = _dask_task()
+        failed = RemoteResult(AttemptStatus.FAILED, None, 0.0, address, socket.gethostname())
+        return dataclasses.replace(failed, message=message).to_wire()
+    return _run(RemoteJob.from_wire(spec), started).to_wire()
+
+
+def _run(job: RemoteJob, started: float) -> RemoteResult:
     address, wanted = _dask_task()
     host = socket.gethostname()
 
