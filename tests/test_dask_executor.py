@@ -550,6 +550,25 @@ def test_cli_dask_options_are_checked(
     assert message in err
 
 
+def test_cli_cluster_without_workers_needs_a_worker_limit(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """On a cluster with no workers yet, the default worker limit (its threads) would be
+    zero: that is an error saying what to do, unless --workers is given."""
+    (tmp_path / "plan.yaml").write_text(PLAN)
+    with LocalCluster(
+        n_workers=0,
+        host="127.0.0.1",
+        dashboard_address=None,
+        scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
+        silence_logs=logging.CRITICAL,
+    ) as empty:
+        args = ["run", str(tmp_path / "plan.yaml"), "--backend", "dask", "-q"]
+        code, _, err = cli(capsys, *args, "--scheduler-address", empty.scheduler_address)
+    assert code == 2
+    assert "the Dask cluster has no workers yet; start some" in err
+
+
 def test_cli_unreachable_scheduler_is_a_usage_error(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -9,7 +9,7 @@ import click
 from waveplan.errors import UserError
 from waveplan.run.dask_executor import DaskExecutor, RootMap, connect
 
-__all__ = ["check_backend_options", "dask_backend"]
+__all__ = ["check_backend_options", "cluster_threads", "dask_backend"]
 
 
 def check_backend_options(
@@ -36,3 +36,16 @@ def dask_backend(
             raise UserError(f"--remote-root {remote_root}: give the absolute path on the workers")
         roots = RootMap(local=root, remote=remote_root)
     return connect(scheduler_address, workers=workers, roots=roots)
+
+
+def cluster_threads(executor: DaskExecutor, scheduler_address: str | None) -> int:
+    """The default worker limit on a Dask cluster: its workers' threads. A cluster without
+    workers is an error (the executor is closed), since nothing would ever start."""
+    threads = executor.threads
+    if threads == 0:
+        executor.close()
+        raise UserError(
+            f"--scheduler-address {scheduler_address}: the Dask cluster has no workers yet; "
+            "start some (dask worker ADDRESS) or give --workers N"
+        )
+    return threads

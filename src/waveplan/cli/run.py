@@ -14,7 +14,7 @@ from types import FrameType
 import click
 from rich.console import Console
 
-from waveplan.cli.backend import check_backend_options, dask_backend
+from waveplan.cli.backend import check_backend_options, cluster_threads, dask_backend
 from waveplan.cli.common import terminal_style
 from waveplan.cli.progress import LiveProgress, PlainProgress
 from waveplan.cli.sources import source_format, source_options
@@ -160,7 +160,7 @@ def run_command(
             plan.root, workers=count, scheduler_address=scheduler_address, remote_root=remote_root
         )
         executor = dask
-        count = workers or plan.workers or dask.threads
+        count = workers or plan.workers or cluster_threads(dask, scheduler_address)
     plan = dataclasses.replace(plan, workers=count)
     options = RunOptions(
         workers=count,

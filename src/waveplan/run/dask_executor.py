@@ -11,10 +11,11 @@ callback into a queue, so :meth:`DaskExecutor.wait` blocks with a timeout and
   ``end`` minus the duration measured on the worker: no worker clock is ever compared with
   waveplan's, and the duration is exact.
 - **Paths.** The plan root must be on a filesystem the workers share (logs are written there);
-  ``remote_root`` is where the workers mount it when that differs.
+  ``roots`` says where the workers mount it when that differs.
 - **Lost workers.** An attempt whose worker died is ``lost`` (Dask's ``KilledWorker``, a
-  cancelled future, or Dask re-running it, which the attempt's claim file detects); the
-  runner retries it per the retry policy, and the retry prefers other workers.
+  future cancelled by a lost connection, or Dask re-running the task, which the claim file
+  beside the attempt's log detects); the runner retries it per the retry policy, and the
+  retry prefers other workers.
 - **Stopping.** :meth:`~DaskExecutor.terminate` cancels the futures; the worker notices and
   stops the process group (see :mod:`waveplan.run.remote`).
 

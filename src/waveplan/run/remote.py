@@ -21,7 +21,6 @@ ask which worker this is.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import os
 import signal
 import socket
@@ -177,13 +176,13 @@ def run_attempt(spec: Mapping[str, Any]) -> dict[str, Any]:
     (:meth:`RemoteResult.to_wire`)."""
     started = time.monotonic()
     if spec.get("waveplan") != __version__:
+        host = socket.gethostname()
         message = (
-            f"waveplan: the worker on {socket.gethostname()} runs waveplan {__version__}, "
-            f"this run needs {spec.get('waveplan')}: install the same version everywhere\n"
+            f"waveplan: the worker on {host} runs waveplan {__version__}, this run needs "
+            f"{spec.get('waveplan')}: install the same version everywhere\n"
         )
         address, _ = _dask_task()
-        failed = RemoteResult(AttemptStatus.FAILED, None, 0.0, address, socket.gethostname())
-        return dataclasses.replace(failed, message=message).to_wire()
+        return RemoteResult(AttemptStatus.FAILED, None, 0.0, address, host, message).to_wire()
     return _run(RemoteJob.from_wire(spec), started).to_wire()
 
 
