@@ -29,14 +29,30 @@ practical makespan comes from ``waveplan plan --format json``; the measured one 
 ``waveplan report --format json`` after a real ``waveplan run``. Printed: both and the
 deviation in % of the planned figure (goal: within 5 %), for each of ``--repeats`` runs.
 
-Contenders are listed in ``CONTENDERS`` (name -> command builder): a later backend adds one
-entry, e.g. ``waveplan run --backend dask``.
+Contenders are listed in ``CONTENDERS`` (name -> command builder). The Dask backend has a
+case of its own (below), against the local backend rather than make.
+
+**Dask case** (``--case dask``). ``--dask-tasks`` independent tasks sleeping ``--dask-sleep``
+seconds (200 of 50 ms), 2 workers, in the same run and alternating:
+
+* ``local``: ``waveplan run --backend local``;
+* ``dask``: ``waveplan run --backend dask --scheduler-address A``, against a 2-worker
+  ``LocalCluster`` (single-threaded processes on loopback) that this script started;
+* ``dask+start``: ``waveplan run --backend dask``, which starts (and closes) its own cluster.
+
+Printed: the best and worst wall time of each, its fixed cost (the best time of the same
+command on a plan of one no-op task per worker: interpreter, imports, connecting, history), the
+overhead per task (best minus ideal minus fixed cost, times workers, over tasks; the ideal is
+tasks x sleep / workers) and the ratio to ``local``; then the time this script took to start
+the cluster (until both workers were up), best and worst, reported apart. There is no goal:
+the figures go into the note.
 
 Usage::
 
     python bench/run_overhead.py                    # all cases, best of 5
     python bench/run_overhead.py --case dag --repeats 9
     python bench/run_overhead.py --case sleep --sleep-tasks 40
+    python bench/run_overhead.py --case dask --repeats 3
 """
 
 from __future__ import annotations
@@ -54,6 +70,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 GOAL_RATIO = 1.25
 GOAL_DEVIATION = 5.0  # percent
@@ -307,21 +324,107 @@ def sleep_case(*, tasks: int, workers: int, repeats: int, seed: int, scratch: Pa
     return ok
 
 
+# --- the Dask backend against the local one ------------------------------------------------
+
+
+def start_cluster(workers: int) -> tuple[Any, str, float]:
+    """A LocalCluster of ``workers`` single-threaded processes, its scheduler's address and
+    the seconds it took until every worker was up."""
+    import logging
+
+    from distributed import Client, LocalCluster
+
+    start = time.perf_counter()
+    cluster = LocalCluster(
+        n_workers=workers,
+        threads_per_worker=1,
+        processes=True,
+        host="127.0.0.1",
+        dashboard_address=None,
+        scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
+        silence_logs=logging.ERROR,
+    )
+    with Client(cluster, set_as_default=False) as client:
+        client.wait_for_workers(workers)
+    return cluster, cluster.scheduler_address, time.perf_counter() - start
+
+
+def dask_case(*, tasks: int, sleep: float, workers: int, repeats: int, scratch: Path) -> None:
+    """The local and Dask backends on the same plan, alternating, best of ``repeats``; each
+    also on a plan of ``workers`` no-op tasks, whose time is the fixed cost of a run."""
+    case, empty = scratch / "dask", scratch / "dask-fixed"
+    for folder, plan, command in (
+        (case, flat(tasks), f"sleep {sleep}"),
+        (empty, flat(workers), "true"),
+    ):
+        folder.mkdir()
+        write_plan(folder, plan, command, workers)
+        write_makefile(folder, plan, command)  # fresh_copy copies both
+    names = ("local", "dask", "dask+start")
+    timings = {name: Timing(name, [], []) for name in names}
+    fixed: dict[str, list[float]] = {name: [] for name in names}
+    starts = []
+    runs = 0
+    for _ in range(repeats):
+        cluster, address, started = start_cluster(workers)
+        starts.append(started)
+        contenders = {
+            "local": waveplan_argv("--backend", "local"),
+            "dask": waveplan_argv("--backend", "dask", "--scheduler-address", address),
+            "dask+start": waveplan_argv("--backend", "dask"),
+        }
+        try:
+            for name in names:
+                for source, count in ((case, tasks), (empty, workers)):
+                    runs += 1
+                    folder = fresh_copy(source, source, runs)
+                    seconds, cpu = timed(contenders[name](folder, workers), folder)
+                    if source is case:
+                        timings[name].seconds.append(seconds)
+                        timings[name].cpu.append(cpu)
+                    else:
+                        fixed[name].append(seconds)
+                    check_waveplan_run(folder, count)
+                    shutil.rmtree(folder)
+        finally:
+            cluster.close()
+    ideal = tasks * sleep / workers
+    base = timings["local"].best
+    print(f"\ndask: {tasks} tasks sleeping {sleep:g} s, {workers} workers (ideal {ideal:.3f} s)")
+    print(
+        f"  {'contender':<12} {'best s':>8} {'worst s':>8} {'fixed s':>8} {'per task ms':>12}"
+        f" {'ratio':>7}"
+    )
+    for timing in timings.values():
+        cost = min(fixed[timing.name])
+        per_task = (timing.best - ideal - cost) * workers / tasks * 1000
+        print(
+            f"  {timing.name:<12} {timing.best:8.3f} {max(timing.seconds):8.3f} {cost:8.3f}"
+            f" {per_task:12.1f} {timing.best / base:7.2f}"
+        )
+    print(
+        f"  cluster start ({workers} workers, apart): best {min(starts):.3f} s,"
+        f" worst {max(starts):.3f} s"
+    )
+
+
 # --- main ----------------------------------------------------------------------------------
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--case", choices=("flat", "dag", "sleep", "all"), default="all")
+    parser.add_argument("--case", choices=("flat", "dag", "sleep", "dask", "all"), default="all")
     parser.add_argument("--tasks", type=int, default=1000, help="no-op tasks (default 1000)")
     parser.add_argument("--edges", type=int, default=2000, help="DAG edges (default 2000)")
     parser.add_argument("--workers", type=int, default=2, help="workers (default 2)")
     parser.add_argument("--repeats", type=int, default=5, help="runs per contender")
     parser.add_argument("--sleep-tasks", type=int, default=30, help="tasks of the sleep case")
     parser.add_argument("--seed", type=int, default=5)
+    parser.add_argument("--dask-tasks", type=int, default=200, help="tasks of the dask case")
+    parser.add_argument("--dask-sleep", type=float, default=0.05, help="their sleep, seconds")
     args = parser.parse_args(argv)
 
-    if shutil.which("make") is None and args.case != "sleep":
+    if shutil.which("make") is None and args.case not in ("sleep", "dask"):
         print("make is not installed (Debian: apt-get install make)", file=sys.stderr)
         return 2
     ok = True
@@ -344,6 +447,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                     scratch=scratch,
                 )
                 and ok
+            )
+        if args.case in ("dask", "all"):
+            dask_case(
+                tasks=args.dask_tasks,
+                sleep=args.dask_sleep,
+                workers=args.workers,
+                repeats=args.repeats,
+                scratch=scratch,
             )
     print("\nall goals met" if ok else "\nsome goals not met")
     return 0
