@@ -604,3 +604,25 @@ def test_commands_stop_when_waveplan_is_killed(
         waveplan.kill()
         waveplan.wait()
     assert gone_within(pid, GRACE + 10)
+
+
+def test_ctrl_c_interrupts_the_run_and_stops_the_remote_command(
+    cluster: LocalCluster, tmp_path: Path
+) -> None:
+    """SIGINT to ``waveplan run --backend dask``: the remote command is stopped, the attempt
+    is recorded interrupted, and waveplan exits with 130."""
+    (tmp_path / "plan.yaml").write_text('tasks:\n  - {id: a, run: "echo $$ > pid; sleep 300"}\n')
+    args = ["run", "plan.yaml", "--backend", "dask", "--scheduler-address"]
+    args += [cluster.scheduler_address, "--workers", "1", "-q"]
+    waveplan = subprocess.Popen([sys.executable, "-m", "waveplan", *args], cwd=tmp_path)
+    try:
+        pid = read_pid(tmp_path / "pid", seconds=30)
+        waveplan.send_signal(signal.SIGINT)
+        assert waveplan.wait(timeout=30) == 130
+    finally:
+        waveplan.kill()
+        waveplan.wait()
+    assert gone_within(pid, GRACE + 10)
+    with History.for_root(tmp_path) as history:
+        (attempt,) = history.attempts()
+    assert attempt.status is AttemptStatus.INTERRUPTED
