@@ -9,6 +9,7 @@ message saying what to do.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sqlite3
 import statistics
@@ -25,9 +26,18 @@ from waveplan.model import (
     RunStatus,
     TaskRun,
     TaskStatus,
+    WorktreeRecord,
 )
 
-__all__ = ["HISTORY_FILE", "SCHEMA_VERSION", "History", "HistoryError", "RunSummary", "state_dir"]
+__all__ = [
+    "HISTORY_FILE",
+    "SCHEMA_VERSION",
+    "History",
+    "HistoryError",
+    "RunSummary",
+    "WorktreeRun",
+    "state_dir",
+]
 
 STATE_DIR = ".waveplan"
 HISTORY_FILE = "history.db"
@@ -81,6 +91,32 @@ _MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX attempts_by_task ON attempts (task, status);
     CREATE INDEX runs_by_plan ON runs (plan_file, started);
     """,
+    # 2: isolated runs (--isolate worktree): the integration branch, and per attempt its
+    # branch, commits, observed footprint and merge conflict. Lists are JSON arrays.
+    """
+    CREATE TABLE worktree_runs (
+        run_id TEXT PRIMARY KEY REFERENCES runs(id),
+        repo TEXT NOT NULL,
+        integration TEXT NOT NULL,
+        base TEXT NOT NULL
+    );
+    CREATE TABLE worktree_attempts (
+        run_id TEXT NOT NULL REFERENCES runs(id),
+        task TEXT NOT NULL,
+        attempt INTEGER NOT NULL,
+        branch TEXT NOT NULL,
+        base TEXT,
+        head TEXT,
+        merged TEXT,
+        observed TEXT NOT NULL DEFAULT '[]',
+        undeclared TEXT NOT NULL DEFAULT '[]',
+        overlaps TEXT NOT NULL DEFAULT '{}',
+        conflict_paths TEXT NOT NULL DEFAULT '[]',
+        conflict_with TEXT NOT NULL DEFAULT '[]',
+        shared TEXT NOT NULL DEFAULT '[]',
+        PRIMARY KEY (run_id, task, attempt)
+    );
+    """,
 )
 SCHEMA_VERSION = len(_MIGRATIONS)
 
@@ -92,6 +128,16 @@ class HistoryError(UserError):
 def state_dir(root: str | Path) -> Path:
     """The folder where waveplan keeps history, logs and locks for a plan root."""
     return Path(root) / STATE_DIR
+
+
+@dataclass(frozen=True, slots=True)
+class WorktreeRun:
+    """An isolated run's repository (its top folder), integration branch and the commit that
+    branch was at when the run started."""
+
+    repo: str
+    integration: str
+    base: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -354,7 +400,88 @@ class History:
             )
         return [(str(t), int(a)) for t, a in rows]
 
+    def start_worktree_run(self, run_id: str, *, repo: str, integration: str, base: str) -> None:
+        """Record that a run isolates its tasks in worktrees, merging into ``integration``."""
+        self._write(
+            "INSERT INTO worktree_runs (run_id, repo, integration, base) VALUES (?, ?, ?, ?)",
+            (run_id, repo, integration, base),
+        )
+
+    def worktree_attempt(
+        self, run_id: str, task: str, attempt: int, record: WorktreeRecord
+    ) -> None:
+        """Record what an attempt in its own worktree did to the repository."""
+        self._write(
+            "INSERT OR REPLACE INTO worktree_attempts (run_id, task, attempt, branch, base, head,"
+            " merged, observed, undeclared, overlaps, conflict_paths, conflict_with, shared)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                run_id,
+                task,
+                attempt,
+                record.branch,
+                record.base,
+                record.head,
+                record.merged,
+                json.dumps(list(record.observed)),
+                json.dumps(list(record.undeclared)),
+                json.dumps({k: list(v) for k, v in record.overlaps.items()}, sort_keys=True),
+                json.dumps(list(record.conflict_paths)),
+                json.dumps(list(record.conflict_with)),
+                json.dumps(list(record.shared)),
+            ),
+        )
+
+    def recover_attempt(self, run_id: str, task: str, attempt: int) -> None:
+        """An attempt recorded as interrupted whose work was found merged: it succeeded."""
+        self._write(
+            "UPDATE attempts SET status = ?, exit_code = COALESCE(exit_code, 0)"
+            " WHERE run_id = ? AND task = ? AND attempt = ?",
+            (AttemptStatus.SUCCEEDED.value, run_id, task, attempt),
+        )
+
     # --- reading ---------------------------------------------------------------------------
+
+    def worktree_run(self, run_id: str) -> WorktreeRun | None:
+        """The repository and integration branch of an isolated run (None for other runs)."""
+        row = self._db.execute(
+            "SELECT repo, integration, base FROM worktree_runs WHERE run_id = ?", (run_id,)
+        ).fetchone()
+        return None if row is None else WorktreeRun(str(row[0]), str(row[1]), str(row[2]))
+
+    def worktree_runs(self) -> dict[str, WorktreeRun]:
+        """Every isolated run of the history."""
+        return {
+            str(r[0]): WorktreeRun(str(r[1]), str(r[2]), str(r[3]))
+            for r in self._db.execute(
+                "SELECT run_id, repo, integration, base FROM worktree_runs ORDER BY run_id"
+            )
+        }
+
+    def worktree_records(self, run_id: str) -> dict[tuple[str, int], WorktreeRecord]:
+        """What each attempt of an isolated run did to the repository."""
+        return {
+            (str(row[0]), int(row[1])): _record(row[2:])
+            for row in self._db.execute(
+                "SELECT task, attempt, branch, base, head, merged, observed, undeclared,"
+                " overlaps, conflict_paths, conflict_with, shared"
+                " FROM worktree_attempts WHERE run_id = ?",
+                (run_id,),
+            )
+        }
+
+    def undeclared_files(self, plan_file: str) -> dict[str, list[str]]:
+        """Per task, the files its attempts changed without declaring them, in isolated runs
+        of ``plan_file``, in the order first seen."""
+        found: dict[str, dict[str, None]] = {}
+        for task, undeclared in self._db.execute(
+            "SELECT w.task, w.undeclared FROM worktree_attempts w JOIN runs r ON r.id = w.run_id"
+            " WHERE r.plan_file = ? ORDER BY r.started, w.attempt",
+            (plan_file,),
+        ):
+            for path in json.loads(undeclared):
+                found.setdefault(str(task), {})[str(path)] = None
+        return {task: list(paths) for task, paths in found.items()}
 
     def latest_run(self) -> str | None:
         row = self._db.execute(
@@ -462,7 +589,11 @@ class History:
         # The snapshot is always JSON (taskfile_json), whatever format the plan file had.
         plan = parse_plan_text(snapshot, name=str(plan_file), root=str(root), fmt=Format.JSON)
         attempts: dict[str, list[AttemptInfo]] = {}
+        records = self.worktree_records(run_id)
         for attempt in self.attempts(run_id=run_id):
+            record = records.get((attempt.task, attempt.attempt))
+            if record is not None:
+                attempt = dataclasses.replace(attempt, worktree=record)  # noqa: PLW2901
             attempts.setdefault(attempt.task, []).append(attempt)
         states = {
             str(t): (TaskStatus(s), None if r is None else str(r))
@@ -479,6 +610,7 @@ class History:
             )
             for task in plan.tasks
         )
+        isolated = self.worktree_run(run_id)
         wall = sum(
             max(0.0, float(e) - float(s))
             for s, e in self._db.execute(
@@ -496,6 +628,7 @@ class History:
             wall=wall,
             tasks=tasks,
             dry_run=bool(dry_run),
+            integration_branch=None if isolated is None else isolated.integration,
         )
 
 
@@ -512,6 +645,26 @@ def _attempt(row: Sequence[object]) -> AttemptInfo:
         host=None if host is None else str(host),
         command_hash=None if command_hash is None else str(command_hash),
         log=None if log is None else str(log),
+    )
+
+
+def _record(row: Sequence[object]) -> WorktreeRecord:
+    branch, base, head, merged, observed, undeclared, overlaps, paths, with_, shared = row
+
+    def listed(text: object) -> tuple[str, ...]:
+        return tuple(str(item) for item in json.loads(str(text)))
+
+    return WorktreeRecord(
+        branch=str(branch),
+        base=None if base is None else str(base),
+        head=None if head is None else str(head),
+        merged=None if merged is None else str(merged),
+        observed=listed(observed),
+        undeclared=listed(undeclared),
+        overlaps={str(k): tuple(v) for k, v in json.loads(str(overlaps)).items()},
+        conflict_paths=listed(paths),
+        conflict_with=listed(with_),
+        shared=listed(shared),
     )
 
 

@@ -17,6 +17,7 @@ __all__ = [
     "AttemptInfo",
     "AttemptStatus",
     "DurationSource",
+    "Isolation",
     "Mode",
     "Origin",
     "Plan",
@@ -29,6 +30,7 @@ __all__ = [
     "Task",
     "TaskRun",
     "TaskStatus",
+    "WorktreeRecord",
     "id_sort_key",
 ]
 
@@ -106,6 +108,14 @@ class Task:
     timeout: float | None = None
     done: bool = False  # finished before waveplan saw the plan: shown by `plan`, skipped by `run`
     description: str = ""  # the task's body text in its source (agent prompts use it)
+    agent: str | None = None  # a prompt template for the agent command (instead of `run`)
+
+
+class Isolation(Enum):
+    """Where a run's tasks work: all in the plan root, or each in its own git worktree."""
+
+    NONE = "none"
+    WORKTREE = "worktree"
 
 
 class SourceFormat(Enum):
@@ -151,6 +161,7 @@ class Plan:
     ``root`` is the folder that task paths are relative to; ``source`` the file it came from.
     ``workers`` is the worker limit (None: unlimited); ``capacities`` the counted resources.
     ``origin`` is set when the plan was imported from another format (None for task files).
+    ``isolate`` is the plan's ``isolate:`` key (None when it does not say).
     """
 
     tasks: tuple[Task, ...]
@@ -160,6 +171,7 @@ class Plan:
     root: str = "."
     source: str = "<memory>"
     origin: PlanSource | None = None
+    isolate: Isolation | None = None
 
     def task(self, task_id: str) -> Task:
         """The task with this id (KeyError if there is none)."""
@@ -201,6 +213,7 @@ class AttemptStatus(Enum):
     TIMED_OUT = "timed-out"  # killed after its timeout
     INTERRUPTED = "interrupted"  # stopped by Ctrl-C, SIGTERM or a crash of waveplan
     LOST = "lost"  # the worker running it went away
+    CONFLICT = "conflict"  # succeeded, but its work does not merge into the integration branch
 
 
 class TaskStatus(Enum):
@@ -211,6 +224,7 @@ class TaskStatus(Enum):
     FAILED = "failed"
     SKIPPED = "skipped"  # not run: a dependency failed, or the run stopped first
     INTERRUPTED = "interrupted"
+    CONFLICT = "conflict"  # its work did not merge (isolated runs): blocks dependents
 
 
 class RunStatus(Enum):
@@ -220,6 +234,33 @@ class RunStatus(Enum):
     SUCCEEDED = "succeeded"
     FAILED = "failed"
     INTERRUPTED = "interrupted"
+
+
+@dataclass(frozen=True, slots=True)
+class WorktreeRecord:
+    """What an attempt in its own git worktree did to the repository.
+
+    ``base`` is the integration branch's commit the worktree started from; ``head`` the task
+    branch's commit after waveplan committed the attempt's changes; ``merged`` the merge commit
+    on the integration branch (None when nothing was merged). ``observed`` is the observed
+    footprint: the files the attempt changed (``head`` against ``base``), relative to the plan
+    root. ``undeclared`` are the observed files none of the task's declared writes cover, and
+    ``overlaps`` maps each of them to the other tasks whose declared files cover it.
+    ``conflict_paths`` are the files that did not merge and ``conflict_with`` the tasks whose
+    merged work they collided with; ``shared`` are files other merged tasks changed too that
+    merged cleanly ("file overlap, merges cleanly").
+    """
+
+    branch: str
+    base: str | None = None
+    head: str | None = None
+    merged: str | None = None
+    observed: tuple[str, ...] = ()
+    undeclared: tuple[str, ...] = ()
+    overlaps: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    conflict_paths: tuple[str, ...] = ()
+    conflict_with: tuple[str, ...] = ()
+    shared: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,6 +277,7 @@ class AttemptInfo:
     host: str | None = None
     command_hash: str | None = None
     log: str | None = None
+    worktree: WorktreeRecord | None = None  # runs with --isolate worktree
 
 
 @dataclass(frozen=True, slots=True)
@@ -249,9 +291,10 @@ class TaskRun:
 
     @property
     def flaky(self) -> bool:
-        """Succeeded, but only after a failed attempt."""
+        """Succeeded, but only after a failed attempt (a merge conflict is not a failure of
+        the attempt)."""
         return self.status is TaskStatus.SUCCEEDED and any(
-            a.status is not AttemptStatus.SUCCEEDED for a in self.attempts
+            a.status not in (AttemptStatus.SUCCEEDED, AttemptStatus.CONFLICT) for a in self.attempts
         )
 
     @property
@@ -266,6 +309,8 @@ class RunInfo:
 
     ``wall`` is the measured makespan: the wall-clock time waveplan spent running this plan,
     summed over the sessions of a resumed run. ``plan`` is the plan as it was run.
+    ``integration_branch`` is the branch an isolated run merged its tasks into (None when the
+    tasks ran in the plan root).
     """
 
     run_id: str
@@ -277,3 +322,4 @@ class RunInfo:
     wall: float
     tasks: tuple[TaskRun, ...]
     dry_run: bool = False
+    integration_branch: str | None = None

@@ -72,6 +72,9 @@ class PlainProgress:
         if event.status is AttemptStatus.SUCCEEDED:
             self._line(f"done   {event.task} {took}")
             return
+        if event.status is AttemptStatus.CONFLICT:
+            self._line(f"CONFLICT {event.task}: {event.reason}")
+            return
         why = {
             AttemptStatus.FAILED: f"exit code {event.exit_code}",
             AttemptStatus.TIMED_OUT: "timed out",
@@ -135,7 +138,9 @@ class LiveProgress:
             self._running[event.task] = (event.attempt, time.monotonic())
         elif isinstance(event, TaskFinished):
             self._running.pop(event.task, None)
-            if event.status is not AttemptStatus.SUCCEEDED:
+            if event.status is AttemptStatus.CONFLICT:
+                self.console.print(Text(f"CONFLICT {event.task}: {event.reason}", "red"))
+            elif event.status is not AttemptStatus.SUCCEEDED:
                 self.console.print(
                     Text(f"FAILED {event.task} ({event.status.value}); log: {event.log}", "red")
                 )

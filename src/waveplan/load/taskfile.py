@@ -20,6 +20,7 @@ from waveplan.load.parse import Document
 from waveplan.model import (
     Access,
     DurationSource,
+    Isolation,
     Mode,
     Plan,
     ResourceKind,
@@ -30,7 +31,7 @@ from waveplan.resources import normalize_path, normalize_state, normalize_test
 
 __all__ = ["TASK_KEYS", "TOP_KEYS", "build_plan"]
 
-TOP_KEYS = ("name", "workers", "resources", "tasks")
+TOP_KEYS = ("name", "workers", "resources", "isolate", "tasks")
 TASK_KEYS = (
     "id",
     "title",
@@ -45,6 +46,7 @@ TASK_KEYS = (
     "uses",
     "duration",
     "run",
+    "agent",
     "retries",
     "timeout",
     "done",
@@ -173,6 +175,7 @@ def build_plan(doc: Document, *, name: str, root: str) -> Plan:
         )
     workers = _workers(ctx, data)
     capacities = _capacities(ctx, data)
+    isolate = _isolate(ctx, data)
     if "tasks" not in data:
         raise ctx.error("no 'tasks': a plan needs a list or mapping of tasks")
     raw_tasks = _task_entries(ctx, data)
@@ -225,7 +228,23 @@ def build_plan(doc: Document, *, name: str, root: str) -> Plan:
         capacities=capacities,
         root=root,
         source=name,
+        isolate=isolate,
     )
+
+
+def _isolate(ctx: _Context, data: dict[Any, Any]) -> Isolation | None:
+    value = data.get("isolate")
+    if value is None:
+        return None
+    choices = [i.value for i in Isolation]
+    if not isinstance(value, str) or value not in choices:
+        raise ctx.error(
+            f"expected {' or '.join(choices)}, got {_type_name(value)}",
+            container=data,
+            key="isolate",
+            field="isolate",
+        )
+    return Isolation(value)
 
 
 def _workers(ctx: _Context, data: dict[Any, Any]) -> int | None:
@@ -401,6 +420,16 @@ def _task(
     command = entry.get("run")
     if command is not None and not isinstance(command, str):
         raise fail(f"expected a shell command as text, got {_type_name(command)}", "run")
+    agent = entry.get("agent")
+    if agent is not None:
+        if not isinstance(agent, str) or not agent.strip():
+            raise fail(f"expected a prompt template as text, got {_type_name(agent)}", "agent")
+        if command is not None:
+            raise fail(
+                "a task has either 'run' (a shell command) or 'agent' (a prompt for the agent "
+                "command), not both",
+                "agent",
+            )
 
     retries = entry.get("retries")
     if retries is not None and (
@@ -430,6 +459,7 @@ def _task(
         timeout=timeout,
         done=done,
         description=description,
+        agent=agent,
     )
 
 

@@ -484,6 +484,7 @@ _ATTEMPT_CLASS = {
     AttemptStatus.TIMED_OUT: "a-timeout",
     AttemptStatus.INTERRUPTED: "a-interrupted",
     AttemptStatus.LOST: "a-lost",
+    AttemptStatus.CONFLICT: "a-failed",
 }
 
 

@@ -47,6 +47,8 @@ def _task(task: Task) -> dict[str, Any]:
         entry["duration"] = task.duration
     if task.run is not None:
         entry["run"] = task.run
+    if task.agent is not None:
+        entry["agent"] = task.agent
     if task.retries is not None:
         entry["retries"] = task.retries
     if task.timeout is not None:
@@ -65,6 +67,8 @@ def plan_to_taskfile(plan: Plan) -> dict[str, Any]:
         data["workers"] = plan.workers
     if plan.capacities:
         data["resources"] = dict(plan.capacities)
+    if plan.isolate is not None:
+        data["isolate"] = plan.isolate.value
     data["tasks"] = [_task(t) for t in plan.tasks]
     return data
 

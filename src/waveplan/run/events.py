@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
-from waveplan.model import AttemptStatus, RunStatus, TaskStatus
+from waveplan.model import AttemptStatus, RunStatus, TaskStatus, WorktreeRecord
 
 __all__ = [
     "BatchingSink",
@@ -54,7 +54,9 @@ class TaskStarted:
 
 @dataclass(frozen=True, slots=True)
 class TaskFinished:
-    """An attempt ended. ``tail`` holds the end of the log when it did not succeed."""
+    """An attempt ended. ``tail`` holds the end of the log when it did not succeed;
+    ``reason`` says why when the exit code does not (a merge conflict); ``worktree`` is what
+    an attempt in its own git worktree did to the repository."""
 
     task: str
     attempt: int
@@ -66,6 +68,8 @@ class TaskFinished:
     tail: str | None = None
     worker: str | None = None
     host: str | None = None
+    reason: str | None = None
+    worktree: WorktreeRecord | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from waveplan.model import AttemptStatus
+from waveplan.model import AttemptStatus, WorktreeRecord
 
 __all__ = ["Executor", "Job", "Outcome"]
 
@@ -22,7 +22,8 @@ class Job:
 
     ``command`` is a shell command (None for a checkpoint task, which succeeds at once);
     ``env`` holds the variables to add to the environment; ``duration`` is the plan's estimate
-    (the dry-run executor takes exactly that long).
+    (the dry-run executor takes exactly that long). ``stdin`` is what the command reads on its
+    standard input (an agent's prompt); None gives it none.
     """
 
     task: str
@@ -33,11 +34,16 @@ class Job:
     log: str | None = None
     timeout: float | None = None
     duration: float = 0.0
+    stdin: bytes | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
-    """How a job ended; ``start`` and ``end`` are on the executor's clock."""
+    """How a job ended; ``start`` and ``end`` are on the executor's clock.
+
+    ``reason`` explains a status the exit code does not (a merge conflict); ``worktree`` is
+    what an attempt in its own git worktree did to the repository.
+    """
 
     job: Job
     status: AttemptStatus
@@ -46,6 +52,8 @@ class Outcome:
     end: float
     worker: str | None = None
     host: str | None = None
+    reason: str | None = None
+    worktree: WorktreeRecord | None = None
 
 
 class Executor(Protocol):

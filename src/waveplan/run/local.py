@@ -4,7 +4,8 @@ A fixed pool of worker threads takes jobs from a queue and runs them with :mod:`
 (threads measured four times faster than asyncio subprocesses for short tasks). Each attempt:
 
 - runs ``/bin/sh -c COMMAND`` in the plan root, in a new session (its own process group), with
-  standard output and error appended to its log file and no standard input. Like make, a
+  standard output and error appended to its log file and no standard input (or the job's
+  ``stdin``, read from an unlinked temporary file so a large prompt never blocks). Like make, a
   command made only of plain words (no quoting, variables, redirections or other shell syntax,
   and not a shell builtin) is executed directly, which saves starting a shell;
 - on timeout, or when the run is interrupted, gets SIGTERM on its whole group, then SIGKILL
@@ -27,6 +28,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -138,13 +140,14 @@ class LocalExecutor:
         if self._is_stopping():
             return Outcome(job, AttemptStatus.INTERRUPTED, None, start, start, worker, self.host)
         log = _open_log(job.log)
+        stdin = _open_stdin(job.stdin)
         try:
             process = subprocess.Popen(
                 direct_argv(job.command) or ["/bin/sh", "-c", job.command],
                 cwd=job.cwd,
                 # A shell would set PWD to the folder it starts in; without one, set it here.
                 env={**self._base_env, "PWD": str(Path(job.cwd).absolute()), **job.env},
-                stdin=subprocess.DEVNULL,
+                stdin=stdin,
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
@@ -156,6 +159,8 @@ class LocalExecutor:
         finally:
             if log != subprocess.DEVNULL:
                 os.close(log)
+            if stdin != subprocess.DEVNULL:
+                os.close(stdin)
         with self._lock:
             self._running[key] = process
             late = self._is_stopping()  # terminate() ran while this one was starting
@@ -242,6 +247,25 @@ def _on_path(program: str, path: str | None) -> bool:
     """Whether the program is on the search path (cached: a plan runs the same few programs
     thousands of times)."""
     return shutil.which(program, path=path) is not None
+
+
+def _open_stdin(data: bytes | None) -> int:
+    """A file descriptor to read ``data`` from (or /dev/null): an unlinked temporary file,
+    which the command can read at its own pace (a pipe would block waveplan on a big prompt
+    the command does not read)."""
+    if data is None:
+        return subprocess.DEVNULL
+    fd, path = tempfile.mkstemp(prefix="waveplan-stdin-")
+    try:
+        Path(path).unlink()
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+        os.lseek(fd, 0, os.SEEK_SET)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
 
 
 def _open_log(path: str | None) -> int:

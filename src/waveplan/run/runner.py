@@ -2,8 +2,9 @@
 
 The same :class:`~waveplan.schedule.scheduler.Scheduler` that plans decides what starts, now on
 the executor's clock. The loop owns policy only: retries with exponential backoff (a retrying
-task keeps its resources), stopping after a failure (or going on with ``keep_going``), and
-interruption. Execution lives in the executor; persistence and display in the sinks, which
+task keeps its resources), merge conflicts of isolated runs (settle the task, or run it once
+more on the new integration head), stopping after a failure (or going on with ``keep_going``),
+and interruption. Execution lives in the executor; persistence and display in the sinks, which
 receive every event in order.
 """
 
@@ -13,11 +14,13 @@ import heapq
 from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from enum import Enum
 from pathlib import Path
 
 from waveplan.graph import Graph, tails
 from waveplan.model import AttemptStatus, Plan, RunStatus, TaskStatus
 from waveplan.resources.index import ResourceIndex
+from waveplan.run.agent import PROMPT_ENV, PROMPT_ENV_LIMIT, render_prompt
 from waveplan.run.events import (
     BatchingSink,
     Event,
@@ -34,9 +37,16 @@ from waveplan.schedule.scheduler import Scheduler
 from waveplan.schedule.simulate import simulate
 from waveplan.schedule.waves import layer
 
-__all__ = ["RunOptions", "RunResult", "Runner", "log_tail"]
+__all__ = ["ConflictPolicy", "RunOptions", "RunResult", "Runner", "log_tail"]
 
 TAIL_LINES = 20
+
+
+class ConflictPolicy(Enum):
+    """What a task whose work does not merge gets (``--on-conflict``)."""
+
+    STOP = "stop"  # settled as a conflict, which blocks its dependents like a failure
+    RERUN = "rerun"  # run once more, from the integration branch with the work it collided with
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +55,8 @@ class RunOptions:
 
     ``retries`` and ``timeout`` apply to tasks that do not set their own. A failed attempt is
     retried after ``retry_delay * 2 ** (n - 1)`` seconds (at most ``max_retry_delay``).
+    ``agent_command`` runs the tasks that have an ``agent`` prompt; ``on_conflict`` decides
+    what a merge conflict of an isolated run does.
     """
 
     workers: int
@@ -54,6 +66,8 @@ class RunOptions:
     barrier: bool = False
     retry_delay: float = 1.0
     max_retry_delay: float = 60.0
+    agent_command: str | None = None
+    on_conflict: ConflictPolicy = ConflictPolicy.STOP
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +166,7 @@ class Runner:
         self._in_flight: set[int] = set()
         self._retry_at: list[tuple[float, int]] = []
         self._failed_first: str | None = None
+        self._reran: set[int] = set()
         self._events: list[Event] = []
         self._stopping = False
         self._interrupted = False
@@ -227,22 +242,31 @@ class Runner:
         spec = self.plan.tasks[task]
         self._tries[task] += 1
         attempt = self.first_attempt.get(spec.id, 1) + self._tries[task] - 1
+        command, stdin = spec.run, None
+        env = {
+            "WAVEPLAN_TASK": spec.id,
+            "WAVEPLAN_RUN": self.run_id,
+            "WAVEPLAN_ATTEMPT": str(attempt),
+        }
+        if spec.agent is not None:
+            command = self.options.agent_command
+            prompt = render_prompt(spec).encode()
+            stdin = prompt
+            if len(prompt) <= PROMPT_ENV_LIMIT:
+                env[PROMPT_ENV] = prompt.decode()
         log = None
-        if spec.run is not None and self.log_dir is not None:
+        if command is not None and self.log_dir is not None:
             log = str(Path(self.log_dir) / f"{spec.id}.{attempt}.log")
         job = Job(
             task=spec.id,
             attempt=attempt,
-            command=spec.run,
+            command=command,
             cwd=self.plan.root,
-            env={
-                "WAVEPLAN_TASK": spec.id,
-                "WAVEPLAN_RUN": self.run_id,
-                "WAVEPLAN_ATTEMPT": str(attempt),
-            },
+            env=env,
             log=log,
             timeout=spec.timeout if spec.timeout is not None else self.options.timeout,
             duration=spec.duration,
+            stdin=stdin,
         )
         self._in_flight.add(task)
         worker = self.executor.submit(job)
@@ -265,18 +289,23 @@ class Runner:
                 tail=None if ok else log_tail(job.log),
                 worker=outcome.worker,
                 host=outcome.host,
+                reason=outcome.reason,
+                worktree=outcome.worktree,
             )
         )
         now = self.executor.now()
         if ok:
-            if self._tries[task] > 1:
-                self._flaky.append(job.task)
+            if self._tries[task] - (task in self._reran) > 1:  # a rerun after a conflict is not
+                self._flaky.append(job.task)  # a retry: the first attempt did succeed
             self._scheduler.finished(task, True, now)
             self._settle(task, TaskStatus.SUCCEEDED)
             return
         if outcome.status is AttemptStatus.INTERRUPTED or self._interrupted:
             self._scheduler.finished(task, False, now)
             self._settle(task, TaskStatus.INTERRUPTED)
+            return
+        if outcome.status is AttemptStatus.CONFLICT:
+            self._conflict(task, outcome, now)
             return
         spec = self.plan.tasks[task]
         retries = spec.retries if spec.retries is not None else self.options.retries
@@ -290,8 +319,26 @@ class Runner:
             return
         self._scheduler.finished(task, False, now)
         self._settle(task, TaskStatus.FAILED)
+        self._stop_after(f"{job.task} failed")
+
+    def _conflict(self, task: int, outcome: Outcome, now: float) -> None:
+        """A task whose work does not merge. The work it collided with is already on the
+        integration branch (merges happen one at a time), so a rerun starts right away from
+        there; it keeps its resources meanwhile, like a retry."""
+        if self.options.on_conflict is ConflictPolicy.RERUN and task not in self._reran:
+            self._reran.add(task)
+            heapq.heappush(self._retry_at, (now, task))
+            self._emit(TaskRetrying(outcome.job.task, outcome.job.attempt + 1, 0.0))
+            return
+        self._scheduler.finished(task, False, now)
+        self._settle(task, TaskStatus.CONFLICT, outcome.reason)
+        self._stop_after(f"{outcome.job.task} had a merge conflict")
+
+    def _stop_after(self, what: str) -> None:
+        """A task ended badly: remember the first one, and stop starting tasks unless
+        ``keep_going``."""
         if self._failed_first is None:
-            self._failed_first = job.task
+            self._failed_first = what
         if not self.options.keep_going:
             self._stopping = True
 
@@ -313,9 +360,8 @@ class Runner:
         """Tasks that never ran: skipped, with the reason."""
         graph = self.graph
         blocked_by: dict[int, str] = {}
-        failed = sorted(
-            t for t, s in self._settled.items() if s in (TaskStatus.FAILED, TaskStatus.INTERRUPTED)
-        )
+        blocking = (TaskStatus.FAILED, TaskStatus.INTERRUPTED, TaskStatus.CONFLICT)
+        failed = sorted(t for t, s in self._settled.items() if s in blocking)
         for origin in failed:
             queue = deque(graph.succs[origin])
             while queue:
@@ -333,7 +379,7 @@ class Runner:
                 reason = "the run was interrupted"
             elif self._failed_first is not None:
                 reason = (
-                    f"not started: the run stopped after {self._failed_first} failed "
+                    f"not started: the run stopped after {self._failed_first} "
                     "(--keep-going runs independent tasks)"
                 )
             else:  # pragma: no cover - every task settles in a completed run

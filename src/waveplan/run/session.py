@@ -10,6 +10,10 @@ This is what ``waveplan run`` does between parsing its options and printing the 
    marks done (``done: true``, or done in the source of an imported plan) are recorded as
    succeeded with the reason "done in the source" and not run;
 4. run it, writing every event to the history as it happens.
+
+An isolated run (``--isolate worktree``) also records its integration branch; resuming one
+first looks on that branch for tasks whose work was merged before waveplan stopped, and
+records them as succeeded (see :mod:`waveplan.run.worktree`).
 """
 
 from __future__ import annotations
@@ -25,8 +29,9 @@ from dataclasses import dataclass
 
 from waveplan.errors import UserError
 from waveplan.history import History, state_dir
-from waveplan.model import Plan, RunStatus, Task, TaskStatus
+from waveplan.model import Isolation, Plan, RunStatus, Task, TaskStatus
 from waveplan.render.taskfile import taskfile_json
+from waveplan.run.agent import AGENT_CMD_ENV
 from waveplan.run.events import (
     Event,
     RunFinished,
@@ -37,13 +42,21 @@ from waveplan.run.events import (
 )
 from waveplan.run.executor import Executor
 from waveplan.run.fake import FakeExecutor
+from waveplan.run.git import find_repository
 from waveplan.run.local import LocalExecutor
 from waveplan.run.lock import RunLock
 from waveplan.run.procs import processes_of_run, stop_processes
 from waveplan.run.runner import Runner, RunOptions, RunResult
+from waveplan.run.worktree import (
+    Workspace,
+    WorktreeExecutor,
+    check_checkout_clean,
+    resolve_target,
+)
 
 __all__ = [
     "DONE_IN_SOURCE",
+    "MERGED_BEFORE",
     "HistorySink",
     "SessionSpec",
     "definition_hash",
@@ -53,6 +66,8 @@ __all__ = [
 
 DONE_IN_SOURCE = "done in the source"
 """The reason recorded for a task the plan marks done, which the run does not start."""
+MERGED_BEFORE = "merged before waveplan stopped"
+"""The reason recorded, on resume, for a task whose work was found on the integration branch."""
 
 
 def new_run_id(now: float | None = None) -> str:
@@ -62,15 +77,17 @@ def new_run_id(now: float | None = None) -> str:
 
 
 def definition_hash(task: Task) -> str:
-    """What makes a task the same task for ``--resume``: its command, dependencies,
-    accesses, retries and timeout (not its title or duration estimate)."""
-    data = [
+    """What makes a task the same task for ``--resume``: its command or agent prompt,
+    dependencies, accesses, retries and timeout (not its title or duration estimate)."""
+    data: list[object] = [
         task.run,
         list(task.depends),
         sorted((a.kind.value, a.key, a.mode.value, a.amount) for a in task.accesses),
         task.retries,
         task.timeout,
     ]
+    if task.agent is not None:  # only then, so the hashes of earlier runs stay valid
+        data.append(task.agent)
     return hashlib.sha256(json.dumps(data).encode()).hexdigest()[:16]
 
 
@@ -87,6 +104,8 @@ class SessionSpec:
     options: RunOptions
     resume: bool = False
     dry_run: bool = False
+    isolate: Isolation = Isolation.NONE
+    into: str | None = None
 
 
 class HistorySink:
@@ -98,7 +117,9 @@ class HistorySink:
         self.session = session
         self.wall0 = wall0
         self.host = socket.gethostname()
-        self.commands = {t.id: command_hash(t.run) for t in plan.tasks}
+        self.commands = {
+            t.id: command_hash(t.run if t.run is not None else t.agent) for t in plan.tasks
+        }
 
     def handle(self, event: Event) -> None:
         if isinstance(event, TaskStarted):
@@ -124,6 +145,10 @@ class HistorySink:
                 worker=event.worker,
                 host=event.host,
             )
+            if event.worktree is not None:
+                self.history.worktree_attempt(
+                    self.run_id, event.task, event.attempt, event.worktree
+                )
         elif isinstance(event, TaskSettled):
             self.history.task_finished(self.run_id, event.task, event.status, event.reason)
         elif isinstance(event, RunFinished):
@@ -169,6 +194,8 @@ def run_session(
     """
     plan = spec.plan
     folder = state_dir(plan.root)
+    if not spec.dry_run:
+        check_agent_command(plan, spec.options.agent_command)
     try:
         with RunLock(folder), History.for_root(plan.root) as history:
             tidy_crashed_runs(history, time.time())
@@ -176,8 +203,11 @@ def run_session(
             snapshot = taskfile_json(plan)
             done: set[str] = set()
             first_attempt: dict[str, int] = {}
+            workspace: Workspace | None = None
             if spec.resume:
                 run_id = _resumable(history, spec.plan_file)
+                if not spec.dry_run:
+                    workspace = _resumed_workspace(spec, history, run_id)
                 before = history.task_states(run_id)
                 history.resume_run(
                     run_id, snapshot=snapshot, workers=spec.options.workers, definitions=definitions
@@ -187,9 +217,14 @@ def run_session(
                     for task, (status, definition) in before.items()
                     if status is TaskStatus.SUCCEEDED and definitions.get(task) == definition
                 }
+                if workspace is not None:
+                    done |= _recover_merged(history, run_id, workspace, before, definitions)
                 first_attempt = history.next_attempt(run_id)
             else:
                 run_id = new_run_id()
+                target = None
+                if spec.isolate is Isolation.WORKTREE and not spec.dry_run:
+                    target = resolve_target(plan.root, spec.into)
                 history.start_run(
                     run_id,
                     plan_file=spec.plan_file,
@@ -206,12 +241,24 @@ def run_session(
                     },
                     definitions=definitions,
                 )
+                if target is not None:
+                    workspace = Workspace.start(target, run_id=run_id, plan=plan)
+                    history.start_worktree_run(
+                        run_id,
+                        repo=str(workspace.repo.path),
+                        integration=workspace.integration,
+                        base=workspace.base,
+                    )
             for task in plan.tasks:  # done before waveplan saw the plan: not run again
                 if task.done and task.id not in done:
                     history.task_finished(run_id, task.id, TaskStatus.SUCCEEDED, DONE_IN_SOURCE)
                     done.add(task.id)
             log_dir = None if spec.dry_run else str(folder / "runs" / run_id)
-            if executor is None:
+            if workspace is not None:
+                if executor is not None:
+                    raise UserError("tasks in worktrees run as local processes")
+                executor = WorktreeExecutor(spec.options.workers, workspace, run_id=run_id)
+            elif executor is None:
                 executor = (
                     FakeExecutor()
                     if spec.dry_run
@@ -242,6 +289,67 @@ def run_session(
     finally:
         for sink in sinks:
             sink.close()
+
+
+def check_agent_command(plan: Plan, command: str | None) -> None:
+    """Agent tasks that will run need the agent command."""
+    if command:
+        return
+    waiting = [t.id for t in plan.tasks if t.agent is not None and not t.done]
+    if waiting:
+        raise UserError(
+            f"task '{waiting[0]}' has an agent prompt: give the command that runs the agent with "
+            f"--agent-cmd or {AGENT_CMD_ENV} (see docs/worktrees.md)"
+        )
+
+
+def _resumed_workspace(spec: SessionSpec, history: History, run_id: str) -> Workspace | None:
+    """The workspace of an isolated run being resumed (None for a run in the plan root)."""
+    recorded = history.worktree_run(run_id)
+    if recorded is None:
+        if spec.isolate is Isolation.WORKTREE:
+            raise UserError(
+                f"run {run_id} ran its tasks in the plan root: resume it without "
+                "--isolate worktree, or start a new run"
+            )
+        return None
+    if spec.into is not None and spec.into not in ("HEAD", recorded.integration):
+        raise UserError(
+            f"run {run_id} merges into {recorded.integration}: resume it without --into {spec.into}"
+        )
+    repo = find_repository(spec.plan.root)
+    if repo is None:
+        raise UserError(f"{spec.plan.root} is no longer in a git repository: cannot resume")
+    if repo.rev(f"refs/heads/{recorded.integration}") is None:
+        raise UserError(
+            f"the integration branch {recorded.integration} of run {run_id} is gone: cannot resume"
+        )
+    check_checkout_clean(repo, recorded.integration)
+    return Workspace(
+        repo, run_id=run_id, integration=recorded.integration, base=recorded.base, plan=spec.plan
+    )
+
+
+def _recover_merged(
+    history: History,
+    run_id: str,
+    workspace: Workspace,
+    before: dict[str, tuple[TaskStatus, str]],
+    definitions: dict[str, str],
+) -> set[str]:
+    """Tasks whose work reached the integration branch although the history does not say
+    they succeeded (waveplan was killed between the merge and its record): they succeeded."""
+    recovered: set[str] = set()
+    for task, (attempt, record) in workspace.merged().items():
+        status, definition = before.get(task, (TaskStatus.PENDING, ""))
+        if status is TaskStatus.SUCCEEDED or definitions.get(task) != definition:
+            continue
+        history.recover_attempt(run_id, task, attempt)
+        history.worktree_attempt(run_id, task, attempt, record)
+        history.task_finished(run_id, task, TaskStatus.SUCCEEDED, MERGED_BEFORE)
+        workspace.repo.remove_worktree(workspace.worktree(task))
+        recovered.add(task)
+    return recovered
 
 
 def _resumable(history: History, plan_file: str) -> str:
