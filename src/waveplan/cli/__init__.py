@@ -14,6 +14,8 @@ from collections.abc import Sequence
 import click
 
 from waveplan import __version__
+from waveplan.cli.checkmerge import check_merge_command
+from waveplan.cli.clean import clean_command
 from waveplan.cli.common import EXIT_INTERRUPTED, EXIT_USAGE, print_error
 from waveplan.cli.convert import convert_command
 from waveplan.cli.plan import plan_command
@@ -30,7 +32,15 @@ def cli() -> None:
     """Plan and run tasks in dependency waves that respect file, state and test conflicts."""
 
 
-for command in (plan_command, run_command, convert_command, report_command, history_command):
+for command in (
+    plan_command,
+    run_command,
+    convert_command,
+    report_command,
+    history_command,
+    check_merge_command,
+    clean_command,
+):
     cli.add_command(command)
 
 

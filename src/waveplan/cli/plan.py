@@ -7,6 +7,7 @@ import dataclasses
 import click
 
 from waveplan.cli.common import emit, no_gc, terminal_style
+from waveplan.cli.learn import learn_option, learnt
 from waveplan.cli.sources import source_format, source_options
 from waveplan.graph import Graph
 from waveplan.load import load_plan
@@ -43,6 +44,7 @@ FORMATS = ("text", "json", "mermaid", "html")
     metavar="N",
     help="Worker limit (default: the plan's 'workers', else unlimited).",
 )
+@learn_option
 def plan_command(
     *,
     file: str,
@@ -52,6 +54,7 @@ def plan_command(
     workers: int | None,
     source: str | None,
     infer_files: bool,
+    learn: bool,
 ) -> None:
     """Show the waves, conflicts, schedule, speedup and advice of the plan in PATH: a task
     file, or a plan an agent framework wrote (markdown, GSD, ccpm, Sisyphus)."""
@@ -61,6 +64,8 @@ def plan_command(
         )
         if workers is not None:
             plan = dataclasses.replace(plan, workers=workers)
+        if learn:
+            plan = learnt(plan, file)
         analysis = analyse(plan, Graph.from_plan(plan))
         if fmt == "json":
             text = plan_json(analysis)

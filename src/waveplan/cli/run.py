@@ -16,6 +16,8 @@ from rich.console import Console
 
 from waveplan.cli.backend import check_backend_options, cluster_threads, dask_backend
 from waveplan.cli.common import terminal_style
+from waveplan.cli.isolate import isolate_choice, isolate_options
+from waveplan.cli.learn import learn_option, learnt
 from waveplan.cli.progress import LiveProgress, PlainProgress
 from waveplan.cli.sources import source_format, source_options
 from waveplan.history import History, state_dir
@@ -128,6 +130,8 @@ def _stop_on_signals(runner: list[Runner]) -> Iterator[None]:
     metavar="DIR",
     help="Where the Dask workers mount the plan root, when not at the same path.",
 )
+@isolate_options
+@learn_option
 def run_command(
     *,
     file: str,
@@ -146,6 +150,11 @@ def run_command(
     backend: str,
     scheduler_address: str | None,
     remote_root: str | None,
+    isolate: str | None,
+    into: str | None,
+    on_conflict: str,
+    agent_cmd: str | None,
+    learn: bool,
 ) -> int:
     """Run the tasks of the plan in PATH (a task file or a plan to import) in parallel,
     respecting its conflicts; tasks the plan marks done are not run."""
@@ -153,6 +162,17 @@ def run_command(
         load_plan(file, root=root, source_format=source_format(source), infer_files=infer_files)
     )
     check_backend_options(backend, scheduler_address, remote_root)
+    if learn:
+        plan = learnt(plan, file)
+    chosen = isolate_choice(
+        plan,
+        isolate=isolate,
+        into=into,
+        on_conflict=on_conflict,
+        agent_cmd=agent_cmd,
+        backend=backend,
+        dry_run=dry_run,
+    )
     count = workers or plan.workers or os.cpu_count() or 1
     executor: Executor | None = None
     if backend == "dask" and not dry_run:  # a dry run runs nothing, anywhere
@@ -169,6 +189,8 @@ def run_command(
         timeout=timeout,
         barrier=barrier,
         retry_delay=retry_delay,
+        agent_command=chosen.agent_command,
+        on_conflict=chosen.on_conflict,
     )
     width, color = terminal_style()
     sinks: list[Sink] = []
@@ -184,6 +206,8 @@ def run_command(
         options=options,
         resume=resume,
         dry_run=dry_run,
+        isolate=chosen.isolate,
+        into=chosen.into,
     )
     try:
         with _stop_on_signals(holder):

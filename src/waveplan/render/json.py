@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from waveplan.model import Origin
+from waveplan.model import Origin, Plan
 from waveplan.render.figures import advice_sentence, efficiency, saving
 from waveplan.schedule.advice import Advice
 from waveplan.schedule.analysis import PlanAnalysis
@@ -101,7 +101,19 @@ def plan_to_dict(analysis: PlanAnalysis) -> dict[str, Any]:
     }
     if analysis.plan.origin is not None:
         data["source"] = _source(analysis)
+    elif observed := _by_origin(analysis.plan, Origin.OBSERVED):
+        data["observed"] = observed  # writes `--learn` added from earlier runs
     return data
+
+
+def _by_origin(plan: Plan, origin: Origin) -> dict[str, list[str]]:
+    """Per task, its accesses of one origin, described."""
+    found: dict[str, list[str]] = {}
+    for task in plan.tasks:
+        for access in task.accesses:
+            if access.origin is origin:
+                found.setdefault(task.id, []).append(access.describe())
+    return found
 
 
 def _source(analysis: PlanAnalysis) -> dict[str, Any]:
@@ -111,14 +123,8 @@ def _source(analysis: PlanAnalysis) -> dict[str, Any]:
     assert origin is not None
     report = analysis.source
     findings = list(report.findings) if report is not None else []
-    inferred: dict[str, list[str]] = {}
-    observed: dict[str, list[str]] = {}
-    for task in plan.tasks:
-        for access in task.accesses:
-            if access.origin is Origin.INFERRED:
-                inferred.setdefault(task.id, []).append(access.describe())
-            elif access.origin is Origin.OBSERVED:
-                observed.setdefault(task.id, []).append(access.describe())
+    inferred = _by_origin(plan, Origin.INFERRED)
+    observed = _by_origin(plan, Origin.OBSERVED)
     return {
         "format": origin.format.value,
         "declared_waves": None

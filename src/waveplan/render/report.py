@@ -45,9 +45,16 @@ def report_to_dict(report: RunReport) -> dict[str, Any]:
                 "planned_end": t.planned_end,
                 "reason": t.reason,
                 "flaky": t.flaky,
+                "branch": t.branch,
+                "observed_files": list(t.observed_files),
+                "undeclared": list(t.undeclared),
+                "undeclared_overlaps": {k: list(v) for k, v in t.overlaps.items()},
+                "conflict_paths": list(t.conflict_paths),
+                "conflict_with": list(t.conflict_with),
             }
             for t in report.tasks
         ],
+        "integration_branch": run.integration_branch,
         "makespan": {
             "sequential": report.actual.sequential,
             "theoretical": report.actual.theoretical,
@@ -113,6 +120,7 @@ _STYLE = {
     TaskStatus.SKIPPED: "yellow",
     TaskStatus.INTERRUPTED: "magenta",
     TaskStatus.PENDING: "dim",
+    TaskStatus.CONFLICT: "bold red",
 }
 
 
@@ -174,4 +182,57 @@ def report_text(report: RunReport, *, width: int = 100, color: bool = False) -> 
             )
         )
     items.append(tasks_table(report))
+    items += worktree_lines(report)
     return render_to_string(items, width=width, color=color)
+
+
+def _names(items: tuple[str, ...] | list[str], limit: int = 5) -> str:
+    shown = ", ".join(items[:limit])
+    return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
+
+
+def undeclared_sentences(report: RunReport) -> list[str]:
+    """``t3 wrote src/x.ts, not declared; it overlaps t4's declared files``, per file."""
+    lines = []
+    for task in report.tasks:
+        for path in task.undeclared:
+            others = task.overlaps.get(path, ())
+            overlap = ""
+            if others:
+                owners = " and ".join(f"{o}'s" for o in others[:3])
+                more = f" (and {len(others) - 3} more)" if len(others) > 3 else ""
+                overlap = f"; it overlaps {owners} declared files{more}"
+            lines.append(f"{task.id} wrote {path}, not declared{overlap}")
+    return lines
+
+
+def worktree_lines(report: RunReport) -> list[RenderableType]:
+    """An isolated run: its integration branch, conflicts and undeclared writes."""
+    branch = report.run.integration_branch
+    if branch is None:
+        return []
+    lines: list[RenderableType] = [Text(f"Integration branch: {branch}", style="bold")]
+    for task in report.tasks:
+        if task.conflict_paths:
+            against = f" with {_names(task.conflict_with)}" if task.conflict_with else ""
+            kept = f"; branch {task.branch} kept" if task.status is TaskStatus.CONFLICT else ""
+            lines.append(
+                Text(
+                    f"  {task.id}: merge conflict{against} on {_names(task.conflict_paths)}{kept}",
+                    style="red",
+                )
+            )
+        if task.shared and not task.conflict_paths:
+            lines.append(
+                Text(
+                    f"  {task.id}: file overlap with work merged before it, merges cleanly: "
+                    f"{_names(task.shared)}"
+                )
+            )
+    undeclared = undeclared_sentences(report)
+    if undeclared:
+        lines.append(Text("Undeclared writes (waveplan plan --learn adds them)", style="italic"))
+        lines += [Text(f"  {line}") for line in undeclared[: MAX_ROWS * 2]]
+        if len(undeclared) > MAX_ROWS * 2:
+            lines.append(Text(f"  ... and {len(undeclared) - MAX_ROWS * 2} more", style="dim"))
+    return lines

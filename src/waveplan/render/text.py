@@ -13,6 +13,7 @@ from rich.console import Console, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from waveplan.model import Origin
 from waveplan.render.figures import advice_sentence, faster, fmt_time
 from waveplan.schedule.analysis import PlanAnalysis
 
@@ -237,7 +238,26 @@ def plan_text(analysis: PlanAnalysis, *, width: int = 100, color: bool = False) 
         items.append(advice_table(analysis))
     if plan.origin is not None:
         items += source_lines(analysis)
+    else:
+        items += observed_lines(analysis)
     return render_to_string(items, width=width, color=color)
+
+
+def observed_lines(analysis: PlanAnalysis) -> list[RenderableType]:
+    """The writes ``--learn`` added: files tasks changed in earlier runs without declaring."""
+    found = [
+        (task.id, access.key)
+        for task in analysis.plan.tasks
+        for access in task.accesses
+        if access.origin is Origin.OBSERVED
+    ]
+    if not found:
+        return []
+    lines: list[RenderableType] = [Text("Observed in earlier runs (--learn)", style="italic")]
+    lines += [Text(f"  {task} writes {key} (observed)") for task, key in found[:MAX_ROWS]]
+    if len(found) > MAX_ROWS:
+        lines.append(_more(len(found), MAX_ROWS, "observed writes"))
+    return lines
 
 
 def source_lines(analysis: PlanAnalysis) -> list[RenderableType]:

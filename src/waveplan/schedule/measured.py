@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from waveplan.graph import Graph, critical_path, tails
-from waveplan.model import DurationSource, Plan, RunInfo, TaskRun, TaskStatus
+from waveplan.model import DurationSource, Plan, RunInfo, TaskRun, TaskStatus, WorktreeRecord
 from waveplan.resources.index import ResourceIndex
 from waveplan.schedule.simulate import simulate
 
@@ -30,7 +31,12 @@ class Makespans:
 
 @dataclass(frozen=True, slots=True)
 class TaskReport:
-    """One task of a run: planned against actual (times relative to the run's start)."""
+    """One task of a run: planned against actual (times relative to the run's start).
+
+    In an isolated run, ``branch`` is the task's branch and the rest comes from its last
+    attempt in a worktree: the observed footprint, the undeclared files among it (with the
+    other tasks whose declared files each one overlaps), and the paths that did not merge.
+    """
 
     id: str
     status: TaskStatus
@@ -44,6 +50,13 @@ class TaskReport:
     reason: str | None
     flaky: bool
     worker: str | None = None  # the last attempt's worker (with Dask: the worker's address)
+    branch: str | None = None
+    observed_files: tuple[str, ...] = ()
+    undeclared: tuple[str, ...] = ()
+    overlaps: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    conflict_paths: tuple[str, ...] = ()
+    conflict_with: tuple[str, ...] = ()
+    shared: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -78,6 +91,14 @@ def _measured_duration(task: TaskRun) -> float:
     return math.fsum(a.end - a.start for a in task.attempts if a.end is not None)
 
 
+def _last_worktree(task: TaskRun) -> WorktreeRecord | None:
+    """What the task's last attempt in a worktree did (None outside isolated runs)."""
+    for attempt in reversed(task.attempts):
+        if attempt.worktree is not None:
+            return attempt.worktree
+    return None
+
+
 def measure(run: RunInfo) -> RunReport:
     """Planned and measured figures of a recorded run."""
     plan = dataclasses.replace(run.plan, workers=run.workers)
@@ -100,6 +121,7 @@ def measure(run: RunInfo) -> RunReport:
         starts = [a.start for a in record.attempts]
         ends = [a.end for a in record.attempts if a.end is not None]
         final = record.final
+        git = _last_worktree(record)
         tasks.append(
             TaskReport(
                 id=record.id,
@@ -114,6 +136,13 @@ def measure(run: RunInfo) -> RunReport:
                 reason=record.reason,
                 flaky=record.flaky,
                 worker=None if final is None else final.worker,
+                branch=None if git is None else git.branch,
+                observed_files=() if git is None else git.observed,
+                undeclared=() if git is None else git.undeclared,
+                overlaps={} if git is None else git.overlaps,
+                conflict_paths=() if git is None else git.conflict_paths,
+                conflict_with=() if git is None else git.conflict_with,
+                shared=() if git is None else git.shared,
             )
         )
     return RunReport(

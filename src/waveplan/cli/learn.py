@@ -1,0 +1,37 @@
+"""``--learn`` for ``plan`` and ``run``: add the files tasks were seen changing without
+declaring them (in isolated runs recorded in the plan root's history) as observed writes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from waveplan.history import HISTORY_FILE, History, state_dir
+from waveplan.model import Plan
+from waveplan.schedule.observed import with_observed_writes
+
+__all__ = ["learn_option", "learnt"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def learn_option(command: F) -> F:
+    """Add ``--learn`` (as ``learn``)."""
+    return click.option(
+        "--learn",
+        is_flag=True,
+        help="Add the files tasks changed without declaring them in earlier isolated runs "
+        "(--isolate worktree) as writes, marked observed.",
+    )(command)
+
+
+def learnt(plan: Plan, file: str) -> Plan:
+    """The plan with the observed writes of the plan file's recorded runs."""
+    path = state_dir(plan.root) / HISTORY_FILE
+    if not path.exists():
+        return plan
+    with History(path) as history:
+        return with_observed_writes(plan, history.undeclared_files(str(Path(file).absolute())))

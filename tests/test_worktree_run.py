@@ -1,0 +1,418 @@
+"""Tests of isolated runs (``waveplan run --isolate worktree``) with real git repositories and
+real processes: parallel merges, real conflicts, dependencies, deletions, observed footprints,
+``--learn``, ``--into HEAD``, ``--on-conflict rerun``, agents and ``clean``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gitrepo import branches, files_at, git, make_repo, no_git_config, show
+from waveplan.cli import main
+from waveplan.history import state_dir
+from waveplan.run.lock import RunLock
+
+__all__ = ["no_git_config"]
+
+LINES = "".join(f"line {n}\n" for n in range(1, 21))
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    """``waveplan ARGS`` in this process: exit code, standard output and error."""
+    code = main(list(args))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def report(capsys: pytest.CaptureFixture[str], root: Path) -> dict[str, Any]:
+    code, out, err = run(capsys, "report", "--root", str(root), "--format", "json")
+    assert code == 0, err
+    data: dict[str, Any] = json.loads(out)
+    return data
+
+
+def by_id(data: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {t["id"]: t for t in data["tasks"]}
+
+
+def plan_file(repo: Path, text: str) -> str:
+    path = repo / "plan.yaml"
+    path.write_text(text)
+    return str(path)
+
+
+def isolated(capsys: pytest.CaptureFixture[str], plan: str, *args: str) -> tuple[int, str]:
+    """Run a plan in worktrees, quietly; returns the exit code and standard error."""
+    code, _, err = run(capsys, "run", plan, "--isolate", "worktree", "-q", *args)
+    return code, err
+
+
+def worktrees(repo: Path) -> list[str]:
+    return [
+        line.removeprefix("worktree ")
+        for line in git(repo, "worktree", "list", "--porcelain").splitlines()
+        if line.startswith("worktree ")
+    ]
+
+
+def test_tasks_on_different_files_run_in_parallel_and_merge_cleanly(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Two tasks writing different files run at the same time, each in its own worktree on
+    its own branch, and both merge into a new integration branch; the user's branch, checkout
+    and other branches are untouched, and merged worktrees are removed."""
+    repo = make_repo(tmp_path / "repo", {"a.txt": "a\n", "b.txt": "b\n"})
+    times = tmp_path / "times"
+    times.mkdir()
+    plan = plan_file(
+        repo,
+        f"""
+tasks:
+  - id: t1
+    files: [a.txt]
+    run: "date +%s.%N > {times}/t1.start; sleep 0.6; echo A > a.txt; date +%s.%N > {times}/t1.end"
+  - id: t2
+    files: [b.txt]
+    run: "date +%s.%N > {times}/t2.start; sleep 0.6; echo B > b.txt; date +%s.%N > {times}/t2.end"
+""",
+    )
+    head = git(repo, "rev-parse", "HEAD")
+    code, err = isolated(capsys, plan)
+    assert code == 0, err
+
+    def span(task: str) -> tuple[float, float]:
+        return float((times / f"{task}.start").read_text()), float(
+            (times / f"{task}.end").read_text()
+        )
+
+    (s1, e1), (s2, e2) = span("t1"), span("t2")
+    assert s1 < e2 and s2 < e1, "the two tasks did not overlap in time"
+    data = report(capsys, repo)
+    integration = data["integration_branch"]
+    run_id = data["run_id"]
+    assert integration == f"waveplan/{run_id}"
+    assert show(repo, integration, "a.txt") == "A\n"
+    assert show(repo, integration, "b.txt") == "B\n"
+    tasks = by_id(data)
+    assert tasks["t1"]["branch"] == f"waveplan/tasks/{run_id}/t1"
+    assert tasks["t1"]["observed_files"] == ["a.txt"]
+    assert tasks["t2"]["observed_files"] == ["b.txt"]
+    assert tasks["t1"]["undeclared"] == [] and tasks["t1"]["conflict_paths"] == []
+    # The user's side: same branch, same commit, clean checkout, nothing else touched.
+    assert git(repo, "rev-parse", "HEAD") == head
+    assert git(repo, "symbolic-ref", "--short", "HEAD") == "main"
+    assert (repo / "a.txt").read_text() == "a\n"
+    assert git(repo, "status", "--porcelain", "--untracked-files=no") == ""
+    assert branches(repo) == {
+        "main",
+        integration,
+        f"waveplan/tasks/{run_id}/t1",
+        f"waveplan/tasks/{run_id}/t2",
+    }
+    assert worktrees(repo) == [str(repo.resolve())]
+    log = git(repo, "log", "--first-parent", "--format=%s", integration).splitlines()
+    assert sorted(log[:2]) == ["waveplan: merge t1 (t1)", "waveplan: merge t2 (t2)"]
+
+
+def test_same_lines_conflict_and_the_failed_merge_leaves_the_branch_unchanged(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Two tasks editing the same lines: the first to finish merges, the second's merge
+    conflicts. The integration branch stays at the first merge, the second task ends
+    ``conflict`` with the path, its dependent does not run, its branch and worktree (with its
+    work committed) are kept, and the exit code is 1."""
+    repo = make_repo(tmp_path / "repo", {"f.txt": LINES})
+    plan = plan_file(
+        repo,
+        """
+tasks:
+  - id: fast
+    files: [one/]
+    run: "sed -i 's/^line 5$/fast/' f.txt"
+  - id: slow
+    files: [two/]
+    run: "sleep 0.5; sed -i 's/^line 5$/slow/' f.txt"
+  - id: after
+    depends: [slow]
+    run: "true"
+""",
+    )
+    code, _ = isolated(capsys, plan)
+    assert code == 1
+    data = report(capsys, repo)
+    tasks = by_id(data)
+    integration = data["integration_branch"]
+    assert tasks["fast"]["status"] == "succeeded"
+    assert tasks["slow"]["status"] == "conflict"
+    assert tasks["slow"]["conflict_paths"] == ["f.txt"]
+    assert tasks["slow"]["conflict_with"] == ["fast"]
+    assert "merge conflict with fast on f.txt" in tasks["slow"]["reason"]
+    assert tasks["after"]["status"] == "skipped"
+    # The integration branch is exactly the merge of `fast`: the failed merge left no trace.
+    assert git(repo, "log", "-1", "--format=%s", integration) == "waveplan: merge fast (fast)"
+    assert git(repo, "rev-list", "--count", f"main..{integration}") == "2"
+    assert "fast" in (show(repo, integration, "f.txt") or "")
+    assert "slow" not in (show(repo, integration, "f.txt") or "")
+    # The conflicting task's branch holds its work, and its worktree is kept.
+    assert "slow" in (show(repo, tasks["slow"]["branch"], "f.txt") or "")
+    kept = [w for w in worktrees(repo) if w.endswith("/slow")]
+    assert len(kept) == 1
+    code, out, _ = run(capsys, "report", "--root", str(repo))
+    assert "slow: merge conflict with fast on f.txt; branch" in out
+
+
+def test_a_dependent_task_sees_the_merged_work_of_its_dependency(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A task's worktree starts from the integration branch as it is when the task starts,
+    so it holds what its dependencies merged."""
+    repo = make_repo(tmp_path / "repo", {"README": "r\n"})
+    plan = plan_file(
+        repo,
+        """
+tasks:
+  - id: make
+    files: [made.txt]
+    run: "echo made by the dependency > made.txt"
+  - id: use
+    depends: [make]
+    files: [used.txt]
+    run: "cat made.txt > used.txt"
+""",
+    )
+    code, err = isolated(capsys, plan)
+    assert code == 0, err
+    integration = report(capsys, repo)["integration_branch"]
+    assert show(repo, integration, "used.txt") == "made by the dependency\n"
+
+
+def test_a_deletion_stays_deleted(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A file one task deletes is absent from the integration branch after another task,
+    which started before the deletion was merged, merges too."""
+    repo = make_repo(tmp_path / "repo", {"old.txt": "old\n", "other.txt": "o\n"})
+    plan = plan_file(
+        repo,
+        """
+tasks:
+  - id: delete
+    files: [old.txt]
+    run: "git rm -q old.txt"
+  - id: edit
+    files: [other.txt]
+    run: "sleep 0.4; echo new > other.txt"
+""",
+    )
+    code, err = isolated(capsys, plan)
+    assert code == 0, err
+    data = report(capsys, repo)
+    integration = data["integration_branch"]
+    assert files_at(repo, integration) == {".gitignore", "other.txt"}
+    assert by_id(data)["delete"]["observed_files"] == ["old.txt"]
+
+
+def test_an_undeclared_write_is_reported_and_learn_serializes_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A task writing a file it did not declare is reported (JSON and text, naming the task
+    whose declared files it overlaps); ``plan --learn`` adds it as an observed write, which
+    serializes the two tasks the next time."""
+    repo = make_repo(tmp_path / "repo", {"shared.py": LINES, "mine.py": "m\n"})
+    plan = plan_file(
+        repo,
+        """
+tasks:
+  - id: t3
+    files: [mine.py]
+    run: "echo changed > mine.py; sed -i 's/^line 1$/t3/' shared.py"
+  - id: t4
+    files: [shared.py]
+    run: "sed -i 's/^line 20$/t4/' shared.py"
+""",
+    )
+    code, err = isolated(capsys, plan)
+    assert code == 0, err
+    data = report(capsys, repo)
+    t3 = by_id(data)["t3"]
+    assert t3["observed_files"] == ["mine.py", "shared.py"]
+    assert t3["undeclared"] == ["shared.py"]
+    assert t3["undeclared_overlaps"] == {"shared.py": ["t4"]}
+    assert by_id(data)["t4"]["undeclared"] == []
+    code, out, _ = run(capsys, "report", "--root", str(repo))
+    assert "t3 wrote shared.py, not declared; it overlaps t4's declared files" in out
+
+    code, out, _ = run(capsys, "plan", plan, "--format", "json")
+    assert json.loads(out)["waves"]["practical"] == [["t3", "t4"]]
+    assert "observed" not in json.loads(out)
+    code, out, _ = run(capsys, "plan", plan, "--format", "json", "--learn")
+    learnt = json.loads(out)
+    assert learnt["waves"]["practical"] in ([["t3"], ["t4"]], [["t4"], ["t3"]])
+    assert learnt["observed"] == {"t3": ["shared.py (write)"]}
+    code, out, _ = run(capsys, "plan", plan, "--learn")
+    assert "t3 writes shared.py (observed)" in out
+
+
+def test_rerun_on_conflict_runs_the_task_again_on_the_new_head(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """With --on-conflict rerun, a task whose merge conflicts runs once more, from the
+    integration branch holding the work it collided with, and then merges."""
+    repo = make_repo(tmp_path / "repo", {"log.txt": "start\n"})
+    plan = plan_file(
+        repo,
+        """
+tasks:
+  - id: first
+    files: [a/]
+    run: "echo first >> log.txt"
+  - id: second
+    files: [b/]
+    run: "sleep 0.4; echo second >> log.txt"
+""",
+    )
+    code, err = isolated(capsys, plan, "--on-conflict", "rerun")
+    assert code == 0, err
+    data = report(capsys, repo)
+    second = by_id(data)["second"]
+    assert second["status"] == "succeeded"
+    assert second["attempts"] == 2
+    assert not second["flaky"]
+    assert show(repo, data["integration_branch"], "log.txt") == "start\nfirst\nsecond\n"
+
+
+def test_into_head_merges_into_the_current_branch_and_its_checkout(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--into HEAD merges into the branch checked out; its files follow each merge, the
+    user's untracked files stay, and the checkout ends clean."""
+    repo = make_repo(tmp_path / "repo", {"a.txt": "a\n", "gone.txt": "g\n"})
+    (repo / "notes.txt").write_text("my untracked notes\n")
+    plan = plan_file(
+        repo,
+        """
+tasks:
+  - {id: t1, files: [a.txt], run: "echo A > a.txt"}
+  - {id: t2, files: [gone.txt, new.txt], run: "rm gone.txt; echo N > new.txt"}
+""",
+    )
+    code, err = isolated(capsys, plan, "--into", "HEAD")
+    assert code == 0, err
+    assert report(capsys, repo)["integration_branch"] == "main"
+    assert git(repo, "log", "-2", "--format=%s").startswith("waveplan: merge")
+    assert (repo / "a.txt").read_text() == "A\n"
+    assert (repo / "new.txt").read_text() == "N\n"
+    assert not (repo / "gone.txt").exists()
+    assert (repo / "notes.txt").read_text() == "my untracked notes\n"
+    assert git(repo, "status", "--porcelain", "--untracked-files=no") == ""
+
+
+def test_into_head_refuses_a_dirty_checkout(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--into HEAD with uncommitted changes to tracked files is refused up front (exit 2),
+    and nothing is run or created."""
+    repo = make_repo(tmp_path / "repo", {"a.txt": "a\n"})
+    (repo / "a.txt").write_text("uncommitted\n")
+    plan = plan_file(repo, "tasks:\n  - {id: t1, run: 'echo x > x.txt'}\n")
+    code, err = isolated(capsys, plan, "--into", "HEAD")
+    assert code == 2
+    assert "uncommitted changes (a.txt)" in err
+    assert branches(repo) == {"main"}
+    assert not (repo / "x.txt").exists()
+
+
+def test_outside_a_repository_isolation_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--isolate worktree needs a git repository: one error line, exit 2."""
+    folder = tmp_path / "plain"
+    folder.mkdir()
+    plan = plan_file(folder, "tasks:\n  - {id: t1, run: 'true'}\n")
+    code, err = isolated(capsys, plan)
+    assert code == 2
+    assert "needs the plan root in a git repository" in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_the_plan_can_ask_for_isolation(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``isolate: worktree`` in the plan isolates without the option."""
+    repo = make_repo(tmp_path / "repo", {"a.txt": "a\n"})
+    plan = plan_file(repo, "isolate: worktree\ntasks:\n  - {id: t1, run: 'echo b > a.txt'}\n")
+    code, _, err = run(capsys, "run", plan, "-q")
+    assert code == 0, err
+    data = report(capsys, repo)
+    assert show(repo, data["integration_branch"], "a.txt") == "b\n"
+    assert (repo / "a.txt").read_text() == "a\n"
+
+
+def test_a_plan_root_below_the_repository_top(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Commands run at the plan root's place in the worktree, and paths are reported
+    relative to the plan root, as they are declared."""
+    repo = make_repo(tmp_path / "repo", {"app/src/a.py": "a\n", "other/b.py": "b\n"})
+    plan = plan_file(
+        repo / "app",
+        "tasks:\n  - id: t1\n    files: [src/a.py]\n"
+        "    run: 'echo A > src/a.py; echo B > ../other/b.py'\n",
+    )
+    code, err = isolated(capsys, plan)
+    assert code == 0, err
+    data = report(capsys, repo / "app")
+    t1 = by_id(data)["t1"]
+    assert t1["observed_files"] == ["../other/b.py", "src/a.py"]
+    assert t1["undeclared"] == ["../other/b.py"]
+    assert show(repo, data["integration_branch"], "app/src/a.py") == "A\n"
+
+
+def test_failed_task_keeps_its_work_and_clean_removes_what_runs_left(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A failed task's worktree and branch (its work committed as work in progress) are
+    kept; ``clean`` removes worktrees and merged task branches, keeps the failed task's branch
+    until --all, and never deletes the integration branch or the user's branches."""
+    repo = make_repo(tmp_path / "repo", {"a.txt": "a\n"})
+    git(repo, "branch", "user-branch")
+    plan = plan_file(
+        repo,
+        """
+tasks:
+  - {id: ok, files: [a.txt], run: "echo A > a.txt"}
+  - {id: broken, files: [b.txt], run: "echo half > b.txt; exit 3"}
+""",
+    )
+    code, _ = isolated(capsys, plan, "--keep-going")
+    assert code == 1
+    data = report(capsys, repo)
+    run_id, integration = data["run_id"], data["integration_branch"]
+    broken = by_id(data)["broken"]
+    assert broken["status"] == "failed"
+    assert show(repo, broken["branch"], "b.txt") == "half\n"
+    assert len(worktrees(repo)) == 2
+    code, out, err = run(capsys, "clean", "--root", str(repo))
+    assert code == 0, err
+    assert f"kept 1 branch(es) with unmerged work (--all deletes them): {broken['branch']}" in out
+    assert worktrees(repo) == [str(repo.resolve())]
+    assert branches(repo) == {"main", "user-branch", integration, broken["branch"]}
+    code, out, err = run(capsys, "clean", "--root", str(repo), "--all", "--run", run_id)
+    assert code == 0, err
+    assert branches(repo) == {"main", "user-branch", integration}
+    assert not (repo / ".git" / "waveplan" / "worktrees" / run_id).exists()
+    code, out, _ = run(capsys, "clean", "--root", str(repo))
+    assert out == "nothing to clean\n"
+
+
+def test_clean_refuses_while_a_run_holds_the_plan_root(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``clean`` does not touch anything while a run is going on."""
+    repo = make_repo(tmp_path / "repo", {"a.txt": "a\n"})
+    plan = plan_file(repo, "tasks:\n  - {id: t1, run: 'exit 1'}\n")
+    isolated(capsys, plan)
+    with RunLock(state_dir(repo)):
+        code, _, err = run(capsys, "clean", "--root", str(repo))
+    assert code == 2
+    assert "another waveplan run is using" in err
+    assert len(worktrees(repo)) == 2
