@@ -768,13 +768,13 @@ svg .lane { fill: #f7f9fa; }
 .node .nid { font-weight: 600; }
 .node .ntitle { fill: var(--muted); }
 .node.st-succeeded .box { fill: #e3f4e8; }
-.node.st-failed .box { fill: #fde2e2; }
+.node.st-failed .box, .node.st-conflict .box { fill: #fde2e2; }
 .node.st-skipped .box, .node.st-pending .box { fill: #eef1f4; stroke-dasharray: 4 2; }
 .node.st-interrupted .box { fill: #f3e8ff; }
 .bar { fill: #6b8fb5; }
 .bar.crit { fill: #a8642a; }
 .bar.done { fill: #b7c2cc; }
-.bar.st-succeeded, .bar.st-failed, .bar.st-interrupted { fill: #dfe5ea; }
+.bar.st-succeeded, .bar.st-failed, .bar.st-conflict, .bar.st-interrupted { fill: #dfe5ea; }
 .bar.st-skipped, .bar.st-pending { fill: #fff; stroke: var(--skip); stroke-dasharray: 3 2; }
 .bar.crit.st-succeeded, .bar.crit.st-failed { stroke: var(--crit); stroke-width: 1.5; }
 .att, .blabel, .tries { pointer-events: none; }
@@ -809,7 +809,7 @@ svg .lane { fill: #f7f9fa; }
 .status { font-size: 12px; font-weight: 600; padding: 1px 7px; border-radius: 9px;
   background: #eef1f4; vertical-align: middle; }
 .status.st-succeeded { background: #dcfce7; color: #166534; }
-.status.st-failed { background: #fee2e2; color: #991b1b; }
+.status.st-failed, .status.st-conflict { background: #fee2e2; color: #991b1b; }
 .status.st-interrupted { background: #f3e8ff; color: #6b21a8; }
 .waits { margin: 0; padding-left: 20px; }
 .hovering :is(.node, .bar, .att, .planned):not(.focus):not(.dep):not(.conf) { opacity: 0.35; }
