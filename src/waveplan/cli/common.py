@@ -58,6 +58,10 @@ def emit(text: str, output: str | None) -> None:
         raise UserError(f"{output}: folder {str(folder)!r} does not exist")
     fd, temporary = tempfile.mkstemp(prefix=f".{target.name}.", dir=folder)
     try:
+        # mkstemp creates the file for its owner only; give it the mode a plain open() would.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.fchmod(fd, 0o666 & ~umask)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
         Path(temporary).replace(target)
