@@ -167,6 +167,19 @@ def test_plain_command_runs_directly_with_the_plan_root_as_pwd(
     assert (tmp_path / "logs" / "t.1.log").read_text() == f"{tmp_path}\nt\n"
 
 
+def test_command_reads_the_job_standard_input_or_none(
+    executor: DaskExecutor, tmp_path: Path
+) -> None:
+    """The job's stdin reaches the remote command; without it the command reads nothing."""
+    executor.submit(job(tmp_path, "cat; echo end", task="fed", stdin=b"prompt\n"))
+    # What /dev/null holds is not checked: in some sandboxes it is a regular file.
+    executor.submit(job(tmp_path, "readlink /proc/$$/fd/0", task="none"))
+    outcomes = collect(executor, 2)
+    assert {o.status for o in outcomes} == {AttemptStatus.SUCCEEDED}
+    assert (tmp_path / "logs" / "fed.1.log").read_text() == "prompt\nend\n"
+    assert (tmp_path / "logs" / "none.1.log").read_text() == "/dev/null\n"
+
+
 def test_nonzero_exit_is_a_failure_with_its_code(executor: DaskExecutor, tmp_path: Path) -> None:
     """A command exiting 3 fails with exit code 3."""
     executor.submit(job(tmp_path, "exit 3"))

@@ -148,6 +148,7 @@ class DaskExecutor:
             claim=None if claim is None else self._remote(claim),
             timeout=job.timeout,
             grace=self.grace,
+            stdin=job.stdin,
         )
         key = f"{job.task}-{job.attempt}-{uuid.uuid4().hex[:12]}"
         where: dict[str, Any] = {}

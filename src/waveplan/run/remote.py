@@ -1,8 +1,8 @@
 """What runs on a Dask worker: one attempt of a task, and the guard of the worker's processes.
 
 :func:`run_attempt` is the function the Dask executor submits. It runs the command as the local
-executor does (its own process group, the log appended to, no standard input, plain commands
-without a shell), and on the worker it also:
+executor does (its own process group, the log appended to, the job's standard input or none,
+plain commands without a shell), and on the worker it also:
 
 - claims the attempt with a file beside its log (created exclusively), so that when Dask
   re-runs a task whose worker died (the scheduler's ``allowed-failures``), the second run
@@ -35,6 +35,7 @@ from typing import Any
 
 from waveplan import __version__
 from waveplan.model import AttemptStatus
+from waveplan.run.local import _open_stdin as open_stdin  # shared with the local executor
 from waveplan.run.local import direct_argv
 from waveplan.run.procs import KILL_GRACE, group_alive, stop_group
 
@@ -70,6 +71,7 @@ class RemoteJob:
     claim: str | None = None
     timeout: float | None = None
     grace: float = KILL_GRACE
+    stdin: bytes | None = None
 
     def to_wire(self) -> dict[str, Any]:
         return {"waveplan": __version__, **{f.name: getattr(self, f.name) for f in fields(self)}}
@@ -207,12 +209,13 @@ def _run(job: RemoteJob, started: float) -> RemoteResult:
         return result(AttemptStatus.INTERRUPTED, None)
     _GUARD.start(job.grace)
     log = _open_log(job.log)
+    stdin = open_stdin(job.stdin)
     try:
         process = subprocess.Popen(
             direct_argv(job.command) or ["/bin/sh", "-c", job.command],
             cwd=job.cwd,
             env={**os.environ, "PWD": job.cwd, **job.env},
-            stdin=subprocess.DEVNULL,
+            stdin=stdin,
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -222,8 +225,9 @@ def _run(job: RemoteJob, started: float) -> RemoteResult:
             AttemptStatus.FAILED, None, f"waveplan: cannot start the command on {host}: {exc}\n"
         )
     finally:
-        if log != subprocess.DEVNULL:
-            os.close(log)
+        for handle in (log, stdin):
+            if handle != subprocess.DEVNULL:
+                os.close(handle)
     _GUARD.add(process.pid)
     ended = threading.Event()
     stopped: list[AttemptStatus] = []
