@@ -17,6 +17,7 @@ __all__ = [
     "AttemptInfo",
     "AttemptStatus",
     "DurationSource",
+    "Evidence",
     "Isolation",
     "Mode",
     "Origin",
@@ -94,6 +95,19 @@ class Access:
 
 
 @dataclass(frozen=True, slots=True)
+class Evidence:
+    """Why an inferred access is in a plan: the finding that added it and what was seen.
+
+    ``finding`` names the kind of finding (``import coupling``, ``test footprint``, ``test
+    conflict``, ``state``, ``likely also touched``); ``lines`` are what was seen, one sentence
+    or source line each (``src/app.py:3: from pkg import core``).
+    """
+
+    finding: str
+    lines: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Task:
     """A unit of work."""
 
@@ -161,6 +175,8 @@ class Plan:
     ``root`` is the folder that task paths are relative to; ``source`` the file it came from.
     ``workers`` is the worker limit (None: unlimited); ``capacities`` the counted resources.
     ``origin`` is set when the plan was imported from another format (None for task files).
+    ``evidence`` says, per task id and inferred access, why the access was inferred (for the
+    accesses ``waveplan plan --infer`` adds from code, tests and history).
     ``isolate`` is the plan's ``isolate:`` key (None when it does not say).
     """
 
@@ -171,6 +187,7 @@ class Plan:
     root: str = "."
     source: str = "<memory>"
     origin: PlanSource | None = None
+    evidence: Mapping[str, Mapping[Access, Evidence]] = field(default_factory=dict)
     isolate: Isolation | None = None
 
     def task(self, task_id: str) -> Task:

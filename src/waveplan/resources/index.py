@@ -27,7 +27,7 @@ from functools import cache, lru_cache
 from waveplan.model import Mode, Plan, ResourceKind, Task
 from waveplan.resources.names import ROOT_DIR, is_glob, is_named_test_resource
 
-__all__ = ["READ", "WRITE", "Claim", "PointKind", "ResourceIndex"]
+__all__ = ["READ", "WRITE", "Claim", "PointKind", "ResourceIndex", "covers"]
 
 # Claim modes as small ints: the scheduler's inner loop compares them millions of times.
 READ = 0
@@ -401,3 +401,25 @@ def patterns_overlap(a: tuple[str, ...], b: tuple[str, ...]) -> tuple[bool, bool
         return best
 
     return search(0, 0)
+
+
+def covers(key: str, path: str) -> bool:
+    """Whether the normalised path key (a path, directory or glob) covers the concrete ``path``.
+
+    The overlap rules of the index, for one concrete path: a path or directory covers itself
+    and everything under it; a glob covers what it matches and everything under a match.
+    """
+    if key == ROOT_DIR:
+        return True
+    if not is_glob(key):
+        base = key.rstrip("/")
+        return path == base or path.startswith(base + "/")
+    pattern = tuple(s for s in key.rstrip("/").split("/") if s)
+    states = _closure(pattern, frozenset({0}))
+    for segment in path.split("/"):
+        states = _step(pattern, states, segment)
+        if not states:
+            return False
+        if len(pattern) in states:
+            return True
+    return False

@@ -1,0 +1,91 @@
+"""The content-hash cache of what waveplan read in each file: ``.waveplan/infer-cache/``.
+
+One JSON file, ``facts.json``, maps ``facet/language/digest`` to the facts one scan of a file
+produced (its imports, its tables, its test fixtures). The digest is BLAKE2b of the file's
+bytes, so an edited file is read again and a file moved or copied is not. Saving keeps only
+the entries of files that still exist with that content, so the cache never grows past the
+repository. A missing, corrupt or other-version cache is ignored and rebuilt; a cache that
+cannot be written is skipped (the analysis does not depend on it).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+__all__ = ["CACHE_DIR", "FactCache", "digest"]
+
+CACHE_DIR = Path(".waveplan") / "infer-cache"
+_FILE = "facts.json"
+# Bump when a scanner changes what it returns: old entries are then ignored.
+VERSION = 1
+
+
+def digest(data: bytes) -> str:
+    """The content hash of a file's bytes."""
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+class FactCache:
+    """Facts by content hash; ``folder`` None keeps them in memory only."""
+
+    def __init__(self, folder: Path | None) -> None:
+        self.folder = folder
+        self.entries: dict[str, Any] = {}
+        self.hits = 0
+        self.misses = 0
+        self._changed = False
+        if folder is not None:
+            self.entries = _read(folder / _FILE)
+
+    def get(self, key: str) -> Any | None:
+        """The facts stored under ``key`` (None: not cached)."""
+        found = self.entries.get(key)
+        if found is None:
+            self.misses += 1
+        else:
+            self.hits += 1
+        return found
+
+    def put(self, key: str, facts: Any) -> None:
+        """Store the facts of one scan."""
+        self.entries[key] = facts
+        self._changed = True
+
+    def save(self, digests: Iterable[str]) -> None:
+        """Write the cache, keeping the entries of the given content digests only."""
+        if self.folder is None:
+            return
+        live = set(digests)
+        kept = {k: v for k, v in self.entries.items() if k.rsplit("/", 1)[-1] in live}
+        if not self._changed and len(kept) == len(self.entries):
+            return
+        with contextlib.suppress(OSError):
+            self.folder.mkdir(parents=True, exist_ok=True)
+            fd, temporary = tempfile.mkstemp(prefix=".facts.", dir=self.folder)
+            try:
+                with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                    json.dump({"version": VERSION, "entries": kept}, handle, separators=(",", ":"))
+                Path(temporary).replace(self.folder / _FILE)
+            except BaseException:
+                Path(temporary).unlink(missing_ok=True)
+                raise
+        self.entries = kept
+        self._changed = False
+
+
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_bytes())
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(data, dict) or data.get("version") != VERSION:
+        return {}
+    entries = data.get("entries")
+    return entries if isinstance(entries, dict) else {}

@@ -1,0 +1,184 @@
+"""The repository as the analyses see it: its files, their contents, its commit history.
+
+This is the only part of :mod:`waveplan.infer` that touches the file system or runs ``git``.
+Files are listed by ``git ls-files`` (tracked and untracked files that are not ignored) in a
+git work tree, else by walking the folder without the usual vendored and generated folders.
+Contents are read as UTF-8 (undecodable bytes replaced); binary files and files over
+:data:`MAX_FILE_BYTES` are skipped. :class:`Sources` gives each file's facts through the
+content-hash cache.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from waveplan.infer.cache import FactCache, digest
+from waveplan.infer.cochange import Commit
+from waveplan.infer.source import Language, language_of
+
+__all__ = ["MAX_FILE_BYTES", "Repository", "Sources"]
+
+MAX_FILE_BYTES = 1_000_000
+"""Larger files are generated or data, not code anyone edits by hand: not read."""
+_SKIP_DIRS = frozenset(
+    {
+        ".git",
+        ".hg",
+        ".svn",
+        ".waveplan",
+        "node_modules",
+        "bower_components",
+        ".venv",
+        "venv",
+        "__pycache__",
+        ".mypy_cache",
+        ".pytest_cache",
+        ".ruff_cache",
+        ".tox",
+        ".nox",
+        ".eggs",
+        "site-packages",
+        "dist",
+        "build",
+    }
+)
+
+
+@dataclass
+class Repository:
+    """A folder of source files, maybe a git work tree. Paths are POSIX, relative to it."""
+
+    path: Path
+    files: list[str]
+    git: bool
+
+    @classmethod
+    def open(cls, path: str | os.PathLike[str]) -> Repository:
+        """List the repository's files (raises ValueError when it is not a folder)."""
+        folder = Path(path).absolute()
+        if not folder.is_dir():
+            raise ValueError(f"{path}: not a folder")
+        listed = _git_files(folder)
+        if listed is None:
+            return cls(folder, _walk(folder), git=False)
+        return cls(folder, listed, git=True)
+
+    def read(self, path: str) -> bytes | None:
+        """A file's bytes (None when it is missing, too large or binary)."""
+        try:
+            full = self.path / path
+            if full.stat().st_size > MAX_FILE_BYTES:
+                return None
+            data = full.read_bytes()
+        except OSError:
+            return None
+        if b"\0" in data[:8192]:
+            return None
+        return data
+
+    def log(self, max_commits: int) -> list[Commit]:
+        """The last ``max_commits`` non-merge commits, oldest first, with the files each
+        changed (paths relative to the repository; files outside it left out)."""
+        if not self.git:
+            return []
+        result = _git(
+            self.path,
+            "log",
+            "--no-merges",
+            "--name-only",
+            "--relative",
+            "--format=%x00%h",
+            f"--max-count={max_commits}",
+        )
+        if result is None:
+            return []
+        commits: list[Commit] = []
+        for chunk in result.split("\0")[1:]:
+            lines = chunk.splitlines()
+            if not lines:
+                continue
+            files = tuple(sorted({line for line in lines[1:] if line}))
+            if files:
+                commits.append(Commit(lines[0].strip(), files))
+        commits.reverse()
+        return commits
+
+
+def _git(folder: Path, *args: str) -> str | None:
+    try:
+        done = subprocess.run(
+            ["git", "-C", str(folder), "-c", "core.quotepath=off", *args],
+            capture_output=True,
+            check=False,
+            timeout=120,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    if done.returncode != 0:
+        return None
+    return done.stdout.decode("utf-8", errors="replace")
+
+
+def _git_files(folder: Path) -> list[str] | None:
+    inside = _git(folder, "rev-parse", "--is-inside-work-tree")
+    if inside is None or inside.strip() != "true":
+        return None
+    listed = _git(folder, "ls-files", "-z", "--cached", "--others", "--exclude-standard")
+    deleted = _git(folder, "ls-files", "-z", "--deleted")
+    if listed is None:
+        return None
+    gone = set(deleted.split("\0")) if deleted else set()
+    return sorted({f for f in listed.split("\0") if f and f not in gone and not _skipped(f)})
+
+
+def _skipped(path: str) -> bool:
+    return any(part in _SKIP_DIRS or part.endswith(".egg-info") for part in path.split("/")[:-1])
+
+
+def _walk(folder: Path) -> list[str]:
+    found: list[str] = []
+    for current, dirs, names in os.walk(folder):
+        dirs[:] = [d for d in dirs if d not in _SKIP_DIRS and not d.endswith(".egg-info")]
+        base = Path(current).relative_to(folder).as_posix()
+        prefix = "" if base == "." else base + "/"
+        found.extend(prefix + name for name in names)
+    return sorted(found)
+
+
+class Sources:
+    """Facts of the repository's files, each computed once per content and cached."""
+
+    def __init__(self, repo: Repository, cache: FactCache) -> None:
+        self.repo = repo
+        self.cache = cache
+        self.digests: dict[str, str] = {}
+        self.read_count = 0
+
+    def facts(self, path: str, facet: str, scan: Callable[[str, Language, str], Any]) -> Any | None:
+        """What ``scan(text, language, path)`` returns for the file, from the cache when its
+        content was scanned before (None for files that are not read)."""
+        language = language_of(path)
+        if language is None:
+            return None
+        data = self.repo.read(path)
+        if data is None:
+            return None
+        self.read_count += 1
+        key = self.digests.get(path)
+        if key is None:
+            key = self.digests[path] = digest(data)
+        cache_key = f"{facet}/{language.value}/{key}"
+        found = self.cache.get(cache_key)
+        if found is None:
+            found = scan(data.decode("utf-8", errors="replace"), language, path)
+            self.cache.put(cache_key, found)
+        return found
+
+    def save(self) -> None:
+        """Write the cache, forgetting the contents that are gone."""
+        self.cache.save(self.digests.values())

@@ -1,0 +1,84 @@
+"""The content-hash cache of ``waveplan infer``: reused when files are unchanged, refreshed
+for an edited file, pruned of contents that are gone, ignored when corrupt."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from inferrepo import make_repo, write_plan
+from waveplan.infer import ALL_KINDS, Kind, infer_plan
+from waveplan.infer.cache import CACHE_DIR
+from waveplan.load import load_plan
+
+FILES = {
+    "pkg/__init__.py": "",
+    "pkg/core.py": "X = 1\n",
+    "pkg/use.py": "from pkg.core import X\n",
+    "pkg/other.py": "Y = 2\n",
+    "tests/test_use.py": "from pkg.use import X\n\n\ndef test_x():\n    assert X\n",
+}
+
+
+def _plan(root: Path) -> Path:
+    return write_plan(
+        root, [{"id": "core", "files": ["pkg/core.py"]}, {"id": "use", "files": ["pkg/use.py"]}]
+    )
+
+
+def test_second_run_reads_every_file_from_the_cache(tmp_path: Path) -> None:
+    """The first run parses every file; the second parses none and finds the same."""
+    repo = make_repo(tmp_path / "repo", FILES)
+    plan = load_plan(_plan(repo))
+    first = infer_plan(plan, kinds=ALL_KINDS)
+    assert first.stats.parsed > 0
+    assert (repo / CACHE_DIR / "facts.json").is_file()
+    second = infer_plan(plan, kinds=ALL_KINDS)
+    assert second.stats.parsed == 0
+    assert second.stats.cached == first.stats.parsed + first.stats.cached
+    assert second.findings == first.findings
+
+
+def test_an_edited_file_is_parsed_again(tmp_path: Path) -> None:
+    """Only the edited file is parsed again, and what it now says is what is found."""
+    repo = make_repo(tmp_path / "repo", FILES)
+    plan = load_plan(_plan(repo))
+    imports = [Kind.IMPORTS]
+    assert [f.kind.value for f in infer_plan(plan, kinds=imports).findings] == ["import coupling"]
+    (repo / "pkg" / "use.py").write_text("from pkg.other import Y\n", encoding="utf-8")
+    again = infer_plan(plan, kinds=imports)
+    assert again.stats.parsed == 1
+    assert [f.kind.value for f in again.findings] == []
+
+
+def test_contents_that_are_gone_are_dropped_from_the_cache(tmp_path: Path) -> None:
+    """Saving keeps only the entries of contents the repository still holds."""
+    repo = make_repo(tmp_path / "repo", FILES)
+    plan = load_plan(_plan(repo))
+    infer_plan(plan, kinds=[Kind.IMPORTS])
+    cache = repo / CACHE_DIR / "facts.json"
+    before = set(json.loads(cache.read_text())["entries"])
+    (repo / "pkg" / "use.py").write_text("from pkg.other import Y\n", encoding="utf-8")
+    infer_plan(plan, kinds=[Kind.IMPORTS])
+    after = set(json.loads(cache.read_text())["entries"])
+    assert len(after) == len(before)
+    assert len(after - before) == 1
+
+
+def test_a_corrupt_cache_is_rebuilt(tmp_path: Path) -> None:
+    """An unreadable cache is ignored and written again."""
+    repo = make_repo(tmp_path / "repo", FILES)
+    plan = load_plan(_plan(repo))
+    cache = repo / CACHE_DIR / "facts.json"
+    cache.parent.mkdir(parents=True)
+    cache.write_text("{not json", encoding="utf-8")
+    result = infer_plan(plan)
+    assert result.stats.cached == 0
+    assert json.loads(cache.read_text())["version"] == 1
+
+
+def test_no_cache_writes_nothing(tmp_path: Path) -> None:
+    """With the cache off nothing is written under .waveplan/."""
+    repo = make_repo(tmp_path / "repo", FILES)
+    infer_plan(load_plan(_plan(repo)), cache=False)
+    assert not (repo / ".waveplan").exists()
