@@ -348,7 +348,10 @@ def predict_merge(repo: Git, ours: str, theirs: str) -> Prediction:
 
 
 def find_repository(path: str | Path) -> Git | None:
-    """The git repository holding ``path``, or None when it is not in one."""
+    """The git repository holding ``path``, or None when it is not in one; raises
+    :class:`GitError` when git is not installed."""
+    if shutil.which("git") is None:
+        raise GitError("git is not installed (or not on PATH)")
     folder = Path(path)
     try:
         process = subprocess.run(
