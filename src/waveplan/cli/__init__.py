@@ -18,6 +18,7 @@ from waveplan.cli.checkmerge import check_merge_command
 from waveplan.cli.clean import clean_command
 from waveplan.cli.common import EXIT_INTERRUPTED, EXIT_USAGE, print_error
 from waveplan.cli.convert import convert_command
+from waveplan.cli.infer import infer_command
 from waveplan.cli.plan import plan_command
 from waveplan.cli.report import history_command, report_command
 from waveplan.cli.run import run_command
@@ -42,6 +43,7 @@ for command in (
     clean_command,
 ):
     cli.add_command(command)
+cli.add_command(infer_command)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

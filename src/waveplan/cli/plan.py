@@ -7,6 +7,7 @@ import dataclasses
 import click
 
 from waveplan.cli.common import emit, no_gc, terminal_style
+from waveplan.cli.infer import infer_option, inferred
 from waveplan.cli.learn import learn_option, learnt
 from waveplan.cli.sources import source_format, source_options
 from waveplan.graph import Graph
@@ -45,6 +46,7 @@ FORMATS = ("text", "json", "mermaid", "html")
     help="Worker limit (default: the plan's 'workers', else unlimited).",
 )
 @learn_option
+@infer_option
 def plan_command(
     *,
     file: str,
@@ -54,6 +56,7 @@ def plan_command(
     workers: int | None,
     source: str | None,
     infer_files: bool,
+    infer: str | None,
     learn: bool,
 ) -> None:
     """Show the waves, conflicts, schedule, speedup and advice of the plan in PATH: a task
@@ -64,6 +67,8 @@ def plan_command(
         )
         if workers is not None:
             plan = dataclasses.replace(plan, workers=workers)
+        if infer is not None:
+            plan = inferred(plan, infer)
         if learn:
             plan = learnt(plan, file)
         analysis = analyse(plan, Graph.from_plan(plan))

@@ -10,7 +10,7 @@ from waveplan.render.figures import advice_sentence, efficiency, saving
 from waveplan.schedule.advice import Advice
 from waveplan.schedule.analysis import PlanAnalysis
 
-__all__ = ["PRETTY_LIMIT", "dumps", "plan_json", "plan_to_dict"]
+__all__ = ["PRETTY_LIMIT", "dumps", "inferred_to_dict", "plan_json", "plan_to_dict"]
 
 # Above this many tasks the JSON is written compactly: indenting is several times slower and
 # nobody reads a 100,000-task document without a tool anyway.
@@ -99,6 +99,8 @@ def plan_to_dict(analysis: PlanAnalysis) -> dict[str, Any]:
         "optimal": analysis.optimal,
         "done": [t.id for t in analysis.plan.tasks if t.done],
     }
+    if analysis.inferred is not None and analysis.plan.origin is None:
+        data["inferred"] = inferred_to_dict(analysis)  # an imported plan's: in "source"
     if analysis.plan.origin is not None:
         data["source"] = _source(analysis)
     elif observed := _by_origin(analysis.plan, Origin.OBSERVED):
@@ -141,9 +143,44 @@ def _source(analysis: PlanAnalysis) -> dict[str, Any]:
                 {"task": task, "resource": resource}
                 for task, resource in sorted(report.inferred_waits if report else ())
             ],
+            "evidence": _evidence(plan),
         },
         "observed": observed,
         "provenance": {task: dict(fields) for task, fields in origin.provenance.items()},
+    }
+
+
+def _evidence(plan: Plan) -> dict[str, dict[str, dict[str, Any]]]:
+    """Per task and inferred access (described), the finding and evidence behind it."""
+    found: dict[str, dict[str, dict[str, Any]]] = {}
+    for task_id, accesses in plan.evidence.items():
+        for access, why in accesses.items():
+            found.setdefault(task_id, {})[access.describe()] = {
+                "finding": why.finding,
+                "lines": list(why.lines),
+            }
+    return found
+
+
+def inferred_to_dict(analysis: PlanAnalysis) -> dict[str, Any]:
+    """The inferred accesses of a plan, kept apart from the declared ones: per task, each
+    access; the conflicts and waits that exist only through them; and, for the accesses
+    ``--infer`` added, the finding and evidence behind each (see docs/infer.md)."""
+    plan = analysis.plan
+    report = analysis.inferred
+    accesses: dict[str, list[str]] = {}
+    for task in plan.tasks:
+        for access in task.accesses:
+            if access.origin is Origin.INFERRED:
+                accesses.setdefault(task.id, []).append(access.describe())
+    return {
+        "accesses": accesses,
+        "conflicts": sorted(report.conflicts) if report is not None else [],
+        "waits": [
+            {"task": task, "resource": resource}
+            for task, resource in sorted(report.waits if report is not None else ())
+        ],
+        "evidence": _evidence(plan),
     }
 
 

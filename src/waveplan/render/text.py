@@ -124,7 +124,7 @@ def conflicts_table(analysis: PlanAnalysis) -> Table:
         writers = set(group.writers)
         marked = tuple(f"{t}*" if t in writers else t for t in group.tasks)
         note = " (conservative: patterns may overlap)" if group.conservative else ""
-        if analysis.source is not None and group.resource in analysis.source.inferred_conflicts:
+        if analysis.inferred is not None and group.resource in analysis.inferred.conflicts:
             note += " (inferred)"
         table.add_row(group.resource + note, _ids(marked))
     if len(ranked) > MAX_ROWS:
@@ -156,8 +156,8 @@ def delay_lines(analysis: PlanAnalysis) -> list[RenderableType]:
         more = f" and {delay.more_holders:,} more" if delay.more_holders else ""
         held = f" held by {_ids(delay.holders)}{more}" if delay.holders else ""
         note = " (conservative overlap)" if delay.conservative else ""
-        if analysis.source is not None and (
-            (delay.task, delay.resource) in analysis.source.inferred_waits
+        if analysis.inferred is not None and (
+            (delay.task, delay.resource) in analysis.inferred.waits
         ):
             note += " (inferred)"
         lines.append(
@@ -236,6 +236,7 @@ def plan_text(analysis: PlanAnalysis, *, width: int = 100, color: bool = False) 
     )
     if analysis.advice:
         items.append(advice_table(analysis))
+    items += inferred_lines(analysis)
     if plan.origin is not None:
         items += source_lines(analysis)
     else:
@@ -258,6 +259,29 @@ def observed_lines(analysis: PlanAnalysis) -> list[RenderableType]:
     if len(found) > MAX_ROWS:
         lines.append(_more(len(found), MAX_ROWS, "observed writes"))
     return lines
+
+
+def inferred_lines(analysis: PlanAnalysis) -> list[RenderableType]:
+    """The accesses ``--infer`` added, each with its finding and first line of evidence."""
+    plan = analysis.plan
+    found = [
+        (task.id, access, why)
+        for task in plan.tasks
+        for access, why in plan.evidence.get(task.id, {}).items()
+    ]
+    if not found:
+        return []
+    lines: list[RenderableType] = [
+        Text(f"Inferred accesses ({len(found):,}, from code, tests and history)", style="italic")
+    ]
+    for task_id, access, why in found[:MAX_ROWS]:
+        lines.append(Text(f"  {task_id} {access.describe()} (inferred: {why.finding})"))
+        if why.lines:
+            more = f" (+{len(why.lines) - 1:,} more)" if len(why.lines) > 1 else ""
+            lines.append(Text(f"      {why.lines[0]}{more}", style="dim"))
+    if len(found) > MAX_ROWS:
+        lines.append(_more(len(found), MAX_ROWS, "inferred accesses"))
+    return [*lines, Text()]
 
 
 def source_lines(analysis: PlanAnalysis) -> list[RenderableType]:

@@ -29,7 +29,7 @@ from waveplan.schedule.advice import (
     rank,
 )
 from waveplan.schedule.bounds import LowerBound, lower_bound
-from waveplan.schedule.declared import SourceReport, compare
+from waveplan.schedule.declared import InferredReport, SourceReport, compare, inferred_report
 from waveplan.schedule.explain import ConflictGroup, Delay, conflict_groups, delays, point_groups
 from waveplan.schedule.scheduler import WORKERS
 from waveplan.schedule.simulate import simulate
@@ -86,6 +86,7 @@ class PlanAnalysis:
     serialization: list[SerializationPoint]
     advice: list[Advice]
     source: SourceReport | None = None  # declared vs computed, for imported plans
+    inferred: InferredReport | None = None  # what only inferred accesses cause, if any
 
     @property
     def optimal(self) -> bool:
@@ -145,6 +146,9 @@ def analyse(plan: Plan, graph: Graph | None = None) -> PlanAnalysis:
         serialization=serialization,
         advice=rank(advice),
     )
+    inferred = inferred_report(plan, graph, analysis.conflicts, analysis.delays)
+    if inferred is not None:
+        analysis = dataclasses.replace(analysis, inferred=inferred)
     if plan.origin is None:
         return analysis
     return dataclasses.replace(analysis, source=compare_source(analysis, graph))
@@ -160,4 +164,5 @@ def compare_source(analysis: PlanAnalysis, graph: Graph) -> SourceReport | None:
         schedule=analysis.schedule,
         conflicts=analysis.conflicts,
         delays=analysis.delays,
+        inferred=analysis.inferred,
     )

@@ -10,9 +10,12 @@ ids in the source:
 - the number of declared waves against the waves dependencies and conflicts need;
 - a task marked parallel that the practical schedule serializes, and why.
 
-Findings about tasks that are all done already are left out: they describe the past. It also
-marks the conflicts and waits that exist only because of inferred accesses (paths found in
-prose), by building the resource index again without them.
+Findings about tasks that are all done already are left out: they describe the past.
+
+:func:`inferred_report` marks the conflicts and waits that exist only because of inferred
+accesses (paths found in an imported plan's prose, or what ``waveplan plan --infer`` found in
+code, tests and history), by building the resource index again without them. It applies to
+every plan with inferred accesses, imported or not.
 """
 
 from __future__ import annotations
@@ -26,9 +29,18 @@ from waveplan.model import Origin, Plan, PlanSource, Slot
 from waveplan.resources.index import ResourceIndex
 from waveplan.schedule.explain import ConflictGroup, Delay, conflict_groups
 
-__all__ = ["SourceReport", "compare"]
+__all__ = ["InferredReport", "SourceReport", "compare", "inferred_report"]
 
 _EPSILON = 1e-9
+
+
+@dataclass(frozen=True, slots=True)
+class InferredReport:
+    """What exists only through inferred accesses: the resources of such conflicts, and the
+    (task, resource) waits."""
+
+    conflicts: frozenset[str] = frozenset()
+    waits: frozenset[tuple[str, str]] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,12 +77,19 @@ def compare(
     schedule: Sequence[Slot],
     conflicts: Sequence[ConflictGroup],
     delays: Sequence[Delay],
+    inferred: InferredReport | None = None,
 ) -> SourceReport | None:
-    """The report of an imported plan (None for a plan read from a task file)."""
+    """The report of an imported plan (None for a plan read from a task file).
+
+    ``inferred`` is the plan's :func:`inferred_report` when the caller has it already.
+    """
     origin = plan.origin
     if origin is None:
         return None
-    inferred_conflicts, inferred_waits = _inferred(plan, graph, conflicts, delays)
+    if inferred is None:
+        inferred = inferred_report(plan, graph, conflicts, delays)
+    inferred_conflicts = inferred.conflicts if inferred is not None else frozenset()
+    inferred_waits = inferred.waits if inferred is not None else frozenset()
     done = {t.id for t in plan.tasks if t.done}
     findings: list[str] = []
     if origin.declared_waves is not None:
@@ -253,12 +272,19 @@ def _related(graph: Graph, start: int) -> set[int]:
     return found
 
 
-def _inferred(
+def inferred_report(
     plan: Plan, graph: Graph, conflicts: Sequence[ConflictGroup], delays: Sequence[Delay]
-) -> tuple[frozenset[str], frozenset[tuple[str, str]]]:
-    """Conflicts and waits that vanish when inferred accesses are left out."""
+) -> InferredReport | None:
+    """Conflicts and waits that vanish when inferred accesses are left out (None when the
+    plan has no inferred access).
+
+    Only imported plans (``plan.origin``) and inferred plans (``plan.evidence``) hold
+    inferred accesses, so other plans are not scanned access by access.
+    """
+    if plan.origin is None and not plan.evidence:
+        return None
     if not any(a.origin is Origin.INFERRED for t in plan.tasks for a in t.accesses):
-        return frozenset(), frozenset()
+        return None
     declared = dataclasses.replace(
         plan,
         tasks=tuple(
@@ -282,4 +308,4 @@ def _inferred(
             for tasks in members.get(d.resource, [])
         )
     )
-    return inferred_conflicts, inferred_waits
+    return InferredReport(inferred_conflicts, inferred_waits)
