@@ -416,3 +416,21 @@ def test_clean_refuses_while_a_run_holds_the_plan_root(
     assert code == 2
     assert "another waveplan run is using" in err
     assert len(worktrees(repo)) == 2
+
+
+def test_many_tasks_at_once_all_merge(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Ten tasks starting together (worktrees added concurrently) and finishing together
+    (merges queued) all merge, one merge commit each, no worktree left."""
+    repo = make_repo(tmp_path / "repo", {"README": "r\n"})
+    tasks = "\n".join(
+        f"  - {{id: t{n}, files: [out/{n}.txt], run: 'mkdir -p out && echo {n} > out/{n}.txt'}}"
+        for n in range(10)
+    )
+    plan = plan_file(repo, f"tasks:\n{tasks}\n")
+    code, err = isolated(capsys, plan, "-w", "10")
+    assert code == 0, err
+    integration = report(capsys, repo)["integration_branch"]
+    assert {f"out/{n}.txt" for n in range(10)} <= files_at(repo, integration)
+    merges = git(repo, "log", "--first-parent", "--format=%s", f"main..{integration}")
+    assert len(merges.splitlines()) == 10
+    assert worktrees(repo) == [str(repo.resolve())]
