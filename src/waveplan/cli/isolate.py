@@ -82,11 +82,8 @@ def isolate_choice(
     if chosen is not Isolation.WORKTREE and into is not None:
         raise click.UsageError("--into needs --isolate worktree")
     agent_command = agent_cmd or os.environ.get(AGENT_CMD_ENV) or None
-    if backend != "local" and not dry_run:
-        if chosen is Isolation.WORKTREE:
-            raise UserError("--isolate worktree runs tasks as local processes: use --backend local")
-        if any(t.agent is not None and not t.done for t in plan.tasks):
-            raise UserError("agent tasks run as local processes: use --backend local")
+    if backend != "local" and not dry_run and chosen is Isolation.WORKTREE:
+        raise UserError("--isolate worktree runs tasks as local processes: use --backend local")
     if chosen is Isolation.WORKTREE and not dry_run and into is None:
         repo = find_repository(plan.root)
         dirty = repo.dirty_files() if repo is not None else []
