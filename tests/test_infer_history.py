@@ -70,3 +70,11 @@ def test_a_folder_that_is_not_a_repository_has_no_history(tmp_path: Path) -> Non
     repo = Repository.open(tmp_path)
     assert repo.files == ["a.py"]
     assert repo.log(10) == []
+
+
+def test_only_recent_commits_of_each_declared_file_count() -> None:
+    """Old commits of a file drop out: what changed with it long ago is not predicted."""
+    index = _index(("a", "old"), ("a", "old"), ("a", "new"), ("a", "new"), ("b", "x"))
+    assert [c.file for c in index.predict(["a"], recent=2)] == ["new"]
+    assert [c.file for c in index.predict(["a"], recent=None)] == ["new", "old"]
+    assert [(c.file, c.base) for c in index.predict(["a", "b"], recent=2)] == [("new", 3)]

@@ -325,6 +325,34 @@ def test_test_footprint_is_transitive(tmp_path: Path, capsys: pytest.CaptureFixt
     ]
 
 
+def test_a_folder_whose_tests_are_all_affected_is_read_as_a_folder(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Every test under a folder affected: one read of the folder, not one per file."""
+    repo = make_repo(
+        tmp_path / "folders",
+        {
+            "pkg/__init__.py": "",
+            "pkg/core.py": "X = 1\n",
+            "pkg/side.py": "Y = 1\n",
+            "tests/unit/test_a.py": "from pkg.core import X\n",
+            "tests/unit/deep/test_b.py": "from pkg.core import X\n",
+            "tests/unit/deep/helpers.py": "from pkg.side import Y\n",
+            "tests/other/test_c.py": "from pkg.core import X\n",
+            "tests/other/test_d.py": "from pkg.side import Y\n",
+        },
+    )
+    plan = write_plan(repo, [{"id": "core", "files": ["pkg/core.py"]}])
+    inferred = _inferred(capsys, plan, "--infer", "tests")
+    assert inferred["accesses"] == {
+        "core": ["test:tests/other/test_c.py (read)", "test:tests/unit/ (read)"]
+    }
+    assert inferred["evidence"]["core"]["test:tests/unit/ (read)"]["lines"] == [
+        "tests/unit/: all 2 test files in it, such as tests/unit/deep/test_b.py:1 imports "
+        "pkg/core.py"
+    ]
+
+
 STORE = {
     "src/store/users.py": """
         def add(db, name):

@@ -70,8 +70,10 @@ class FactCache:
             self.folder.mkdir(parents=True, exist_ok=True)
             fd, temporary = tempfile.mkstemp(prefix=".facts.", dir=self.folder)
             try:
+                # dumps, not dump: the one-shot C encoder is several times faster
+                text = json.dumps({"version": VERSION, "entries": kept}, separators=(",", ":"))
                 with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                    json.dump({"version": VERSION, "entries": kept}, handle, separators=(",", ":"))
+                    handle.write(text)
                 Path(temporary).replace(self.folder / _FILE)
             except BaseException:
                 Path(temporary).unlink(missing_ok=True)

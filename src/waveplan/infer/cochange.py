@@ -1,12 +1,14 @@
 """Co-change from history: files that changed together with a task's declared files.
 
 Pure: commits go in (oldest first, each the set of files it changed), predictions come out.
-For a set of declared files, the *base* is the number of commits that changed any of them;
-a file's *support* is the number of those commits that also changed it, its *confidence*
-support / base. A file is "likely also touched" when its support is at least ``min_support``
-and its confidence at least ``threshold``. Commits that change more than ``max_files`` files
-(mass renames, reformatting, vendoring) say nothing about which files belong together and are
-left out. ``waveplan infer`` and ``bench/infer_history.py`` use this same code.
+For a set of declared files, the *base* is the number of commits that changed any of them
+(each declared file's ``recent`` latest commits: files move, split and drift apart, and old
+commits say less about the code as it is); a file's *support* is the number of those commits
+that also changed it, its *confidence* support / base. A file is "likely also touched" when
+its support is at least ``min_support`` and its confidence at least ``threshold``. Commits
+that change more than ``max_files`` files (mass renames, reformatting, vendoring) say nothing
+about which files belong together and are left out. ``waveplan infer`` and
+``bench/infer_history.py`` use this same code.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ MIN_SUPPORT = 2
 MAX_FILES = 30
 MAX_COMMITS = 5000
 LIMIT = 20
+RECENT = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +44,7 @@ class HistorySettings:
     max_files: int = MAX_FILES
     max_commits: int = MAX_COMMITS  # how far back ``git log`` is read
     limit: int = LIMIT  # at most this many predictions per task, the most confident first
+    recent: int | None = RECENT  # commits counted per declared file, the latest first
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,13 +102,15 @@ class CoChangeIndex:
         threshold: float = THRESHOLD,
         min_support: int = MIN_SUPPORT,
         limit: int | None = LIMIT,
+        recent: int | None = RECENT,
     ) -> list[CoChange]:
         """Files likely changed with ``declared``: most confident first, ties by support,
-        then by name."""
+        then by name. ``recent`` None counts every commit."""
         wanted = set(declared)
         numbers: set[int] = set()
         for file in wanted:
-            numbers.update(self._of.get(file, ()))
+            commits = self._of.get(file, [])
+            numbers.update(commits if recent is None else commits[-recent:])
         base = len(numbers)
         if base < min_support:
             return []

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import bisect
 import os
+from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from enum import Enum
@@ -237,6 +238,38 @@ def _covered(task: Task, kind: ResourceKind, key: str) -> bool:
     return False
 
 
+class _Folders:
+    """Where the test files are, to name a whole folder of tests by the folder."""
+
+    def __init__(self, tests: Iterable[str]) -> None:
+        self.count: Counter[str] = Counter()
+        for test in tests:
+            self.count.update(_folders(test))
+
+    def cover(self, tests: Sequence[str]) -> list[tuple[str, list[str]]]:
+        """The tests as keys: a folder (``tests/unit/``) when every test file under it is
+        among them (never the root: a folder key must not cover named test resources), else
+        each test file. Each key comes with the tests it stands for."""
+        mine: Counter[str] = Counter()
+        for test in tests:
+            mine.update(_folders(test))
+        grouped: dict[str, list[str]] = {}
+        for test in tests:
+            key = test
+            for folder in _folders(test):  # the outermost complete folder wins
+                if mine[folder] == self.count[folder] and mine[folder] > 1:
+                    key = folder + "/"
+                    break
+            grouped.setdefault(key, []).append(test)
+        return sorted(grouped.items())
+
+
+def _folders(path: str) -> list[str]:
+    """The folders a path is in, outermost first (the root excluded)."""
+    parts = path.split("/")[:-1]
+    return ["/".join(parts[: n + 1]) for n in range(len(parts))]
+
+
 def _join(items: Sequence[str]) -> str:
     if len(items) <= 1:
         return "".join(items)
@@ -347,7 +380,11 @@ class _Analysis:
         return ia in self._order[ib] or ib in self._order[ia]
 
     def shown(self, file: str) -> str:
-        return self.plan_path.get(file, file)
+        """A repository path as the plan names it (as it is when outside the plan root)."""
+        found = self.plan_path.get(file)
+        if found is None:
+            found = self.paths.to_plan(file) or file
+        return found
 
     def add(
         self,
@@ -424,22 +461,29 @@ class _Analysis:
             task.id: footprint(graph, self.written[task.id], is_test_file)
             for task in self.plan.tasks
         }
+        folders = _Folders(f for f in self.repo.files if is_test_file(f))
         for task in self.plan.tasks:
             fp = prints[task.id]
             added: list[Addition] = []
-            for test in fp.tests:
-                key = self.shown(test)
-                if _covered(task, ResourceKind.TEST, key):
+            for key, tests in folders.cover(fp.tests):
+                name = self.paths.to_plan(key.rstrip("/"))
+                if name is None:
+                    continue  # outside the plan root: no access can name it
+                name += "/" if key.endswith("/") else ""
+                if _covered(task, ResourceKind.TEST, name):
                     continue
-                access = Access(ResourceKind.TEST, key, Mode.READ, origin=Origin.INFERRED)
-                added.append(Addition(task.id, access, (self._chain(test, fp.via[test]),)))
+                access = Access(ResourceKind.TEST, name, Mode.READ, origin=Origin.INFERRED)
+                chain = self._chain(tests[0], fp.via[tests[0]])
+                if len(tests) > 1:
+                    chain = f"{name}: all {len(tests)} test files in it, such as {chain}"
+                added.append(Addition(task.id, access, (chain,)))
             if added:
+                count = sum(len(t) for _, t in folders.cover(fp.tests))
                 self.add(
                     FindingKind.TEST_FOOTPRINT,
                     tasks=[task.id],
                     resources=[a.access.key for a in added],
-                    summary=f"{task.id} affects {len(added)} test file"
-                    + ("s" if len(added) != 1 else ""),
+                    summary=f"{task.id} affects {count} test file{'s' if count != 1 else ''}",
                     evidence=_capped([a.evidence[0] for a in added], 20),
                     added=added,
                 )
@@ -569,6 +613,7 @@ class _Analysis:
                 threshold=self.settings.threshold,
                 min_support=self.settings.min_support,
                 limit=None,
+                recent=self.settings.recent,
             )
             kept: list[CoChange] = []
             for guess in predicted:

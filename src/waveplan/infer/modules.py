@@ -41,11 +41,12 @@ class Edge:
 
 
 def _parent(path: str) -> str:
-    return posixpath.dirname(path)
+    return path.rpartition("/")[0]
 
 
 def _join(folder: str, *parts: str) -> str:
-    return posixpath.join(folder, *parts) if folder else posixpath.join(*parts)
+    rest = "/".join(parts)
+    return f"{folder}/{rest}" if folder else rest
 
 
 class Resolver:
@@ -61,6 +62,8 @@ class Resolver:
                 folder = _parent(folder)
         self._base: dict[str, str] = {}
         self._tops: dict[str, list[str]] = {}
+        # many files import the same modules: resolutions by what they depend on
+        self._memo: dict[tuple[str, str, int, tuple[str, ...]], list[str]] = {}
         for path in sorted(self.files):
             if language_of(path) is Language.PYTHON:
                 root = self.base(path)
@@ -96,6 +99,15 @@ class Resolver:
 
     def python(self, importer: str, ref: ImportRef) -> list[str]:
         """The files a Python import reaches (empty when it is not the repository's)."""
+        # a relative import depends on the importer's folder, an absolute one on its base
+        where = _parent(importer) if ref.level else self.base(importer)
+        key = (where, ref.module, ref.level, ref.names)
+        found = self._memo.get(key)
+        if found is None:
+            found = self._memo[key] = self._python(importer, ref)
+        return found
+
+    def _python(self, importer: str, ref: ImportRef) -> list[str]:
         parts = [p for p in ref.module.split(".") if p]
         if ref.level:
             root = _parent(importer)

@@ -15,7 +15,6 @@ import ast
 import re
 from dataclasses import dataclass
 from enum import Enum
-from pathlib import PurePosixPath
 
 __all__ = [
     "ImportRef",
@@ -53,12 +52,13 @@ _EXTENSIONS = {
 
 
 def language_of(path: str) -> Language | None:
-    """The language of a file, from its extension (None: not read). Minified bundles are
-    skipped: they are generated, and nobody edits them by hand."""
-    name = PurePosixPath(path).name
-    if name.endswith((".min.js", ".bundle.js", ".d.ts")):
+    """The language of a file, from its extension (None: not read). Minified bundles and
+    declaration files are skipped: they are generated, and nobody edits them by hand."""
+    name = path.rpartition("/")[2]
+    dot = name.rfind(".")
+    if dot <= 0 or name.endswith((".min.js", ".bundle.js", ".d.ts")):
         return None
-    return _EXTENSIONS.get(PurePosixPath(name).suffix)
+    return _EXTENSIONS.get(name[dot:])
 
 
 @dataclass(frozen=True, slots=True)

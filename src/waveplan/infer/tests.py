@@ -23,7 +23,6 @@ import posixpath
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from pathlib import PurePosixPath
 from typing import Any
 
 from waveplan.infer.modules import Edge, ModuleGraph
@@ -44,7 +43,7 @@ _SCRIPT_TEST = re.compile(r"\.(?:test|spec)\.[cm]?[jt]sx?$")
 
 def is_test_file(path: str) -> bool:
     """Whether a file is a test by its name."""
-    name = PurePosixPath(path).name
+    name = path.rpartition("/")[2]
     language = language_of(path)
     if language is Language.PYTHON:
         return name.endswith(".py") and (
