@@ -263,6 +263,21 @@ def test_closing_the_client_stops_the_remote_process(
     assert gone_within(pid, GRACE + 2)
 
 
+def test_attempt_after_the_scheduler_went_away_is_lost(
+    executor: DaskExecutor, tmp_path: Path
+) -> None:
+    """Once the connection to the scheduler is closed for good, an attempt cannot be handed
+    over: it is lost (so the retry policy applies), and its log says why."""
+    executor.client.close()
+    executor.submit(job(tmp_path, "echo ran > ran.txt"))
+    (outcome,) = collect(executor, 1, seconds=5)
+    assert outcome.status is AttemptStatus.LOST
+    assert (
+        "cannot hand the attempt to the Dask scheduler"
+        in (tmp_path / "logs" / "t.1.log").read_text()
+    )
+
+
 def test_wait_times_out_and_interrupt_wakes_it(executor: DaskExecutor, tmp_path: Path) -> None:
     """wait() returns nothing after its timeout, and at once after interrupt()."""
     start = time.monotonic()

@@ -79,8 +79,9 @@ class RootMap:
 
 @dataclass(frozen=True, slots=True)
 class _Immediate:
-    """An attempt that ends without reaching the cluster (a checkpoint, or one submitted
-    after :meth:`DaskExecutor.terminate`); it ends when the runner next waits."""
+    """An attempt that ends without reaching the cluster (a checkpoint, one submitted after
+    :meth:`DaskExecutor.terminate`, or one the scheduler cannot take any more); it ends when
+    the runner next waits."""
 
     job: Job
     status: AttemptStatus
@@ -151,15 +152,20 @@ class DaskExecutor:
             stdin=job.stdin,
         )
         key = f"{job.task}-{job.attempt}-{uuid.uuid4().hex[:12]}"
-        where: dict[str, Any] = {}
-        avoid = self._lost_on.get(job.task)
-        if avoid:  # a retry after a lost worker: prefer any other worker
-            others = [w for w in self.client.scheduler_info()["workers"] if w not in avoid]
-            if others:
-                where = {"workers": others, "allow_other_workers": True}
-        future: Future[dict[str, Any]] = self.client.submit(
-            run_attempt, remote.to_wire(), key=key, pure=False, **where
-        )
+        try:
+            where: dict[str, Any] = {}
+            avoid = self._lost_on.get(job.task)
+            if avoid:  # a retry after a lost worker: prefer any other worker
+                others = [w for w in self.client.scheduler_info()["workers"] if w not in avoid]
+                if others:
+                    where = {"workers": others, "allow_other_workers": True}
+            future: Future[dict[str, Any]] = self.client.submit(
+                run_attempt, remote.to_wire(), key=key, pure=False, **where
+            )
+        except Exception as exc:  # the client is closed: the scheduler went away for good
+            _note(job.log, f"waveplan: cannot hand the attempt to the Dask scheduler: {exc}\n")
+            self._arrivals.put(_Immediate(job, AttemptStatus.LOST))
+            return None
         with self._lock:
             self._pending[key] = _Pending(job, future, self.now(), claim)
         future.add_done_callback(self._arrived)
