@@ -8,7 +8,7 @@ from pathlib import Path
 
 from inferrepo import make_repo, write_plan
 from waveplan.infer import ALL_KINDS, Kind, infer_plan
-from waveplan.infer.cache import CACHE_DIR
+from waveplan.infer.cache import CACHE_DIR, VERSION
 from waveplan.load import load_plan
 
 FILES = {
@@ -74,7 +74,7 @@ def test_a_corrupt_cache_is_rebuilt(tmp_path: Path) -> None:
     cache.write_text("{not json", encoding="utf-8")
     result = infer_plan(plan)
     assert result.stats.cached == 0
-    assert json.loads(cache.read_text())["version"] == 1
+    assert json.loads(cache.read_text())["version"] == VERSION
 
 
 def test_no_cache_writes_nothing(tmp_path: Path) -> None:

@@ -175,9 +175,10 @@ class Resolver:
                 return candidate
         return None
 
-    def resolve(self, importer: str, ref: ImportRef) -> list[str]:
-        """The files an import of ``importer`` reaches."""
-        if language_of(importer) is Language.PYTHON:
+    def resolve(self, importer: str, ref: ImportRef, language: Language | None = None) -> list[str]:
+        """The files an import of ``importer`` (written in ``language``, by default the one
+        its name says) reaches."""
+        if (language or language_of(importer)) is Language.PYTHON:
             return [t for t in self.python(importer, ref) if t != importer]
         target = self.script(importer, ref)
         return [target] if target is not None and target != importer else []
@@ -197,8 +198,9 @@ class ModuleGraph:
         for source in sorted(refs):
             edges: list[Edge] = []
             seen: set[str] = set()
+            language = language_of(source)
             for ref in refs[source]:
-                for target in resolver.resolve(source, ref):
+                for target in resolver.resolve(source, ref, language):
                     if target not in seen:
                         seen.add(target)
                         edges.append(Edge(source, target, ref.line, ref.text))

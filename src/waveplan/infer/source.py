@@ -23,6 +23,7 @@ __all__ = [
     "js_imports",
     "language_of",
     "line_of",
+    "python_definitions",
     "python_imports",
     "sql_literals",
 ]
@@ -86,6 +87,23 @@ class Literal:
 def line_of(text: str, offset: int) -> int:
     """The 1-based line number of an offset."""
     return text.count("\n", 0, offset) + 1
+
+
+class _Lines:
+    """Line numbers of increasing offsets in one text, counted from the previous offset (a
+    scan asks for many, and counting from the start each time is quadratic)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.offset = 0
+        self.line = 1
+
+    def __call__(self, offset: int) -> int:
+        if offset < self.offset:
+            self.offset, self.line = 0, 1
+        self.line += self.text.count("\n", self.offset, offset)
+        self.offset = offset
+        return self.line
 
 
 # How an SQL statement starts: its keyword and what must follow it, so that prose ("Update
@@ -189,9 +207,72 @@ def _import_nodes(statements: list[tuple[int, str]]) -> list[tuple[int, ast.stmt
     return result
 
 
+_PY_DEFS = re.compile(
+    rf"{_PY_ANY}|\#[^\n]*"
+    r"|\n(?P<def>[ \t]*(?:@|(?:async[ \t]+)?def[ \t]|class[ \t]|pytestmark[ \t]*=))",
+    re.DOTALL,
+)
+
+
+def _header_end(text: str, start: int) -> int:
+    """End of a ``def`` or ``class`` header: after the colon outside brackets and strings."""
+    depth = 0
+    limit = min(len(text), start + _MAX_STATEMENT)
+    i = start
+    while i < limit:
+        c = text[i]
+        if c in "([{":
+            depth += 1
+        elif c in ")]}":
+            depth -= 1
+        elif c in "'\"":
+            opener = _PY_NEXT_STRING.match(text, i)
+            body = _PY_STRING[opener.group(1)].match(text, i) if opener else None
+            if body is None:
+                return limit
+            i = body.end()
+            continue
+        elif c == ":" and depth <= 0:
+            return i + 1
+        i += 1
+    return limit
+
+
+def python_definitions(text: str) -> list[tuple[int, int, ast.stmt]]:
+    """The ``def`` and ``class`` statements of a Python source (with their decorators, without
+    their bodies) and its ``pytestmark`` assignments: (line, indentation, node). Found like
+    imports, by a scan that skips strings and comments, and parsed with :mod:`ast` one header
+    at a time, so a large file costs its scan, not a whole syntax tree."""
+    source = "\n" + text
+    line_at = _Lines(source)
+    units: list[tuple[int, str]] = []
+    indents: dict[int, int] = {}
+    decorators: list[str] = []
+    for match in _PY_DEFS.finditer(source):
+        if match.lastgroup != "def":
+            continue
+        start = match.start("def")
+        head = match.group("def")
+        indent = len(head) - len(head.lstrip(" \t"))
+        begin = start + indent
+        line = line_at(begin) - 1
+        if head.lstrip(" \t").startswith("@"):
+            decorators.append(source[begin : _statement_end(source, begin)].strip())
+            continue
+        if head.lstrip(" \t").startswith("pytestmark"):
+            units.append((line, source[begin : _statement_end(source, begin)].strip()))
+        else:
+            header = source[begin : _header_end(source, begin)]
+            units.append((line, "\n".join([*decorators, header, "    pass"])))
+        indents[line] = indent
+        decorators = []
+    return [(line, indents[line], node) for line, node in _import_nodes(units)]
+
+
 def python_imports(text: str) -> tuple[list[ImportRef], list[Literal]]:
     """The imports of a Python source and its SQL-looking string literals."""
     source = "\n" + text  # a statement on the first line starts after a newline too
+    line_at = _Lines(source)
     statements: list[tuple[int, str]] = []
     literals: list[Literal] = []
     for match in _PY_LEX.finditer(source):
@@ -199,9 +280,9 @@ def python_imports(text: str) -> tuple[list[ImportRef], list[Literal]]:
         if group == "imp":
             start = match.start("imp")
             end = _statement_end(source, start)
-            statements.append((line_of(source, start) - 1, source[start:end].strip()))
+            statements.append((line_at(start) - 1, source[start:end].strip()))
         elif group == "sql":
-            found = _python_sql(source, match.start())
+            found = _python_sql(source, match.start(), line_at(match.start()) - 1)
             if found is not None:
                 literals.append(found)
     imports: list[ImportRef] = []
@@ -215,7 +296,7 @@ def python_imports(text: str) -> tuple[list[ImportRef], list[Literal]]:
     return imports, literals
 
 
-def _python_sql(source: str, start: int) -> Literal | None:
+def _python_sql(source: str, start: int, line: int) -> Literal | None:
     """The SQL-looking literal whose quote is at ``start``, with the literals implicitly
     concatenated to it; f-string fields become ``?``."""
     prefix = start
@@ -241,7 +322,7 @@ def _python_sql(source: str, start: int) -> Literal | None:
         position = gap.end() if gap is not None else body.end()
     if not parts:
         return None
-    return Literal(line_of(source, start) - 1, re.sub(r"\\[ntr]", " ", "".join(parts)))
+    return Literal(line, re.sub(r"\\[ntr]", " ", "".join(parts)))
 
 
 _JS_BODIES = {
@@ -271,19 +352,20 @@ def js_imports(text: str) -> tuple[list[ImportRef], list[Literal]]:
     """The imports of a JavaScript or TypeScript source and its SQL-looking literals."""
     imports: list[ImportRef] = []
     literals: list[Literal] = []
+    line_at = _Lines(text)
     for match in _JS_LEX.finditer(text):
         group = match.lastgroup
         if group in ("imp", "call", "exp"):
             spec = match.group("s1") or match.group("s2") or match.group("s3")
             shown = " ".join(match.group().split())[:160]
-            imports.append(ImportRef(line_of(text, match.start()), shown, spec))
+            imports.append(ImportRef(line_at(match.start()), shown, spec))
         elif group == "sql":
             quote = match.group()[0]
             content = match.group()[1:-1]
             if quote == "`":
                 content = re.sub(r"\$\{[^{}]*\}", "?", content)
             content = re.sub(r"\\[ntr]", " ", content)
-            literals.append(Literal(line_of(text, match.start()), content))
+            literals.append(Literal(line_at(match.start()), content))
     return imports, literals
 
 

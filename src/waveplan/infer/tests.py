@@ -23,10 +23,11 @@ import posixpath
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from waveplan.infer.modules import Edge, ModuleGraph
-from waveplan.infer.source import Language, language_of
+from waveplan.infer.source import Language, language_of, python_definitions
 
 __all__ = [
     "Footprint",
@@ -41,6 +42,7 @@ __all__ = [
 _SCRIPT_TEST = re.compile(r"\.(?:test|spec)\.[cm]?[jt]sx?$")
 
 
+@lru_cache(maxsize=65536)
 def is_test_file(path: str) -> bool:
     """Whether a file is a test by its name."""
     name = path.rpartition("/")[2]
@@ -213,67 +215,131 @@ def _parameters(function: ast.FunctionDef | ast.AsyncFunctionDef) -> list[str]:
     ]
 
 
+def _marks(decorators: list[ast.expr]) -> tuple[set[str], list[str], bool, str | None]:
+    """Parametrized names, ``usefixtures`` names, autouse, and the fixture's name (None: not
+    a fixture; empty: the function's name)."""
+    parametrized: set[str] = set()
+    used: list[str] = []
+    fixture: str | None = None
+    autouse = False
+    for decorator in decorators:
+        name = _decorator_name(decorator)
+        call = decorator if isinstance(decorator, ast.Call) else None
+        if name.endswith("parametrize") and call is not None and call.args:
+            parametrized.update(_strings_of(call.args[0]))
+        elif name.endswith("usefixtures") and call is not None:
+            for arg in call.args:
+                used.extend(_strings_of(arg))
+        elif name in ("fixture", "pytest.fixture", "pytest_asyncio.fixture"):
+            fixture = ""
+            for keyword in call.keywords if call is not None else ():
+                value = keyword.value
+                if keyword.arg == "name" and isinstance(value, ast.Constant):
+                    fixture = str(value.value)
+                if keyword.arg == "autouse" and isinstance(value, ast.Constant):
+                    autouse = bool(value.value)
+    return parametrized, used, autouse, fixture
+
+
+_PORT_WORD = re.compile(r"port\w*\s*[=:]|port['\"]")
+_SCHEMES = (
+    "postgres",
+    "mysql",
+    "mariadb",
+    "mssql",
+    "oracle",
+    "sqlite",
+    "redis",
+    "mongodb",
+    "amqp",
+    "memcache",
+    "nats",
+    "kafka",
+    "clickhouse",
+    "cockroachdb",
+)
+_HINTS = (
+    "localhost:",
+    "127.0.0.1:",
+    "0.0.0.0:",
+    "[::1]:",
+    *(f"{q}/{folder}/" for q in "'\"" for folder in ("tmp", "var", "run", "srv", "data", "mnt")),
+    *(f"{q}/{folder}/" for q in "'\"" for folder in ("home", "users", "private")),
+    *(f".{call}((" for call in ("bind", "connect", "connect_ex", "create_connection")),
+    ".create_server((",
+)
+
+
+def _may_hold(text: str) -> bool:
+    """Whether a file may hold a literal resource at all: most test files do not, and walking
+    a whole syntax tree is what costs. Plain substring checks, then the word ``port``."""
+    lowered = text.lower()
+    if any(hint in lowered for hint in _HINTS):
+        return True
+    if "://" in lowered and any(scheme in lowered for scheme in _SCHEMES):
+        return True
+    at = lowered.find("port")
+    while at >= 0:
+        before = lowered[at - 1] if at else " "
+        if (not before.isalnum() or before == "_") and _PORT_WORD.match(lowered, at):
+            return True
+        at = lowered.find("port", at + 4)
+    return False
+
+
 def _python_tests(text: str) -> TestFacts:
+    fixtures: list[tuple[str, int, tuple[str, ...], bool]] = []
+    requests: list[tuple[str, int]] = []
+    # the enclosing definitions: (indentation, is a class, is a test class, class marks)
+    stack: list[tuple[int, bool, bool, list[str]]] = []
+    for line, indent, node in python_definitions(text):
+        while stack and stack[-1][0] >= indent:
+            stack.pop()
+        in_function = any(not is_class for _, is_class, _, _ in stack)
+        if isinstance(node, ast.ClassDef):
+            _, used, _, _ = _marks(node.decorator_list)
+            outer = stack[-1][3] if stack else []
+            test_class = node.name.startswith("Test") and not in_function
+            stack.append((indent, True, test_class, outer + used))
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            stack_before = list(stack)
+            stack.append((indent, False, False, []))
+            if in_function:
+                continue  # a helper inside a function: neither a test nor a fixture
+            parametrized, used, autouse, fixture = _marks(node.decorator_list)
+            params = [p for p in _parameters(node) if p not in parametrized]
+            if fixture is not None:
+                fixtures.append((fixture or node.name, line, tuple(params), autouse))
+                continue
+            enclosing = stack_before[-1] if stack_before else None
+            if not node.name.startswith("test") or (enclosing is not None and not enclosing[2]):
+                continue
+            class_uses = enclosing[3] if enclosing is not None else []
+            requests.extend((r, line) for r in [*class_uses, *used, *params])
+        elif isinstance(node, ast.Assign) and indent == 0:
+            value = node.value
+            for mark in value.elts if isinstance(value, ast.List | ast.Tuple) else [value]:
+                if isinstance(mark, ast.Call) and _decorator_name(mark).endswith("usefixtures"):
+                    for arg in mark.args:
+                        requests.extend((n, line) for n in _strings_of(arg))
+    return TestFacts(tuple(fixtures), tuple(requests), _python_literals(text))
+
+
+def _python_literals(text: str) -> tuple[tuple[str, int], ...]:
+    """The literal resources of a Python test file (its whole tree is read only when a quick
+    look finds something that may be one)."""
+    if not _may_hold(text):
+        return ()
     try:
         tree = ast.parse(text)
     except (SyntaxError, ValueError):
-        return TestFacts()
-    fixtures: list[tuple[str, int, tuple[str, ...], bool]] = []
-    requests: list[tuple[str, int]] = []
+        return ()
     literals: list[tuple[str, int]] = []
-
-    def marks(decorators: list[ast.expr]) -> tuple[set[str], list[str], bool, str | None]:
-        """Parametrized names, ``usefixtures`` names, autouse, and the fixture's name (None:
-        not a fixture; empty: the function's name)."""
-        parametrized: set[str] = set()
-        used: list[str] = []
-        fixture: str | None = None
-        autouse = False
-        for decorator in decorators:
-            name = _decorator_name(decorator)
-            call = decorator if isinstance(decorator, ast.Call) else None
-            if name.endswith("parametrize") and call is not None and call.args:
-                parametrized.update(_strings_of(call.args[0]))
-            elif name.endswith("usefixtures") and call is not None:
-                for arg in call.args:
-                    used.extend(_strings_of(arg))
-            elif name in ("fixture", "pytest.fixture", "pytest_asyncio.fixture"):
-                fixture = ""
-                for keyword in call.keywords if call is not None else ():
-                    value = keyword.value
-                    if keyword.arg == "name" and isinstance(value, ast.Constant):
-                        fixture = str(value.value)
-                    if keyword.arg == "autouse" and isinstance(value, ast.Constant):
-                        autouse = bool(value.value)
-        return parametrized, used, autouse, fixture
-
-    def visit(body: list[ast.stmt], test_class: bool, class_uses: list[str]) -> None:
-        for node in body:
-            if isinstance(node, ast.ClassDef):
-                _, used, _, _ = marks(node.decorator_list)
-                visit(node.body, node.name.startswith("Test"), class_uses + used)
-            elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
-                parametrized, used, autouse, fixture = marks(node.decorator_list)
-                params = [p for p in _parameters(node) if p not in parametrized]
-                if fixture is not None:
-                    fixtures.append((fixture or node.name, node.lineno, tuple(params), autouse))
-                elif node.name.startswith("test") and (test_class or not class_uses):
-                    requests.extend((r, node.lineno) for r in [*class_uses, *used, *params])
-            elif isinstance(node, ast.Assign) and any(
-                isinstance(t, ast.Name) and t.id == "pytestmark" for t in node.targets
-            ):
-                value = node.value
-                for mark in value.elts if isinstance(value, ast.List | ast.Tuple) else [value]:
-                    if isinstance(mark, ast.Call) and _decorator_name(mark).endswith("usefixtures"):
-                        for arg in mark.args:
-                            requests.extend((n, node.lineno) for n in _strings_of(arg))
-
-    visit(tree.body, False, [])
     for node in ast.walk(tree):
         line = getattr(node, "lineno", None)
         if line is not None:
             literals.extend((key, line) for key in _node_resources(node))
-    return TestFacts(tuple(fixtures), tuple(requests), tuple(dict.fromkeys(literals)))
+    return tuple(dict.fromkeys(literals))
 
 
 def _node_resources(node: ast.AST) -> list[str]:
