@@ -123,6 +123,24 @@ def test_plan_text_marks_inferred_conflicts_and_lists_the_evidence(
     assert "      src/shop/cart.py:1: from shop.money import cents" in out
 
 
+@pytest.mark.parametrize("fmt", ["mermaid", "html"])
+def test_mermaid_and_html_mark_inferred_conflicts(
+    shop: Path, fmt: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The Mermaid links and the HTML conflicts table say which conflicts were inferred."""
+    plan = write_plan(
+        shop,
+        [
+            {"id": "money", "files": ["src/shop/money.py"]},
+            {"id": "cart", "files": ["src/shop/cart.py"]},
+        ],
+    )
+    assert main(["plan", str(plan), "--format", fmt]) == 0
+    assert "(inferred)" not in capsys.readouterr().out
+    assert main(["plan", str(plan), "--format", fmt, "--infer", "imports"]) == 0
+    assert "src/shop/money.py (inferred)" in capsys.readouterr().out
+
+
 def test_shared_helper_is_reported_with_advice(
     shop: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -235,14 +235,17 @@ def _graph_section(
     return _section("graph", "Dependency graph", note, intro, legend, body)
 
 
-def _conflicts_section(conflicts: _Conflicts) -> str:
+def _conflicts_section(conflicts: _Conflicts, analysis: PlanAnalysis) -> str:
     if not conflicts.shown:
         return ""
+    inferred = analysis.inferred.conflicts if analysis.inferred is not None else frozenset()
     rows = []
     for n, group in enumerate(conflicts.shown[:MAX_ROWS]):
         writers = set(group.writers)
         marked = tuple(f"{t}*" if t in writers else t for t in group.tasks)
         note = " (conservative: patterns may overlap)" if group.conservative else ""
+        if group.resource in inferred:
+            note += " (inferred)"
         rows.append(
             _row(
                 f'<i class="sw c{n % PALETTE}"></i>{esc(group.resource + note)}',
@@ -394,7 +397,7 @@ def plan_html(analysis: PlanAnalysis) -> str:
             _plan_speedup(analysis),
             _graph_section(analysis, conflicts, {}),
             _plan_gantt(analysis),
-            _conflicts_section(conflicts),
+            _conflicts_section(conflicts, analysis),
             _serialization_section(analysis, "Serialization points"),
             _advice_section(analysis, "Advice"),
             _source_section(analysis),
@@ -518,7 +521,7 @@ def report_html(report: RunReport) -> str:
                 statuses,
                 '<p class="note">Nodes are coloured by how the task ended in this run.</p>',
             ),
-            _conflicts_section(conflicts),
+            _conflicts_section(conflicts, analysis),
             _serialization_section(analysis, "Serialization points (planned)"),
             _advice_section(analysis, "Advice (from the plan's estimates)"),
         ],

@@ -58,11 +58,13 @@ def plan_mermaid(analysis: PlanAnalysis) -> str:
         lines.extend(f"      {node('P', t)}" for t in wave)
         lines.append("    end")
     links = 0
+    inferred = analysis.inferred.conflicts if analysis.inferred is not None else frozenset()
     for group in analysis.conflicts:
+        label = _label(group.resource + (" (inferred)" if group.resource in inferred else ""))
         for a, b in zip(group.tasks, group.tasks[1:], strict=False):
             if links >= MAX_CONFLICT_LINKS:
                 break
-            lines.append(f'    P{number[a]} -.-|"{_label(group.resource)}"| P{number[b]}')
+            lines.append(f'    P{number[a]} -.-|"{label}"| P{number[b]}')
             links += 1
     lines.append("  end")
     lines.append("  THEORETICAL ~~~ PRACTICAL")
