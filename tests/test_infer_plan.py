@@ -29,6 +29,19 @@ def _inferred(capsys: pytest.CaptureFixture[str], plan: Path, *options: str) -> 
     return inferred
 
 
+def _serialized(capsys: pytest.CaptureFixture[str], plan: Path, *options: str) -> set[str]:
+    """The pairs of tasks the plan keeps from running at the same time (``a+b``, ids sorted):
+    two tasks of one conflict group, one of them writing."""
+    groups = _json(capsys, "plan", str(plan), "--format", "json", *options)["conflicts"]
+    return {
+        f"{a}+{b}"
+        for group in groups
+        for a in group["tasks"]
+        for b in group["tasks"]
+        if a < b and (a in group["writers"] or b in group["writers"])
+    }
+
+
 SHOP = {
     "src/shop/__init__.py": "",
     "src/shop/money.py": '''
@@ -89,6 +102,8 @@ def test_import_coupling_adds_a_read_of_the_imported_module(
     before = _json(capsys, "plan", str(plan), "--format", "json")
     assert before["conflicts"] == []
     assert "inferred" not in before
+    assert _serialized(capsys, plan) == set()
+    assert _serialized(capsys, plan, "--infer", "imports") == {"cart+money", "app+format"}
     inferred = _inferred(capsys, plan, "--infer", "imports")
     assert inferred["accesses"] == {
         "app": ["web/src/format.ts (read)"],
@@ -139,6 +154,19 @@ def test_mermaid_and_html_mark_inferred_conflicts(
     assert "(inferred)" not in capsys.readouterr().out
     assert main(["plan", str(plan), "--format", fmt, "--infer", "imports"]) == 0
     assert "src/shop/money.py (inferred)" in capsys.readouterr().out
+
+
+def test_done_tasks_collide_with_nothing(shop: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A task done before the plan was read is left out of every analysis."""
+    plan = write_plan(
+        shop,
+        [
+            {"id": "money", "files": ["src/shop/money.py"], "done": True},
+            {"id": "cart", "files": ["src/shop/cart.py"]},
+        ],
+    )
+    data = _json(capsys, "infer", str(plan), "--kinds", "all", "--format", "json")
+    assert data["findings"] == []
 
 
 def test_shared_helper_is_reported_with_advice(
@@ -281,6 +309,7 @@ def test_tests_sharing_a_conftest_fixture_conflict(
             {"id": "notes", "files": ["src/clinic/notes.py"]},
         ],
     )
+    assert _serialized(capsys, plan, "--infer", "tests") == {"billing+visits"}
     inferred = _inferred(capsys, plan, "--infer", "tests")
     assert inferred["accesses"] == {
         "billing": [
@@ -314,6 +343,7 @@ def test_tests_sharing_a_port_conflict(clinic: Path, capsys: pytest.CaptureFixtu
             {"id": "legacy", "files": ["src/clinic/legacy.py"]},
         ],
     )
+    assert _serialized(capsys, plan, "--infer", "tests") == {"legacy+notes"}
     inferred = _inferred(capsys, plan, "--infer", "tests")
     assert inferred["conflicts"] == ["test:port:8765"]
     assert inferred["evidence"]["legacy"]["test:port:8765 (write)"]["lines"] == [
@@ -417,6 +447,7 @@ def test_sql_and_migrations_become_state(
             {"id": "migrate", "files": ["migrations/"]},
         ],
     )
+    assert _serialized(capsys, plan, "--infer", "state") == {"reports+users", "migrate+reports"}
     inferred = _inferred(capsys, plan, "--infer", "state")
     assert inferred["accesses"] == {
         "migrate": ["state:db.orders (write)"],
@@ -477,6 +508,8 @@ def test_history_reports_files_that_change_together(
     ]
     assert data["stats"]["commits"] == 8
     assert _inferred(capsys, plan, "--infer") == {}
+    assert _serialized(capsys, plan, "--infer") == set()
+    assert _serialized(capsys, plan, "--infer", "history") == {"model+schema"}
     inferred = _inferred(capsys, plan, "--infer", "history")
     assert inferred["accesses"] == {
         "model": ["app/schema.sql (write)"],

@@ -221,6 +221,11 @@ def _matching(keys: Iterable[str], paths: Sequence[str]) -> list[int]:
     return sorted(found)
 
 
+def _declared_writes(task: Task) -> list[str]:
+    """The file keys a task declares it writes."""
+    return [a.key for a in task.accesses if a.kind is ResourceKind.FILE and a.mode is Mode.WRITE]
+
+
 def _covered(task: Task, kind: ResourceKind, key: str) -> bool:
     """Whether the task already declares an access covering this key."""
     named = kind is ResourceKind.TEST and is_named_test_resource(key)
@@ -318,9 +323,8 @@ class _Analysis:
         self.written: dict[str, list[str]] = {}
         self.writers: dict[str, list[str]] = {}
         for task in plan.tasks:
-            keys = [
-                a.key for a in task.accesses if a.kind is ResourceKind.FILE and a.mode is Mode.WRITE
-            ]
+            # a task done before the plan was read collides with nothing any more
+            keys = [] if task.done else _declared_writes(task)
             files = [self.repo_path[ordered[i]] for i in _matching(keys, ordered)]
             self.written[task.id] = files
             for file in files:
@@ -328,7 +332,8 @@ class _Analysis:
         self._graph: ModuleGraph | None = None
         self._full = False
         self._resolver: Resolver | None = None
-        self._order: list[set[int]] | None = None
+        self._graph_of_plan: Graph | None = None
+        self._upstream: dict[int, set[int]] = {}  # ancestors of the tasks asked about
         self._lines: dict[str, list[str]] = {}
 
     # -- shared pieces ----------------------------------------------------------------------
@@ -363,21 +368,24 @@ class _Analysis:
 
     def ordered(self, a: str, b: str) -> bool:
         """Whether dependencies already order tasks a and b one way or the other."""
-        if self._order is None:
-            graph = Graph.from_plan(self.plan)
-            self._order = []
-            for node in range(len(graph)):
-                seen: set[int] = set()
-                stack = list(graph.preds[node])
-                while stack:
-                    up = stack.pop()
-                    if up not in seen:
-                        seen.add(up)
-                        stack.extend(graph.preds[up])
-                self._order.append(seen)
-            self._index = graph.index
-        ia, ib = self._index[a], self._index[b]
-        return ia in self._order[ib] or ib in self._order[ia]
+        if self._graph_of_plan is None:
+            self._graph_of_plan = Graph.from_plan(self.plan)
+        graph = self._graph_of_plan
+        ia, ib = graph.index[a], graph.index[b]
+        return ia in self._ancestors(graph, ib) or ib in self._ancestors(graph, ia)
+
+    def _ancestors(self, graph: Graph, node: int) -> set[int]:
+        found = self._upstream.get(node)
+        if found is None:
+            found = set()
+            stack = list(graph.preds[node])
+            while stack:
+                up = stack.pop()
+                if up not in found:
+                    found.add(up)
+                    stack.extend(graph.preds[up])
+            self._upstream[node] = found
+        return found
 
     def shown(self, file: str) -> str:
         """A repository path as the plan names it (as it is when outside the plan root)."""
@@ -602,9 +610,7 @@ class _Analysis:
         order = sorted(range(len(known)), key=lambda i: shown_known[i])
         plan_sorted = [shown_known[i] for i in order]
         for task in self.plan.tasks:
-            keys = [
-                a.key for a in task.accesses if a.kind is ResourceKind.FILE and a.mode is Mode.WRITE
-            ]
+            keys = [] if task.done else _declared_writes(task)
             declared = [known[order[i]] for i in _matching(keys, plan_sorted)]
             if not declared:
                 continue
@@ -727,11 +733,10 @@ def infer_plan(
     for kind in chosen:
         getattr(analysis, kind.value)()
     for task in plan.tasks:
-        declared = [
-            a.key for a in task.accesses if a.kind is ResourceKind.FILE and a.mode is Mode.WRITE
-        ]
+        declared = _declared_writes(task)
         if (
             declared
+            and not task.done
             and not analysis.written[task.id]
             and any(k in (Kind.IMPORTS, Kind.TESTS, Kind.STATE) for k in chosen)
         ):

@@ -21,10 +21,12 @@ from waveplan.infer.cache import FactCache, digest
 from waveplan.infer.cochange import Commit
 from waveplan.infer.source import Language, language_of
 
-__all__ = ["MAX_FILE_BYTES", "Repository", "Sources"]
+__all__ = ["MAX_FILES", "MAX_FILE_BYTES", "Repository", "Sources"]
 
 MAX_FILE_BYTES = 1_000_000
 """Larger files are generated or data, not code anyone edits by hand: not read."""
+MAX_FILES = 500_000
+"""A folder holding more files is not one project: refused rather than read for minutes."""
 _SKIP_DIRS = frozenset(
     {
         ".git",
@@ -64,9 +66,13 @@ class Repository:
         if not folder.is_dir():
             raise ValueError(f"{path}: not a folder")
         listed = _git_files(folder)
-        if listed is None:
-            return cls(folder, _walk(folder), git=False)
-        return cls(folder, listed, git=True)
+        git = listed is not None
+        files = listed if listed is not None else _walk(folder)
+        if len(files) > MAX_FILES:
+            raise ValueError(
+                f"{path}: more than {MAX_FILES:,} files; give the project's folder (--repo DIR)"
+            )
+        return cls(folder, files, git=git)
 
     def read(self, path: str) -> bytes | None:
         """A file's bytes (None when it is missing, too large or binary)."""
@@ -147,6 +153,8 @@ def _walk(folder: Path) -> list[str]:
         base = Path(current).relative_to(folder).as_posix()
         prefix = "" if base == "." else base + "/"
         found.extend(prefix + name for name in names)
+        if len(found) > MAX_FILES:
+            break  # refused by the caller; no need to walk the rest
     return sorted(found)
 
 
