@@ -8,18 +8,17 @@ tasks. Ties are broken by index, which is id order: output never depends on inpu
 One Kahn pass, walked level by level, gives the topological order, the dependency levels and the
 cycle check at once; ``bench/plan_scale.py`` measures it against networkx. The inner loops use
 ``map`` over ``__getitem__`` where a comprehension would do the same at about half the speed,
-and the garbage collector is paused while the graph is built (see :func:`_collector_paused`).
+and the garbage collector is paused while the graph is built (see :mod:`waveplan.gcpause`).
 """
 
 from __future__ import annotations
 
-import gc
 import math
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from waveplan.errors import CycleError, PlanValidationError
+from waveplan.gcpause import collector_paused
 from waveplan.model import Plan
 
 __all__ = [
@@ -55,7 +54,7 @@ class Graph:
     @classmethod
     def from_plan(cls, plan: Plan) -> Graph:
         """Build and check the graph; raise :class:`CycleError` on a cycle."""
-        with _collector_paused():
+        with collector_paused():
             return cls._build(plan)
 
     @classmethod
@@ -90,23 +89,6 @@ class Graph:
 
     def __len__(self) -> int:
         return len(self.ids)
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Pause Python's cyclic garbage collector, then restore it as it was.
-
-    Building the graph allocates two lists per task, and every few hundred allocations start a
-    collection; the occasional full one walks the whole plan again. That was about 40% of the
-    graph phase at 100,000 tasks, for nothing: lists of integers cannot form a reference cycle.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _topological_levels(

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import click
@@ -21,7 +18,6 @@ __all__ = [
     "EXIT_OK",
     "EXIT_USAGE",
     "emit",
-    "no_gc",
     "print_error",
     "terminal_style",
 ]
@@ -68,17 +64,3 @@ def emit(text: str, output: str | None) -> None:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
-
-
-@contextlib.contextmanager
-def no_gc() -> Iterator[None]:
-    """Pause the cyclic garbage collector. Planning builds millions of acyclic objects, and
-    the collector's repeated full passes over them cost a third of the time of a large plan;
-    nothing planning allocates needs it."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()

@@ -6,10 +6,11 @@ import dataclasses
 
 import click
 
-from waveplan.cli.common import emit, no_gc, terminal_style
+from waveplan.cli.common import emit, terminal_style
 from waveplan.cli.infer import infer_option, inferred
 from waveplan.cli.learn import learn_option, learnt
 from waveplan.cli.sources import source_format, source_options
+from waveplan.gcpause import collector_paused
 from waveplan.graph import Graph
 from waveplan.load import load_plan
 from waveplan.render import plan_json, plan_mermaid, plan_text
@@ -61,7 +62,7 @@ def plan_command(
 ) -> None:
     """Show the waves, conflicts, schedule, speedup and advice of the plan in PATH: a task
     file, or a plan an agent framework wrote (markdown, GSD, ccpm, Sisyphus)."""
-    with no_gc():
+    with collector_paused():
         plan = load_plan(
             file, root=root, source_format=source_format(source), infer_files=infer_files
         )
