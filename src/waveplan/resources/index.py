@@ -173,17 +173,27 @@ class _Builder:
     def build(self, tasks: Sequence[Task]) -> ResourceIndex:
         # Points are numbered in key order, not in order of appearance, so nothing derived
         # from point numbers (claim order, tie-breaks) depends on how a task lists its keys.
-        keys = {(a.kind, a.key) for task in tasks for a in task.accesses}
+        # The loader shares one Access object between equal accesses, so work per distinct
+        # object (keyed by identity: every object stays alive during the build).
+        unique = {id(a): a for task in tasks for a in task.accesses}
+        keys = {(a.kind, a.key) for a in unique.values()}
         for kind, key in sorted(keys, key=lambda k: (k[0].value, k[1])):
             self.point(kind, key)
-        claims: list[tuple[Claim, ...]] = []
-        point = self.point
         mode_code = _MODE_CODE
+        of_access = {
+            ident: (self.point(a.kind, a.key), mode_code[a.mode], a.amount)
+            for ident, a in unique.items()
+        }
+        claims: list[tuple[Claim, ...]] = []
         for task in tasks:
+            accesses = task.accesses
+            if len(accesses) == 1:
+                claims.append((of_access[id(accesses[0])],))
+                continue
             held: dict[int, Claim] = {}
-            for access in task.accesses:
-                p = point(access.kind, access.key)
-                claim = (p, mode_code[access.mode], access.amount)
+            for access in accesses:
+                claim = of_access[id(access)]
+                p = claim[0]
                 previous = held.get(p)
                 if previous is None:
                     held[p] = claim

@@ -99,8 +99,13 @@ def lower_bound(
                         continue
                 group = exclusive.get(point)
                 if group is None:
-                    group = exclusive[point] = _Group([])
-                group.add(d, h, a)
+                    exclusive[point] = _Group([d], h, a)
+                else:  # _Group.add, inlined: this loop runs once per access of the plan
+                    group.work.append(d)
+                    if h < group.head:
+                        group.head = h
+                    if a < group.tail:
+                        group.tail = a
 
     # Writers of a node and of its declared ancestors all overlap: chain them top-down
     # (a parent's point number is always smaller than its children's).

@@ -50,7 +50,7 @@ def _conservative(index: ResourceIndex, task: int, point: int) -> bool:
 
 MAX_HOLDERS = 8
 """Holders named in one explanation; more are counted."""
-_LOOK_BACK = 64
+_LOOK_BACK = 8
 
 
 def _holders_between(
@@ -226,8 +226,9 @@ MAX_ORDER_CHECK = 64
 """Conflict groups up to this size are checked for being ordered by dependencies."""
 ORDER_SEARCH_BUDGET = 256
 """Tasks one ordering check may visit; beyond it the group is reported (conservatively)."""
-ORDER_CHECKS = 2000
-"""Ordering checks per plan; huge plans report the remaining groups without the check."""
+ORDER_CHECKS = 500
+"""Groups checked per plan (the first ones, in resource order); on larger plans the rest are
+reported without the check, which keeps the conflict listing near-linear."""
 
 
 class _OrderCheck:
