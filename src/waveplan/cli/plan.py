@@ -10,16 +10,21 @@ from waveplan.cli.common import emit, terminal_style
 from waveplan.cli.infer import infer_option, inferred
 from waveplan.cli.learn import learn_option, learnt
 from waveplan.cli.sources import source_format, source_options
+from waveplan.errors import MissingExtraError, UserError
 from waveplan.gcpause import collector_paused
 from waveplan.graph import Graph
 from waveplan.load import load_plan
 from waveplan.render import plan_json, plan_mermaid, plan_text
 from waveplan.render.html import plan_html
 from waveplan.schedule import analyse
+from waveplan.schedule.analysis import DEFAULT_TIME_LIMIT
+from waveplan.schedule.exact import SOLVER_WORKERS, available
+from waveplan.schedule.search import Effort
 
-__all__ = ["plan_command"]
+__all__ = ["EFFORTS", "plan_command"]
 
 FORMATS = ("text", "json", "mermaid", "html")
+EFFORTS = tuple(e.value for e in Effort)
 
 
 @click.command("plan")
@@ -48,6 +53,31 @@ FORMATS = ("text", "json", "mermaid", "html")
 )
 @learn_option
 @infer_option
+@click.option(
+    "--effort",
+    type=click.Choice(EFFORTS),
+    default=Effort.DEFAULT.value,
+    show_default=True,
+    help="How hard to search for a shorter schedule, counted in work, not time: the output "
+    "is the same on every machine.",
+)
+@click.option(
+    "--optimal",
+    is_flag=True,
+    help="Also run the exact solver (OR-Tools CP-SAT: pip install 'waveplan[optimal]').",
+)
+@click.option(
+    "--time-limit",
+    type=click.FloatRange(min=0, min_open=True),
+    metavar="S",
+    help=f"Seconds the exact solver may run (with --optimal; default {DEFAULT_TIME_LIMIT:g}).",
+)
+@click.option(
+    "--solver-workers",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help=f"Search workers of the exact solver (with --optimal; default {SOLVER_WORKERS}).",
+)
 def plan_command(
     *,
     file: str,
@@ -59,9 +89,18 @@ def plan_command(
     infer_files: bool,
     infer: str | None,
     learn: bool,
+    effort: str,
+    optimal: bool,
+    time_limit: float | None,
+    solver_workers: int | None,
 ) -> None:
     """Show the waves, conflicts, schedule, speedup and advice of the plan in PATH: a task
-    file, or a plan an agent framework wrote (markdown, GSD, ccpm, Sisyphus)."""
+    file, or a plan an agent framework wrote (markdown, GSD, ccpm, Sisyphus), or a PSPLIB
+    instance."""
+    if not optimal and (time_limit is not None or solver_workers is not None):
+        raise UserError("--time-limit and --solver-workers need --optimal")
+    if optimal and not available():
+        raise MissingExtraError("--optimal", "optimal", "ortools")
     with collector_paused():
         plan = load_plan(
             file, root=root, source_format=source_format(source), infer_files=infer_files
@@ -72,7 +111,14 @@ def plan_command(
             plan = inferred(plan, infer)
         if learn:
             plan = learnt(plan, file)
-        analysis = analyse(plan, Graph.from_plan(plan))
+        analysis = analyse(
+            plan,
+            Graph.from_plan(plan),
+            effort=Effort(effort),
+            optimal=optimal,
+            time_limit=DEFAULT_TIME_LIMIT if time_limit is None else time_limit,
+            solver_workers=SOLVER_WORKERS if solver_workers is None else solver_workers,
+        )
         if fmt == "json":
             text = plan_json(analysis)
         elif fmt == "mermaid":

@@ -28,6 +28,7 @@ from waveplan.run.events import Sink
 from waveplan.run.executor import Executor
 from waveplan.run.runner import Runner, RunOptions
 from waveplan.run.session import SessionSpec, run_session
+from waveplan.schedule.analysis import practical_policy
 from waveplan.schedule.durations import with_history_durations
 from waveplan.schedule.measured import measure
 
@@ -208,6 +209,7 @@ def run_command(
         dry_run=dry_run,
         isolate=chosen.isolate,
         into=chosen.into,
+        policy=practical_policy(plan),  # plan with the effort `waveplan plan` uses by default
     )
     try:
         with _stop_on_signals(holder):

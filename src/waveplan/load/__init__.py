@@ -4,7 +4,8 @@
 phase folder, a ccpm epic or a Sisyphus plan (detected, or forced with ``source_format``), and
 returns a validated :class:`~waveplan.model.Plan`. Imported plans carry a
 :class:`~waveplan.model.PlanSource` (``plan.origin``). The root is the task file's folder, or
-the project an imported plan belongs to, unless ``root`` is given.
+the project an imported plan belongs to, unless ``root`` is given. A PSPLIB project scheduling
+instance (``.sm``) is read as a task file (:mod:`waveplan.load.psplib`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from waveplan.load.gsd import read_gsd
 from waveplan.load.imported import Import, assemble
 from waveplan.load.markdown import read_markdown
 from waveplan.load.parse import Format, decode, detect_format, parse_document
+from waveplan.load.psplib import looks_like_psplib, parse_psplib
 from waveplan.load.sisyphus import read_sisyphus
 from waveplan.load.taskfile import build_plan
 from waveplan.load.text import read_text
@@ -73,6 +75,19 @@ def _import(target: Target, root: str, infer: bool) -> Import:
 
 
 def parse_plan_text(text: str, *, name: str, root: str = ".", fmt: Format | None = None) -> Plan:
-    """Validate a task file given as text (format from ``fmt`` or the name's extension)."""
+    """Validate a task file given as text (format from ``fmt`` or the name's extension; a
+    PSPLIB file is recognised by its ``.sm`` extension or, without a known extension, by its
+    sections)."""
+    if fmt is None and is_psplib(name, text):
+        return parse_psplib(text, name=name, root=root)
     chosen = fmt or detect_format(name, text)
     return build_plan(parse_document(text, chosen, name), name=name, root=root)
+
+
+def is_psplib(name: str, text: str) -> bool:
+    """A PSPLIB file: the ``.sm`` extension, or no task-file extension and PSPLIB's sections."""
+    lowered = name.lower()
+    if lowered.endswith(".sm"):
+        return True
+    known = lowered.endswith((".yaml", ".yml", ".json", ".toml"))
+    return not known and looks_like_psplib(text)

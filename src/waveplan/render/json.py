@@ -10,7 +10,14 @@ from waveplan.render.figures import advice_sentence, efficiency, saving
 from waveplan.schedule.advice import Advice
 from waveplan.schedule.analysis import PlanAnalysis
 
-__all__ = ["PRETTY_LIMIT", "dumps", "inferred_to_dict", "plan_json", "plan_to_dict"]
+__all__ = [
+    "PRETTY_LIMIT",
+    "dumps",
+    "inferred_to_dict",
+    "plan_json",
+    "plan_to_dict",
+    "solver_to_dict",
+]
 
 # Above this many tasks the JSON is written compactly: indenting is several times slower and
 # nobody reads a 100,000-task document without a tool anyway.
@@ -97,6 +104,7 @@ def plan_to_dict(analysis: PlanAnalysis) -> dict[str, Any]:
         ],
         "advice": [_advice(a) for a in analysis.advice],
         "optimal": analysis.optimal,
+        "solver": solver_to_dict(analysis),
         "done": [t.id for t in analysis.plan.tasks if t.done],
     }
     if analysis.inferred is not None and analysis.plan.origin is None:
@@ -116,6 +124,24 @@ def _by_origin(plan: Plan, origin: Origin) -> dict[str, list[str]]:
             if access.origin is origin:
                 found.setdefault(task.id, []).append(access.describe())
     return found
+
+
+def solver_to_dict(analysis: PlanAnalysis) -> dict[str, Any]:
+    """How the practical schedule was found, and how close to optimal it is proven to be."""
+    exact = analysis.exact
+    return {
+        "method": analysis.method.value,
+        "effort": analysis.effort.value,
+        "schedules": analysis.schedules,
+        "sequence": analysis.policy is not None and analysis.policy.links > 0,
+        "status": "optimal" if analysis.optimal else "feasible",
+        "bound": analysis.lower_bound.value,
+        "gap": analysis.gap,
+        "time_limit": exact.time_limit if exact is not None else None,
+        "exact": None
+        if exact is None
+        else {"status": exact.status.value, "workers": exact.workers},
+    }
 
 
 def _source(analysis: PlanAnalysis) -> dict[str, Any]:

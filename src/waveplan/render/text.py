@@ -188,6 +188,24 @@ def advice_table(analysis: PlanAnalysis) -> Table:
     return table
 
 
+def method_line(analysis: PlanAnalysis) -> Text:
+    """``Schedule: genetic search, default effort, 1,427 schedules``: what produced the
+    practical schedule (and what the exact solver concluded, when it ran)."""
+    line = Text("Schedule: ", style="bold")
+    count = analysis.schedules
+    line.append(
+        f"{analysis.method.value}, {analysis.effort.value} effort, "
+        f"{count:,} schedule{'s' if count != 1 else ''}"
+    )
+    exact = analysis.exact
+    if exact is not None:
+        workers = f"{exact.workers} worker{'s' if exact.workers != 1 else ''}"
+        line.append(
+            f"; CP-SAT {exact.status.value} within {fmt_time(exact.time_limit)} s ({workers})"
+        )
+    return line
+
+
 def plan_text(analysis: PlanAnalysis, *, width: int = 100, color: bool = False) -> str:
     """The plan analysis for a terminal."""
     plan = analysis.plan
@@ -211,7 +229,15 @@ def plan_text(analysis: PlanAnalysis, *, width: int = 100, color: bool = False) 
     bound.append(f"{fmt_time(analysis.lower_bound.value)} ({analysis.lower_bound.reason})")
     if analysis.optimal:
         bound.append(": the practical schedule is optimal")
-    items: list[RenderableType] = [header, waves_table(analysis, titles), critical, bound]
+    else:
+        bound.append(f", gap {analysis.gap:.1%}")
+    items: list[RenderableType] = [
+        header,
+        waves_table(analysis, titles),
+        critical,
+        bound,
+        method_line(analysis),
+    ]
     if analysis.conflicts:
         items += [Text(), conflicts_table(analysis)]
     if analysis.serialization:

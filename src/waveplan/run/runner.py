@@ -33,7 +33,7 @@ from waveplan.run.events import (
     TaskStarted,
 )
 from waveplan.run.executor import Executor, Job, Outcome
-from waveplan.schedule.scheduler import Scheduler
+from waveplan.schedule.scheduler import Policy, Scheduler
 from waveplan.schedule.simulate import simulate
 from waveplan.schedule.waves import layer
 
@@ -109,7 +109,9 @@ class Runner:
     """Runs one session of a plan.
 
     ``done`` are tasks that already succeeded (resume); ``first_attempt`` gives, per task, the
-    number of its next attempt (attempts are numbered across sessions).
+    number of its next attempt (attempts are numbered across sessions). ``policy`` is the
+    practical schedule's policy (``waveplan plan``'s, see
+    :func:`~waveplan.schedule.analysis.practical_policy`); without one, the critical-path rule.
     """
 
     def __init__(
@@ -124,8 +126,10 @@ class Runner:
         log_dir: str | None = None,
         done: Iterable[str] = (),
         first_attempt: Mapping[str, int] | None = None,
+        policy: Policy | None = None,
     ) -> None:
         self.plan = plan
+        self.policy = policy
         self.run_id = run_id
         self.executor = executor
         self.sinks = list(sinks)
@@ -146,8 +150,10 @@ class Runner:
 
     def run(self) -> RunResult:
         graph, options, executor = self.graph, self.options, self.executor
-        priority = tails(graph)
-        planned = simulate(graph, self.index, workers=options.workers, priority=priority)
+        priority = tails(graph) if self.policy is None else None
+        planned = simulate(
+            graph, self.index, workers=options.workers, priority=priority, policy=self.policy
+        )
         waves = (
             layer(graph, self.index, planned.order, options.workers) if options.barrier else None
         )
@@ -158,6 +164,7 @@ class Runner:
             priority=priority,
             waves=waves,
             done=self.done,
+            policy=self.policy,
         )
         self._scheduler = scheduler
         self._settled: dict[int, TaskStatus] = dict.fromkeys(self.done, TaskStatus.SUCCEEDED)

@@ -53,6 +53,7 @@ from waveplan.run.worktree import (
     check_checkout_clean,
     resolve_target,
 )
+from waveplan.schedule.scheduler import Policy
 
 __all__ = [
     "DONE_IN_SOURCE",
@@ -106,6 +107,7 @@ class SessionSpec:
     dry_run: bool = False
     isolate: Isolation = Isolation.NONE
     into: str | None = None
+    policy: Policy | None = None  # the practical schedule's policy (None: critical-path rule)
 
 
 class HistorySink:
@@ -278,6 +280,7 @@ def run_session(
                 log_dir=log_dir,
                 done=done,
                 first_attempt=first_attempt,
+                policy=spec.policy,
             )
             if on_runner is not None:
                 on_runner(runner)

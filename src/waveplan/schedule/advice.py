@@ -14,7 +14,11 @@ replanning the changed plan gives, so the figure is achievable by construction:
 - **add workers** when tasks waited for a free worker.
 
 Each serialization point's ``cost`` is computed the same way, by replanning with the resource
-ignored altogether. Replans are bounded by a budget proportional to the plan's size.
+ignored altogether. Replans use the fast effort (priority rules and justification, see
+:mod:`waveplan.schedule.search`), which every longer search starts with: replanning a changed
+plan with any effort gives at most the advice's makespan. A cost's replan also starts from the
+practical schedule's own policy (valid once a resource is ignored), so a cost is never negative.
+Replans are bounded by a budget of work units proportional to the plan's size.
 """
 
 from __future__ import annotations
@@ -26,23 +30,30 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import Enum
 
-from waveplan.graph import Graph, tails
+from waveplan.graph import Graph
 from waveplan.model import Access, Mode, Origin, Plan, ResourceKind, Task, id_sort_key
 from waveplan.resources.index import WRITE, PointKind, ResourceIndex
 from waveplan.resources.names import ROOT_DIR, is_glob, is_named_test_resource
+from waveplan.schedule.bounds import lower_bound
 from waveplan.schedule.explain import PointGroup
-from waveplan.schedule.simulate import simulate
+from waveplan.schedule.scheduler import Policy
+from waveplan.schedule.search import Effort, Planned, plan_schedule
 
 __all__ = [
     "EXTRACT_SHARE",
+    "REPLAN_EFFORT",
     "Action",
     "Advice",
     "apply_advice",
     "relaxed_makespan",
+    "replan",
 ]
 
 EXTRACT_SHARE = 0.25
 """Assumed duration of an extracted shared part, as a share of its writers' mean duration."""
+
+REPLAN_EFFORT = Effort.FAST
+"""The effort of replans for costs and advice."""
 
 _EPSILON = 1e-9
 
@@ -154,10 +165,24 @@ def apply_advice(plan: Plan, advice: Advice) -> Plan:
 # --- evaluation -------------------------------------------------------------------------------
 
 
-def _makespan(plan: Plan, graph: Graph | None, workers: int | None) -> float:
+def replan(
+    graph: Graph,
+    index: ResourceIndex,
+    workers: int | None,
+    *,
+    seeds: Sequence[Policy] = (),
+) -> Planned:
+    """Plan with the replan effort, exactly as ``analyse(..., effort=REPLAN_EFFORT)`` plans
+    (the same lower bound, so the same early stop), from ``seeds`` too."""
+    bound = lower_bound(graph, index, workers).value
+    return plan_schedule(graph, index, workers, effort=REPLAN_EFFORT, lower=bound, seeds=seeds)
+
+
+def _makespan(ctx: AdviceContext, plan: Plan, graph: Graph | None, workers: int | None) -> float:
     graph = graph if graph is not None else Graph.from_plan(plan)
-    index = ResourceIndex.build(plan)
-    return simulate(graph, index, workers=workers, priority=tails(graph)).makespan
+    planned = replan(graph, ResourceIndex.build(plan), workers)
+    ctx.charge(planned.work)
+    return planned.simulation.makespan
 
 
 def relaxed_makespan(
@@ -165,9 +190,10 @@ def relaxed_makespan(
     index: ResourceIndex,
     points: Sequence[int],
     workers: int | None,
-    priority: Sequence[float],
-) -> float:
-    """Practical makespan with the given lock points ignored (every claim on them dropped)."""
+    seeds: Sequence[Policy] = (),
+) -> Planned:
+    """The practical schedule with the given lock points ignored (every claim on them
+    dropped), replanned with the replan effort from ``seeds`` too."""
     drop = set(points)
     claims = [
         tuple(c for c in task_claims if c[0] not in drop)
@@ -176,7 +202,7 @@ def relaxed_makespan(
         for task_claims in index.claims
     ]
     relaxed = dataclasses.replace(index, claims=claims)
-    return simulate(graph, relaxed, workers=workers, priority=priority).makespan
+    return replan(graph, relaxed, workers, seeds=seeds)
 
 
 def _slug(text: str) -> str:
@@ -195,15 +221,19 @@ def _unique_id(plan: Plan, base: str) -> str:
 
 @dataclass
 class AdviceContext:
-    """What evaluating advice needs: the plan, its graph and index, and the replan budget."""
+    """What evaluating advice needs: the plan, its graph and index, the practical schedule's
+    policy (None: the critical-path rule), and the replan budget: ``budget`` work units, at most
+    ``replans`` replans, each allowed only while ``estimate`` (the most one may cost) is left."""
 
     plan: Plan
     graph: Graph
     index: ResourceIndex
     workers: int | None
-    priority: Sequence[float]
+    policy: Policy | None
     practical: float
     budget: int
+    replans: int
+    estimate: int
     _covering: set[int] | None = None
 
     def covering(self) -> set[int]:
@@ -220,10 +250,14 @@ class AdviceContext:
 
     def spend(self) -> bool:
         """Take one replan from the budget; False when it is exhausted."""
-        if self.budget <= 0:
+        if self.replans <= 0 or self.budget < self.estimate:
             return False
-        self.budget -= 1
+        self.replans -= 1
         return True
+
+    def charge(self, work: int) -> None:
+        """Pay for a replan that was made."""
+        self.budget -= work
 
 
 def _group_keys(index: ResourceIndex, group: PointGroup) -> tuple[tuple[ResourceKind, str], ...]:
@@ -267,11 +301,14 @@ def evaluate_group(
     index, plan = ctx.index, ctx.plan
     cost: float | None = None
     relaxed: float | None = None
-    if ctx.budget <= 0:
+    if not ctx.spend():
         return cost, []
-    if ctx.spend():
-        relaxed = relaxed_makespan(ctx.graph, index, group.points, ctx.workers, ctx.priority)
-        cost = max(0.0, ctx.practical - relaxed)
+    seeds = (ctx.policy,) if ctx.policy is not None else ()
+    planned = relaxed_makespan(ctx.graph, index, group.points, ctx.workers, seeds)
+    ctx.charge(planned.work)
+    cost = max(0.0, ctx.practical - planned.simulation.makespan)
+    if not planned.seeded:  # what the change itself would give when it equals ignoring
+        relaxed = planned.simulation.makespan
     kinds = {index.resource_kinds[p] for p in group.points}
     keys = _group_keys(index, group)
     found: list[Advice] = []
@@ -281,7 +318,7 @@ def evaluate_group(
             makespan = known
         elif ctx.spend():
             changed = apply_advice(plan, advice)
-            makespan = _makespan(changed, ctx.graph if same_graph else None, ctx.workers)
+            makespan = _makespan(ctx, changed, ctx.graph if same_graph else None, ctx.workers)
         else:
             return
         if makespan < ctx.practical - _EPSILON:
@@ -342,7 +379,7 @@ def advise_workers(ctx: AdviceContext, lanes_unlimited: int) -> list[Advice]:
     for count in sorted({ctx.workers + 1, lanes_unlimited}):
         if count <= ctx.workers or not ctx.spend():
             continue
-        makespan = _makespan(dataclasses.replace(ctx.plan, workers=count), ctx.graph, count)
+        makespan = _makespan(ctx, dataclasses.replace(ctx.plan, workers=count), ctx.graph, count)
         if makespan < ctx.practical - _EPSILON:
             found.append(
                 Advice(

@@ -3,11 +3,17 @@
 Figures follow DESIGN section 7: sequential (sum of durations), theoretical (critical path),
 practical (the conflict-aware schedule under the worker limit), practical with wave barriers,
 and the lower bound.
+
+The practical schedule is the best one planning finds within the effort
+(:mod:`waveplan.schedule.search`), and with ``optimal`` the exact solver's
+(:mod:`waveplan.schedule.exact`), always as the scheduler replays it, so that ``run`` can follow
+the same policy (:func:`practical_policy`).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 
 from waveplan.graph import (
@@ -22,6 +28,7 @@ from waveplan.graph import (
 from waveplan.model import Plan, Slot
 from waveplan.resources.index import ResourceIndex
 from waveplan.schedule.advice import (
+    REPLAN_EFFORT,
     Advice,
     AdviceContext,
     advise_workers,
@@ -30,17 +37,31 @@ from waveplan.schedule.advice import (
 )
 from waveplan.schedule.bounds import LowerBound, lower_bound
 from waveplan.schedule.declared import InferredReport, SourceReport, compare, inferred_report
+from waveplan.schedule.exact import SOLVER_WORKERS, ExactResult, ExactStatus, solve
 from waveplan.schedule.explain import ConflictGroup, Delay, conflict_groups, delays, point_groups
-from waveplan.schedule.scheduler import WORKERS
+from waveplan.schedule.instance import Instance
+from waveplan.schedule.scheduler import WORKERS, Policy
+from waveplan.schedule.search import (
+    BUDGET,
+    MIN_PASSES,
+    Effort,
+    Method,
+    Planned,
+    plan_schedule,
+    policy_from_starts,
+    searchable,
+)
 from waveplan.schedule.simulate import simulate
 from waveplan.schedule.waves import barrier_makespan, layer, wave_lists
 
 __all__ = [
+    "DEFAULT_TIME_LIMIT",
     "REPLAN_BUDGET",
     "PlanAnalysis",
     "SerializationPoint",
     "analyse",
     "compare_source",
+    "practical_policy",
 ]
 
 REPLAN_BUDGET = 2_000_000
@@ -49,6 +70,10 @@ REPLAN_BUDGET = 2_000_000
 first, so plans of more than about 700,000 items get none."""
 MAX_REPLANS = 40
 """At most this many replans, however small the plan."""
+MAX_WAVE_ROUNDS = 8
+"""At most this many replays to make the practical schedule no slower than its waves."""
+DEFAULT_TIME_LIMIT = 10.0
+"""Seconds the exact solver runs by default."""
 _EPSILON = 1e-9
 
 
@@ -87,30 +112,76 @@ class PlanAnalysis:
     advice: list[Advice]
     source: SourceReport | None = None  # declared vs computed, for imported plans
     inferred: InferredReport | None = None  # what only inferred accesses cause, if any
+    method: Method = Method.CRITICAL_PATH
+    effort: Effort = Effort.DEFAULT
+    schedules: int = 1
+    policy: Policy | None = None
+    exact: ExactResult | None = None
 
     @property
     def optimal(self) -> bool:
         """True when the practical makespan equals a proven lower bound."""
         return self.practical <= self.lower_bound.value + _EPSILON
 
+    @property
+    def gap(self) -> float:
+        """How far the practical makespan may be from the optimum: (practical - lower bound)
+        / practical (0 when proven optimal)."""
+        if self.optimal or self.practical <= 0:
+            return 0.0
+        return (self.practical - self.lower_bound.value) / self.practical
 
-def _budget(graph: Graph, index: ResourceIndex) -> int:
+
+def _budget(graph: Graph, index: ResourceIndex) -> tuple[int, int, int]:
+    """Work units, replans and the most one replan may cost."""
     size = len(graph) + sum(map(len, graph.preds)) + sum(map(len, index.claims)) + 1
-    return min(MAX_REPLANS, max(0, REPLAN_BUDGET - 2 * size) // size)
+    estimate = size
+    if BUDGET[REPLAN_EFFORT] // size >= MIN_PASSES:
+        estimate = BUDGET[REPLAN_EFFORT] + size
+    return max(0, REPLAN_BUDGET - 2 * size), MAX_REPLANS, estimate
 
 
-def analyse(plan: Plan, graph: Graph | None = None) -> PlanAnalysis:
-    """Analyse a validated plan under its own worker limit (the graph is built if not given)."""
+def analyse(
+    plan: Plan,
+    graph: Graph | None = None,
+    *,
+    effort: Effort = Effort.DEFAULT,
+    optimal: bool = False,
+    time_limit: float = DEFAULT_TIME_LIMIT,
+    solver_workers: int = SOLVER_WORKERS,
+) -> PlanAnalysis:
+    """Analyse a validated plan under its own worker limit (the graph is built if not given).
+
+    ``effort`` bounds the schedule search; ``optimal`` also runs the exact solver for
+    ``time_limit`` seconds (it needs OR-Tools, see :mod:`waveplan.schedule.exact`).
+    """
     graph = graph if graph is not None else Graph.from_plan(plan)
     index = ResourceIndex.build(plan)
     workers = plan.workers
     head, tail = heads(graph), tails(graph)
     path = critical_path(graph)
-    sim = simulate(graph, index, workers=workers, priority=tail)
-    layers = wave_lists(layer(graph, index, sim.order, workers))
+    bound = lower_bound(graph, index, workers, head=head, tail=tail)
+    planned = plan_schedule(graph, index, workers, effort=effort, lower=bound.value)
+    exact: ExactResult | None = None
+    if optimal:
+        planned, exact, bound = _exact(
+            graph,
+            index,
+            workers,
+            planned=planned,
+            bound=bound,
+            time_limit=time_limit,
+            solver_workers=solver_workers,
+        )
+    planned, numbers = _no_slower_than_waves(graph, index, workers, planned)
+    sim = planned.simulation
+    layers = wave_lists(numbers)
     ids = graph.ids
 
-    ctx = AdviceContext(plan, graph, index, workers, tail, sim.makespan, _budget(graph, index))
+    work, replans, estimate = _budget(graph, index)
+    ctx = AdviceContext(
+        plan, graph, index, workers, planned.policy, sim.makespan, work, replans, estimate
+    )
     serialization: list[SerializationPoint] = []
     advice: list[Advice] = []
     for group in point_groups(index, sim.waits, sim.co_blocked):
@@ -128,6 +199,7 @@ def analyse(plan: Plan, graph: Graph | None = None) -> PlanAnalysis:
         )
     if any(w.point == WORKERS for w in sim.waits) and ctx.spend():
         unlimited = simulate(graph, index, workers=None, priority=tail)
+        ctx.charge(len(graph))
         advice.extend(advise_workers(ctx, max(unlimited.worker, default=0) + 1))
 
     analysis = PlanAnalysis(
@@ -136,7 +208,7 @@ def analyse(plan: Plan, graph: Graph | None = None) -> PlanAnalysis:
         theoretical=path.length,
         practical=sim.makespan,
         practical_waves_makespan=barrier_makespan(graph, layers),
-        lower_bound=lower_bound(graph, index, workers, head=head, tail=tail),
+        lower_bound=bound,
         theoretical_waves=waves(graph),
         practical_waves=[[ids[t] for t in wave] for wave in layers],
         schedule=[Slot(ids[i], sim.start[i], sim.end[i], sim.worker[i]) for i in range(len(graph))],
@@ -145,6 +217,11 @@ def analyse(plan: Plan, graph: Graph | None = None) -> PlanAnalysis:
         delays=delays(graph, index, sim.waits, sim.start, sim.end),
         serialization=serialization,
         advice=rank(advice),
+        method=planned.method,
+        effort=effort,
+        schedules=planned.schedules,
+        policy=planned.policy,
+        exact=exact,
     )
     inferred = inferred_report(plan, graph, analysis.conflicts, analysis.delays)
     if inferred is not None:
@@ -166,3 +243,92 @@ def compare_source(analysis: PlanAnalysis, graph: Graph) -> SourceReport | None:
         delays=analysis.delays,
         inferred=analysis.inferred,
     )
+
+
+def _no_slower_than_waves(
+    graph: Graph, index: ResourceIndex, workers: int | None, planned: Planned
+) -> tuple[Planned, list[int]]:
+    """The practical schedule and its waves, such that running the waves one after another
+    is never faster: when it would be, the barrier run's own order becomes the policy (with
+    its full sequence it replays no longer than the barrier run), and its waves are taken."""
+    numbers = layer(graph, index, planned.simulation.order, workers)
+    instance: Instance | None = None
+    for _ in range(MAX_WAVE_ROUNDS):
+        barrier = barrier_makespan(graph, wave_lists(numbers))
+        if barrier >= planned.simulation.makespan - _EPSILON:
+            break
+        run = simulate(graph, index, workers=workers, waves=numbers)
+        instance = instance or Instance.build(graph, index, workers)
+        policy = policy_from_starts(instance, run.start, workers=True)
+        sim = simulate(graph, index, workers=workers, policy=policy)
+        if sim.makespan >= planned.simulation.makespan - _EPSILON:
+            break
+        planned = dataclasses.replace(
+            planned, simulation=sim, policy=policy, schedules=planned.schedules + 2
+        )
+        numbers = layer(graph, index, sim.order, workers)
+    return planned, numbers
+
+
+def practical_policy(
+    plan: Plan, graph: Graph | None = None, *, effort: Effort = Effort.DEFAULT
+) -> Policy | None:
+    """The policy of the practical schedule ``analyse`` reports with this effort (None: the
+    scheduler's default), for ``run`` to follow."""
+    graph = graph if graph is not None else Graph.from_plan(plan)
+    index = ResourceIndex.build(plan)
+    if not searchable(graph, index, effort):
+        return None
+    bound = lower_bound(graph, index, plan.workers)
+    planned = plan_schedule(graph, index, plan.workers, effort=effort, lower=bound.value)
+    return _no_slower_than_waves(graph, index, plan.workers, planned)[0].policy
+
+
+def _exact(
+    graph: Graph,
+    index: ResourceIndex,
+    workers: int | None,
+    *,
+    planned: Planned,
+    bound: LowerBound,
+    time_limit: float,
+    solver_workers: int,
+) -> tuple[Planned, ExactResult, LowerBound]:
+    """Run the exact solver from the heuristic's schedule; keep whichever replays shorter
+    (the heuristic's on a tie) and the solver's bound when it is better and valid."""
+    instance = Instance.build(graph, index, workers)
+    scale = instance.scale
+    heuristic = planned.simulation
+    hint = [round(s * scale) for s in heuristic.start]
+    if instance.exact:
+        upper = math.ceil(heuristic.makespan * scale - 1e-6)
+        lower = math.ceil(bound.value * scale - 1e-6)
+    else:
+        upper = sum(instance.durations)
+        lower = 0
+    result = solve(
+        instance,
+        hint=hint,
+        upper=upper,
+        lower=lower,
+        time_limit=time_limit,
+        workers=solver_workers,
+    )
+    best = planned
+    if result.start is not None:
+        has_workers = workers is not None and workers < len(graph)
+        variants = [(False, False), (True, False)] + ([(True, True)] if has_workers else [])
+        for sequence, on_workers in variants:
+            policy = policy_from_starts(
+                instance, result.start, sequence=sequence, workers=on_workers
+            )
+            sim = simulate(graph, index, workers=workers, policy=policy)
+            if sim.makespan < best.simulation.makespan - _EPSILON:
+                best = Planned(
+                    sim, policy, Method.EXACT, planned.schedules + 1, planned.work, False
+                )
+    if instance.exact and result.status is not ExactStatus.UNKNOWN:
+        solver_bound = result.bound / scale
+        if solver_bound > bound.value + _EPSILON:
+            bound = LowerBound(solver_bound, "CP-SAT bound")
+    return best, result, bound

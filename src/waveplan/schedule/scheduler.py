@@ -28,19 +28,28 @@ readers, or the best writer when it beats the best reader, or the best waiter wh
 fits. Each woken task that starts or parks again re-applies the rule to the point it was woken
 from. So a task never sits idle while it could start, and a file held by one of 25,000 writers
 costs one wake-up per release, not 25,000.
+
+A :class:`Policy` replaces the default: its priorities, plus a *sequence*: a task may start only
+once the tasks planned before it on its shared resources have started (a sequence is about
+starts, not ends: conflicts still act through the locks, and it is never a dependency). Planning
+turns any schedule it finds into a policy this way, so that ``run`` follows the planned order on
+every resource even when real durations differ; a task held back by its sequence is the one
+exception to "every task that can start does". Tasks done before the run, and tasks that can no
+longer run because a dependency failed, count as started.
 """
 
 from __future__ import annotations
 
 import heapq
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from enum import Enum
 from typing import NamedTuple
 
 from waveplan.graph import Graph, tails
 from waveplan.resources.index import WRITE, PointKind, ResourceIndex
 
-__all__ = ["BARRIER", "WORKERS", "Scheduler", "Status", "Wait"]
+__all__ = ["BARRIER", "WORKERS", "Policy", "Scheduler", "Status", "Wait"]
 
 WORKERS = -1
 """Pseudo point of a wait for a free worker."""
@@ -80,12 +89,32 @@ class Wait(NamedTuple):
         return self.end - self.start
 
 
+@dataclass(frozen=True, slots=True, eq=False)
+class Policy:
+    """How the scheduler chooses, beyond dependencies and locks.
+
+    ``priority[i]``: higher starts first (ties by index). ``after[i]``: pairs ``(task, point)``:
+    ``i`` may start only once ``task`` has started; ``point`` is the lock point (or
+    :data:`WORKERS`) the order is about, which names the wait while ``i`` is held back.
+    """
+
+    priority: Sequence[float]
+    after: Sequence[Sequence[tuple[int, int]]] = ()
+
+    @property
+    def links(self) -> int:
+        """Number of sequence links."""
+        return sum(map(len, self.after))
+
+
 class Scheduler:
     """Decides which tasks start, holding their resources as locks while they run.
 
     Tasks are the graph's indices. ``done`` marks tasks finished before this scheduler began
     (resume). ``waves`` (a wave number per task, such as the practical waves) switches on
     barrier mode: a task starts only once every task of the earlier waves has finished.
+    ``policy`` replaces ``priority`` and adds a sequence (see :class:`Policy`); in barrier mode
+    only the sequence links that agree with the waves are kept.
     """
 
     def __init__(
@@ -97,6 +126,7 @@ class Scheduler:
         priority: Sequence[float] | None = None,
         waves: Sequence[int] | None = None,
         done: Iterable[int] = (),
+        policy: Policy | None = None,
     ) -> None:
         n = len(graph)
         self.graph = graph
@@ -107,6 +137,10 @@ class Scheduler:
         self._wave = 0
         self._left_in_wave: dict[int, int] = {}
         self._deferred: dict[int, list[int]] = {}
+        if policy is not None:
+            if priority is not None:
+                raise ValueError("give either a priority or a policy, not both")
+            priority = policy.priority
         prio = tails(graph) if priority is None else priority
         self._key = [(-prio[i], i) for i in range(n)]
         self._claims = index.claims
@@ -145,6 +179,31 @@ class Scheduler:
         self._parked = 0
         self._prepared = False
         self._done = set(done)
+        # Sequence: tasks held until the tasks planned before them have started.
+        self._after: Sequence[Sequence[tuple[int, int]]] = ()
+        self._seq_missing: list[int] = []
+        self._seq_next: list[list[int]] = []
+        self._passed: list[bool] = []
+        self._holding: set[int] = set()
+        if policy is not None and policy.links:
+            self._set_sequence(policy.after, waves)
+
+    def _set_sequence(
+        self, after: Sequence[Sequence[tuple[int, int]]], waves: Sequence[int] | None
+    ) -> None:
+        n = len(self.graph)
+        if waves is not None:
+            after = [
+                [(k, p) for k, p in links if waves[k] <= waves[task]]
+                for task, links in enumerate(after)
+            ]
+        self._after = after
+        self._seq_missing = [len(links) for links in after]
+        self._seq_next = [[] for _ in range(n)]
+        for task, links in enumerate(after):
+            for k, _ in links:
+                self._seq_next[k].append(task)
+        self._passed = [False] * n
 
     # --- the graphlib-shaped interface -----------------------------------------------------
 
@@ -157,6 +216,7 @@ class Scheduler:
             self.status[task] = Status.SUCCEEDED
             for s in self.graph.succs[task]:
                 self._missing[s] -= 1
+            self._pass(task, now)
         if self.waves is not None:
             for task, wave in enumerate(self.waves):
                 if self.status[task] is Status.WAITING:
@@ -186,6 +246,8 @@ class Scheduler:
                 self.start[task] = now
                 self._running += 1
                 chosen.append(task)
+                if self._seq_next:
+                    self._pass(task, now)
                 if origin is not None:
                     self._wake(origin, now)
             else:
@@ -221,12 +283,14 @@ class Scheduler:
                     self._make_ready(s, now)
         else:
             self.status[task] = Status.FAILED
+            if self._seq_next:
+                self._pass_unreachable(task, now)
         if self.waves is not None:
             self._leave_wave(task, ok, now)
 
     def is_active(self) -> bool:
         """True while some task runs or may still start."""
-        return bool(self._running or self._heap or self._parked or self._deferred)
+        return bool(self._running or self._heap or self._parked or self._deferred or self._holding)
 
     @property
     def co_blocked(self) -> list[tuple[int, frozenset[int]]]:
@@ -285,10 +349,50 @@ class Scheduler:
     def _queue(self, task: int, now: float) -> None:
         """Put a task in the ready heap. Until it is taken out, it waits for a worker: had one
         been free, :meth:`ready` would have started it or parked it at this very instant (and
-        a zero-length wait is not recorded). Without a worker limit nothing waits there."""
+        a zero-length wait is not recorded). Without a worker limit nothing waits there. A task
+        whose sequence is not met yet is held until it is."""
+        if self._seq_next and self._seq_missing[task]:
+            self._holding.add(task)
+            self._hold_wait(task, now)
+            return
         heapq.heappush(self._heap, self._key[task])
         if self.workers is not None:
             self._open_wait(task, WORKERS, None, now)
+
+    def _pass(self, task: int, now: float) -> None:
+        """``task`` started (or is done, or can never run): release the tasks after it."""
+        if not self._passed or self._passed[task]:
+            return
+        self._passed[task] = True
+        missing = self._seq_missing
+        for follower in self._seq_next[task]:
+            missing[follower] -= 1
+            if follower in self._holding:
+                if missing[follower]:
+                    self._hold_wait(follower, now)
+                else:
+                    self._holding.discard(follower)
+                    self._queue(follower, now)
+
+    def _pass_unreachable(self, task: int, now: float) -> None:
+        """A failed task's dependents will never start: they no longer hold anyone back."""
+        stack = [task]
+        seen = {task}
+        while stack:
+            for s in self.graph.succs[stack.pop()]:
+                if s not in seen and self.status[s] is Status.WAITING:
+                    seen.add(s)
+                    stack.append(s)
+                    self._pass(s, now)
+        self._pass(task, now)
+
+    def _hold_wait(self, task: int, now: float) -> None:
+        """Record why a held task waits: the first task planned before it that has not started
+        yet, on the point their order is about."""
+        for k, point in self._after[task]:
+            if not self._passed[k]:
+                self._open_wait(task, point, k, now)
+                return
 
     def _open_wait(self, task: int, point: int, holder: int | None, now: float) -> None:
         current = self._wait_since.get(task)
@@ -392,7 +496,7 @@ class Scheduler:
                     below = below_r[point]
                 if below:
                     holder = min(below)
-                    yield self._held_below(holder, point), holder, mode
+                    yield self._held_below(holder, point, mode), holder, mode
                     continue
                 if self._up[point]:
                     hit = self._held(self._up[point], mode)
@@ -407,10 +511,12 @@ class Scheduler:
                 if hit is not None:
                     yield (*hit, mode)
 
-    def _held_below(self, holder: int, point: int) -> int:
-        """The point under ``point`` that ``holder`` holds (where to park behind it)."""
-        for other, _, _ in self._claims[holder]:
-            if point in self._up[other]:
+    def _held_below(self, holder: int, point: int, mode: int) -> int:
+        """The point under ``point`` that ``holder`` holds in a way that conflicts with
+        ``mode`` (for a reader, one it writes): where to park behind it. Parking a reader on a
+        point the holder only reads would wake it at once, forever."""
+        for other, held, _ in self._claims[holder]:
+            if point in self._up[other] and WRITE in (mode, held):
                 return other
         raise AssertionError("a hold below a point without a claim below it")  # pragma: no cover
 

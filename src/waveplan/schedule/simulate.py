@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from waveplan.graph import Graph
 from waveplan.resources.index import ResourceIndex
-from waveplan.schedule.scheduler import Scheduler, Wait
+from waveplan.schedule.scheduler import Policy, Scheduler, Wait
 
 __all__ = ["Simulation", "simulate"]
 
@@ -41,11 +41,15 @@ def simulate(
     workers: int | None = None,
     waves: Sequence[int] | None = None,
     priority: Sequence[float] | None = None,
+    policy: Policy | None = None,
 ) -> Simulation:
-    """Simulate the plan with the scheduler's policy; every task succeeds. With ``waves``,
-    the waves run one after another (barrier mode)."""
+    """Simulate the plan with the scheduler's policy (the default, ``priority``, or a
+    :class:`~waveplan.schedule.scheduler.Policy`); every task succeeds. With ``waves``, the
+    waves run one after another (barrier mode)."""
     n = len(graph)
-    scheduler = Scheduler(graph, index, workers=workers, waves=waves, priority=priority)
+    scheduler = Scheduler(
+        graph, index, workers=workers, waves=waves, priority=priority, policy=policy
+    )
     scheduler.prepare(0.0)
     durations = graph.durations
     start = [0.0] * n

@@ -1,0 +1,208 @@
+"""The exact mode: the plan as a constraint model for OR-Tools CP-SAT (``waveplan[optimal]``).
+
+One fixed-size interval per task (grid units of the plan's
+:class:`~waveplan.schedule.instance.Instance`); a precedence per dependency; per family a
+no-overlap when its members exclude each other pairwise (writers only, or amounts that never fit
+two at a time), else a cumulative (read/write locks: readers take 1, writers the capacity;
+counted resources their amounts; the worker limit 1 per task). The makespan is minimised
+between the best lower bound known and the heuristic's makespan, whose schedule is the hint.
+
+Zero-duration tasks are left out of the resource constraints (the model is then a relaxation,
+so its bound stays valid, and the scheduler's replay decides where they really go).
+
+The solver runs for a wall-clock time limit, so unless it proves optimality its result depends
+on the machine; the caller replays its schedule with the scheduler like any other candidate.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+from waveplan.errors import MissingExtraError
+from waveplan.schedule.instance import FamilyKind, Instance
+
+__all__ = ["SOLVER_WORKERS", "ExactResult", "ExactStatus", "available", "solve"]
+
+SOLVER_WORKERS = 2
+"""CP-SAT search workers by default."""
+
+
+class ExactStatus(Enum):
+    """How the solver ended."""
+
+    OPTIMAL = "optimal"  # proven optimal on the grid
+    FEASIBLE = "feasible"  # a schedule, not proven optimal in the time limit
+    UNKNOWN = "unknown"  # no schedule within the time limit (or the model was refused)
+
+
+@dataclass(frozen=True, slots=True)
+class ExactResult:
+    """The solver's answer, in grid units of the instance it was given.
+
+    ``bound`` is the solver's lower bound on the makespan (valid for the plan only when the
+    instance's durations are exact); ``start`` is its best schedule, if any.
+    """
+
+    status: ExactStatus
+    start: tuple[int, ...] | None
+    makespan: int | None
+    bound: int
+    time_limit: float
+    workers: int
+
+
+def available() -> bool:
+    """True when OR-Tools can be imported."""
+    try:
+        import ortools.sat.python.cp_model  # noqa: F401, PLC0415 - an optional extra
+    except ImportError:
+        return False
+    return True
+
+
+def _cp_model() -> Any:
+    try:
+        from ortools.sat.python import cp_model  # noqa: PLC0415 - an optional extra
+    except ImportError:
+        raise MissingExtraError("--optimal", "optimal", "ortools") from None
+    return cp_model
+
+
+CLIQUES = True
+CLIQUE_FAMILY_LIMIT = 400
+
+
+def incompatible_cliques(instance: Instance) -> list[list[int]]:
+    """Groups of tasks no two of which may ever run together, across families: two tasks are
+    incompatible when together they need more than some family's capacity. Found greedily,
+    largest first; only groups of three or more that no family already makes exclusive."""
+    n = len(instance)
+    durations = instance.durations
+    demand: list[dict[int, int]] = [{} for _ in range(n)]
+    for f, family in enumerate(instance.families):
+        if len(family.tasks) > CLIQUE_FAMILY_LIMIT:
+            continue
+        for task, q in zip(family.tasks, family.demands, strict=True):
+            if durations[task] > 0:
+                demand[task][f] = q
+    caps = [family.capacity for family in instance.families]
+    neighbours: list[set[int]] = [set() for _ in range(n)]
+    for f, family in enumerate(instance.families):
+        if len(family.tasks) > CLIQUE_FAMILY_LIMIT:
+            continue
+        members = [t for t in family.tasks if f in demand[t]]
+        for a_pos, a in enumerate(members):
+            qa = demand[a][f]
+            for b in members[a_pos + 1 :]:
+                if qa + demand[b][f] > caps[f]:
+                    neighbours[a].add(b)
+                    neighbours[b].add(a)
+    order = sorted(range(n), key=lambda t: (-len(neighbours[t]), t))
+    cliques: list[list[int]] = []
+    covered: set[tuple[int, int]] = set()
+    for seed in order:
+        if len(neighbours[seed]) < 2:
+            continue
+        clique = [seed]
+        candidates = sorted(neighbours[seed], key=lambda t: (-len(neighbours[t]), t))
+        for t in candidates:
+            if all(t in neighbours[c] for c in clique):
+                clique.append(t)
+        pairs = {(min(a, b), max(a, b)) for i, a in enumerate(clique) for b in clique[i + 1 :]}
+        if len(clique) >= 3 and not pairs <= covered:
+            covered |= pairs
+            cliques.append(sorted(clique))
+    return cliques
+
+
+def _heads_tails(instance: Instance) -> tuple[list[int], list[int]]:
+    """Earliest start and the longest chain from each task's start to the end."""
+    durations = instance.durations
+    head = [0] * len(instance)
+    for i in instance.order:
+        for s in instance.succs[i]:
+            if head[i] + durations[i] > head[s]:
+                head[s] = head[i] + durations[i]
+    tail = list(durations)
+    for i in reversed(instance.order):
+        ss = instance.succs[i]
+        if ss:
+            tail[i] = durations[i] + max(tail[s] for s in ss)
+    return head, tail
+
+
+def solve(
+    instance: Instance,
+    *,
+    hint: Sequence[int],
+    upper: int,
+    lower: int,
+    time_limit: float,
+    workers: int = SOLVER_WORKERS,
+) -> ExactResult:
+    """Minimise the makespan within ``[lower, upper]`` (grid units), starting from ``hint``.
+    Raise :class:`~waveplan.errors.MissingExtraError` when OR-Tools is not installed."""
+    cp_model = _cp_model()
+    model = cp_model.CpModel()
+    durations = instance.durations
+    n = len(instance)
+    head, tail = _heads_tails(instance)
+    lower = max(lower, max(tail, default=0))
+    upper = max(upper, lower)
+    starts = [model.new_int_var(head[j], max(head[j], upper - tail[j]), f"s{j}") for j in range(n)]
+    intervals = [
+        model.new_fixed_size_interval_var(starts[j], durations[j], f"i{j}") for j in range(n)
+    ]
+    for j in range(n):
+        for p in instance.preds[j]:
+            model.add(starts[j] >= starts[p] + durations[p])
+    for family in instance.families:
+        members = [k for k, task in enumerate(family.tasks) if durations[task] > 0]
+        if len(members) < 2:
+            continue
+        demands = [family.demands[k] for k in members]
+        if family.kind is FamilyKind.WORKERS and family.capacity >= len(members):
+            continue
+        smallest = sorted(demands)[:2]
+        if smallest[0] + smallest[1] > family.capacity:  # no two members ever run together
+            model.add_no_overlap([intervals[family.tasks[k]] for k in members])
+        else:
+            model.add_cumulative(
+                [intervals[family.tasks[k]] for k in members], demands, family.capacity
+            )
+    if CLIQUES:
+        for clique in incompatible_cliques(instance):
+            model.add_no_overlap([intervals[j] for j in clique])
+    makespan = model.new_int_var(lower, upper, "makespan")
+    for j in range(n):
+        if not instance.succs[j]:
+            model.add(makespan >= starts[j] + durations[j])
+    model.minimize(makespan)
+    for j in range(n):
+        model.add_hint(starts[j], int(hint[j]))
+    hinted = max((hint[j] + durations[j] for j in range(n)), default=0)
+    model.add_hint(makespan, max(lower, min(upper, hinted)))
+
+    solver = cp_model.CpSolver()
+    solver.parameters.max_time_in_seconds = float(time_limit)
+    solver.parameters.num_workers = max(1, workers)
+    solver.parameters.random_seed = 0
+    status = solver.solve(model)
+    bound = math.ceil(solver.best_objective_bound - 1e-6)
+    if status == cp_model.OPTIMAL:
+        found = ExactStatus.OPTIMAL
+    elif status == cp_model.FEASIBLE:
+        found = ExactStatus.FEASIBLE
+    else:
+        found = ExactStatus.UNKNOWN
+    if found is ExactStatus.UNKNOWN:  # (infeasible only when rounded durations made it so)
+        return ExactResult(found, None, None, lower, time_limit, workers)
+    start = tuple(int(solver.value(s)) for s in starts)
+    value = int(solver.objective_value)
+    if found is ExactStatus.OPTIMAL:
+        bound = value
+    return ExactResult(found, start, value, max(lower, bound), time_limit, workers)

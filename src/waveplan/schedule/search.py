@@ -1,0 +1,645 @@
+"""Schedule search: a better practical schedule within a bounded, deterministic effort.
+
+The critical-path rule (one pass of the scheduler) is where every search starts, and all a
+huge plan gets. Smaller plans get, within a budget of *work units* (one unit is about one task,
+dependency or resource term of one pass; never seconds, so output does not depend on the
+machine):
+
+1. **priority rules**: the scheduler (a parallel schedule generation scheme) with the latest
+   finish time rule, and serial schedule generation with the latest finish time, latest start
+   time, most total successors and greatest rank positional weight rules;
+2. **justification** of each (forward-backward improvement: shift every task as late as it
+   goes, then as early, in the order of the shifted schedule, while the makespan shrinks);
+3. a **genetic search** over activity lists (two-point crossover, adjacent-swap mutation,
+   every child justified and written back in its schedule's order), started from the rules
+   and from regret-biased random samples of the latest-finish rule, with a fixed seed.
+
+Serial passes run on the plan's :class:`~waveplan.schedule.instance.Instance` (whole-number
+durations, cumulative families) with time-indexed resource profiles. Every schedule that may be
+reported is then turned into a :class:`~waveplan.schedule.scheduler.Policy` and *replayed* by
+the scheduler itself, with the plan's true durations: the reported schedule is always one the
+runner reproduces. A policy's priorities are the planned start order; its sequence makes each
+task wait until the tasks planned before it on its shared resources have started. With exact
+durations, a replay with the full sequence is never longer than the planned schedule; lighter
+policies (priorities only, or no order on the workers) are preferred when they replay as well.
+
+Effort: ``fast`` stops after step 2; ``default`` searches for about a second on a plan of a
+few hundred tasks; ``thorough`` ten times longer. A plan too large for a few dozen passes of
+its effort's budget gets the single pass.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import Enum
+from itertools import repeat
+from operator import sub
+
+from waveplan.graph import Graph, tails
+from waveplan.resources.index import ResourceIndex
+from waveplan.schedule.instance import Family, FamilyKind, Instance
+from waveplan.schedule.scheduler import Policy
+from waveplan.schedule.simulate import Simulation, simulate
+
+__all__ = [
+    "BUDGET",
+    "Effort",
+    "Method",
+    "Planned",
+    "plan_schedule",
+    "policy_from_starts",
+    "searchable",
+]
+
+
+class Effort(Enum):
+    """How hard planning looks for a shorter schedule."""
+
+    FAST = "fast"
+    DEFAULT = "default"
+    THOROUGH = "thorough"
+
+
+BUDGET = {Effort.FAST: 150_000, Effort.DEFAULT: 3_000_000, Effort.THOROUGH: 30_000_000}
+"""Work units per effort. One serial pass costs the instance's size (tasks + dependencies +
+family members, plus its time-indexed profiles); one replay by the scheduler costs three."""
+MIN_PASSES = 30
+"""A plan whose effort affords fewer passes than this gets the single critical-path pass."""
+SEARCH_GRID = 20_000
+"""Grid units for the total work at most, in the search's time-indexed profiles."""
+SEED = 20_260_401
+"""The genetic search's fixed seed."""
+POPULATION = 40
+MUTATION = 0.05
+STALL = 5
+"""The genetic search stops after this many generations without a better schedule, or one per
+``STALL_TASKS`` tasks on larger plans, which keep improving longer; four times as many with the
+thorough effort."""
+STALL_TASKS = 10
+THOROUGH_PATIENCE = 4
+KEEP = 2
+"""Distinct best schedules of the search that are replayed."""
+_SHORT = 16  # windows up to this long are updated unit by unit, longer ones with map()
+_EPSILON = 1e-9
+
+
+class Method(Enum):
+    """What produced the reported schedule."""
+
+    CRITICAL_PATH = "critical-path rule"
+    PRIORITY_RULES = "priority rules"
+    GENETIC = "genetic search"
+    EXACT = "cp-sat"
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Planned:
+    """The practical schedule planning settled on.
+
+    ``policy`` is None for the default critical-path rule. ``schedules`` counts the schedules
+    evaluated, ``work`` the work units spent. ``seeded`` is True when the schedule is the
+    replay of one of the policies the search was given.
+    """
+
+    simulation: Simulation
+    policy: Policy | None
+    method: Method
+    schedules: int
+    work: int
+    seeded: bool = False
+
+
+@dataclass(slots=True)
+class _Candidate:
+    makespan: int
+    start: list[int]
+    method: Method
+
+
+def search_size(instance: Instance, horizon: int) -> int:
+    """Work units of one serial pass."""
+    return instance.size + len(instance.families) * horizon // 1000 + 1
+
+
+def searchable(graph: Graph, index: ResourceIndex, effort: Effort) -> bool:
+    """True when the effort affords the plan more than the single critical-path pass."""
+    size = len(graph) + sum(map(len, graph.preds)) + sum(map(len, index.claims))
+    return len(graph) >= 2 and BUDGET[effort] // max(1, size) >= MIN_PASSES
+
+
+def plan_schedule(
+    graph: Graph,
+    index: ResourceIndex,
+    workers: int | None,
+    *,
+    effort: Effort = Effort.DEFAULT,
+    lower: float | None = None,
+    seeds: Sequence[Policy] = (),
+    baseline: Simulation | None = None,
+) -> Planned:
+    """The best practical schedule found within the effort.
+
+    ``lower`` is a proven lower bound (the search stops when it reaches it); ``seeds`` are
+    policies to replay as candidates (never searched from); ``baseline`` the critical-path
+    pass when the caller already has it.
+    """
+    base = baseline or simulate(graph, index, workers=workers, priority=tails(graph))
+    graph_size = len(graph) + sum(map(len, graph.preds)) + sum(map(len, index.claims))
+    single = Planned(base, None, Method.CRITICAL_PATH, 1, graph_size)
+    if not searchable(graph, index, effort) or (
+        lower is not None and base.makespan <= lower + _EPSILON
+    ):
+        return single
+    budget = BUDGET[effort]
+    instance = Instance.build(graph, index, workers, grid_limit=SEARCH_GRID)
+    return _Search(
+        graph,
+        index,
+        workers=workers,
+        instance=instance,
+        budget=budget,
+        lower=lower,
+        base=base,
+        seeds=seeds,
+        effort=effort,
+    ).run()
+
+
+def policy_from_starts(
+    instance: Instance, start: Sequence[float], *, sequence: bool = True, workers: bool = False
+) -> Policy:
+    """The policy that replays a schedule: priorities in planned start order (zero-duration
+    tasks first at one instant, then topological order), and with ``sequence`` the planned order
+    on each family (``workers``: on the worker limit too).
+
+    In a read/write family a writer waits for every member planned before it and a reader for
+    the writers only (readers never hold each other up); counted families and the workers keep
+    their whole order, since any member may be one too many.
+    """
+    n = len(instance)
+    position = [0] * n
+    for rank, task in enumerate(instance.order):
+        position[task] = rank
+    durations = instance.durations
+    order = sorted(range(n), key=lambda j: (start[j], durations[j] > 0, position[j]))
+    rank_of = [0] * n
+    for rank, task in enumerate(order):
+        rank_of[task] = rank
+    priority = [float(-rank_of[j]) for j in range(n)]
+    if not sequence:
+        return Policy(priority)
+    after: list[dict[int, int]] = [{} for _ in range(n)]
+    for family in instance.families:
+        if family.kind is FamilyKind.WORKERS and not workers:
+            continue
+        _sequence(family, rank_of, after)
+    return Policy(priority, [tuple(sorted(links.items())) for links in after])
+
+
+def _sequence(family: Family, rank_of: Sequence[int], after: list[dict[int, int]]) -> None:
+    members = sorted(range(len(family.tasks)), key=lambda m: rank_of[family.tasks[m]])
+    whole = family.kind in (FamilyKind.COUNTED, FamilyKind.WORKERS)
+    previous: int | None = None  # the last writer (or member, for whole-order families)
+    since: list[int] = []  # readers since the last writer
+    for m in members:
+        task, point = family.tasks[m], family.points[m]
+        links = after[task]
+        if whole or family.conflicts_with_all(m):
+            for k in ([previous] if previous is not None else []) + ([] if whole else since):
+                links.setdefault(k, point)
+            previous, since = task, []
+        else:
+            if previous is not None:
+                links.setdefault(previous, point)
+            since.append(task)
+
+
+class _Search:
+    """One search over one instance (see the module docstring)."""
+
+    def __init__(
+        self,
+        graph: Graph,
+        index: ResourceIndex,
+        *,
+        workers: int | None,
+        instance: Instance,
+        budget: int,
+        lower: float | None,
+        base: Simulation,
+        seeds: Sequence[Policy],
+        effort: Effort,
+    ) -> None:
+        self.graph = graph
+        self.index = index
+        self.workers = workers
+        self.instance = instance
+        self.base = base
+        self.seeds = seeds
+        self.effort = effort
+        n = len(instance)
+        self.n = n
+        durations = instance.durations
+        # Profiles end well after the critical-path pass (twice as long, and more on an inexact
+        # grid): a pass that runs past the end is dropped, it would be of no use.
+        room = 2.0 if instance.exact else 2.2
+        self.horizon = (
+            min(sum(durations), math.ceil(base.makespan * instance.scale * room) + max(durations))
+            + 2
+        )
+        self.pass_cost = search_size(instance, self.horizon)
+        self.replay_cost = 3 * (n + sum(map(len, graph.preds)) + sum(map(len, index.claims)))
+        self.budget = budget
+        self.left = budget
+        self.schedules = 1
+        # Families as the serial passes keep them: locks (bit masks) and amounts (profiles).
+        lock_of: dict[int, int] = {}
+        amount_of: dict[int, int] = {}
+        self.caps: list[int] = []
+        for f, family in enumerate(instance.families):
+            if family.kind in (FamilyKind.EXCLUSIVE, FamilyKind.READ_WRITE):
+                lock_of[f] = len(lock_of)
+            else:
+                amount_of[f] = len(self.caps)
+                self.caps.append(family.capacity)
+        self.lock_count = len(lock_of)
+        self.locks = [
+            [(lock_of[f], q >= instance.families[f].capacity) for f, q in u if f in lock_of]
+            for u in instance.uses
+        ]
+        self.amounts = [[(amount_of[f], q) for f, q in u if f in amount_of] for u in instance.uses]
+        self.masks = [(1 << (d or 1)) - 1 for d in durations]
+        self.position = [0] * n
+        for rank, task in enumerate(instance.order):
+            self.position[task] = rank
+        # Composite sort keys: start time first, zero-duration tasks first, then topological.
+        self.tie = [(n if durations[j] else 0) + self.position[j] for j in range(n)]
+        self.stride = 2 * n
+        self.target = -1
+        if lower is not None and instance.exact:
+            self.target = math.ceil(lower * instance.scale - 1e-6)
+        self.rng = random.Random(SEED)
+        self.edges = {(p, j) for j in range(n) for p in instance.preds[j]}
+
+    # --- passes -------------------------------------------------------------------------------
+
+    def serial(
+        self, order: Sequence[int], backward: bool = False
+    ) -> tuple[list[int], list[int], int] | None:
+        """Serial schedule generation: each task of the list at its earliest feasible time.
+        Backward, on the reversed dependencies (times then count from the end).
+
+        Read/write and exclusive families are two bit masks of busy time units (one for
+        writers, one for readers: a family's capacity is its number of readers, so readers
+        never fill it), which makes a check one shift whatever the duration; counted families
+        and the workers are lists of the capacity left per time unit."""
+        self.left -= self.pass_cost
+        self.schedules += 1
+        durations = self.instance.durations
+        preds = self.instance.succs if backward else self.instance.preds
+        locks, amounts, masks = self.locks, self.amounts, self.masks
+        horizon = self.horizon
+        writing = [0] * self.lock_count
+        reading = [0] * self.lock_count
+        avail = [[c] * horizon for c in self.caps]
+        finish = [0] * self.n
+        start = [0] * self.n
+        makespan = 0
+        for j in order:
+            t = 0
+            for p in preds[j]:
+                f = finish[p]
+                if f > t:
+                    t = f
+            d = durations[j]
+            held = locks[j]
+            counted = amounts[j]
+            if held or counted:
+                need = d or 1  # a zero-duration task needs its resources for an instant
+                mask = masks[j]
+                while True:
+                    end = t + need
+                    if end > horizon:
+                        return None
+                    moved = False
+                    for f, writes in held:
+                        busy = ((writing[f] | reading[f]) if writes else writing[f]) >> t
+                        clash = busy & mask
+                        if clash:
+                            t += clash.bit_length()  # just past the last busy unit
+                            moved = True
+                            break
+                    if moved:
+                        continue
+                    for f, q in counted:
+                        a = avail[f]
+                        if min(a[t:end]) < q:
+                            k = end - 1
+                            while a[k] >= q:
+                                k -= 1
+                            t = k + 1
+                            moved = True
+                            break
+                    if not moved:
+                        break
+                if d:
+                    end = t + d
+                    window = mask << t
+                    for f, writes in held:
+                        if writes:
+                            writing[f] |= window
+                        else:
+                            reading[f] |= window
+                    for f, q in counted:
+                        a = avail[f]
+                        if d > _SHORT:
+                            a[t:end] = map(sub, a[t:end], repeat(q, d))
+                        else:
+                            for k in range(t, end):
+                                a[k] -= q
+            start[j] = t
+            e = t + d
+            finish[j] = e
+            if e > makespan:
+                makespan = e
+        return start, finish, makespan
+
+    def justify(self, order: Sequence[int]) -> tuple[int, list[int]] | None:
+        """Forward pass, then forward-backward improvement while it shortens the schedule;
+        the makespan and the start times."""
+        result = self.serial(order)
+        if result is None:
+            return None
+        start, finish, makespan = result
+        n, stride, tie, position = self.n, self.stride, self.tie, self.position
+        while True:
+            # Latest finish first; on a tie the later in topological order, so that a task's
+            # dependents (its dependencies, backwards) are always listed before it.
+            back_key = [-finish[j] * stride - position[j] for j in range(n)]
+            backward = self.serial(sorted(range(n), key=back_key.__getitem__), backward=True)
+            if backward is None:
+                break
+            _, bfinish, bm = backward
+            front_key = [(bm - bfinish[j]) * stride + tie[j] for j in range(n)]
+            forward = self.serial(sorted(range(n), key=front_key.__getitem__))
+            if forward is None or forward[2] >= makespan:
+                break
+            start, finish, makespan = forward
+        return makespan, start
+
+    def order_of(self, start: Sequence[float]) -> list[int]:
+        """Tasks by start time (zero-duration first, then topological): an activity list."""
+        tie = self.tie
+        return sorted(range(self.n), key=lambda j: (start[j], tie[j]))
+
+    # --- the search ---------------------------------------------------------------------------
+
+    def run(self) -> Planned:
+        instance = self.instance
+        graph = self.graph
+        n = self.n
+        durations = instance.durations
+        tail = [float(d) for d in durations]
+        for i in reversed(instance.order):
+            ss = instance.succs[i]
+            if ss:
+                tail[i] += max(tail[s] for s in ss)
+        after = [tail[j] - durations[j] for j in range(n)]  # latest-finish rule, as a priority
+
+        # Replays in order of preference: on equal makespans the first wins (lighter policies).
+        replays: list[tuple[float, Simulation, Policy | None, Method, bool]] = []
+
+        def consider(
+            sim: Simulation, policy: Policy | None, method: Method, seeded: bool = False
+        ) -> None:
+            replays.append((sim.makespan, sim, policy, method, seeded))
+
+        consider(self.base, None, Method.CRITICAL_PATH)
+        real_tail = tails(graph)
+        lft_policy = Policy([real_tail[j] - graph.durations[j] for j in range(n)])
+        lft = self.replay(lft_policy)
+        consider(lft, lft_policy, Method.PRIORITY_RULES)
+        for seed in self.seeds:  # replayed, never searched from: see Planned.seeded
+            consider(self.replay(seed), seed, Method.PRIORITY_RULES, seeded=True)
+        starts = [self.base.start, lft.start]
+
+        pool: list[tuple[int, int, list[int], Method]] = []  # (makespan, serial, order, method)
+        counter = 0
+
+        def add(order: Sequence[int], method: Method) -> tuple[int, list[int]] | None:
+            nonlocal counter
+            found = self.justify(order)
+            if found is None:
+                return None
+            makespan, start = found
+            pool.append((makespan, counter, start, method))
+            counter += 1
+            return makespan, start
+
+        rules: list[Sequence[float]] = [
+            after,
+            tail,
+            self.total_successors(),
+            [float(durations[j] + sum(durations[s] for s in instance.succs[j])) for j in range(n)],
+        ]
+        for key in rules:
+            add(self.topological(key), Method.PRIORITY_RULES)
+        for start in starts:
+            add(self.order_of(start), Method.PRIORITY_RULES)
+
+        replayed: list[list[int]] = []
+
+        def replay_best() -> None:
+            """Replay the best distinct schedules of the pool not replayed yet, each with the
+            lighter policies first."""
+            pool.sort(key=lambda c: (c[0], c[1]))
+            kept = 0
+            for _, _, start, method in pool:
+                if kept >= KEEP:
+                    break
+                if start in replayed:
+                    continue
+                replayed.append(start)
+                kept += 1
+                for sequence, workers in variants:
+                    policy = policy_from_starts(instance, start, sequence=sequence, workers=workers)
+                    consider(self.replay(policy), policy, method)
+
+        has_workers = any(f.kind is FamilyKind.WORKERS for f in instance.families)
+        variants = [(False, False), (True, False)] + ([(True, True)] if has_workers else [])
+        replay_best()
+        if self.effort is not Effort.FAST and not self.reached(pool):
+            self.genetic(pool, after)
+            replay_best()
+
+        # The shortest replay; among equally short ones (within rounding) the first considered.
+        floor = min(r[0] for r in replays)
+        _, sim, policy, method, seeded = next(
+            r for r in replays if r[0] <= floor + _EPSILON * max(1.0, abs(floor))
+        )
+        work = self.budget - self.left + self.replay_cost // 3
+        return Planned(sim, policy, method, self.schedules, work, seeded)
+
+    def reached(self, pool: Sequence[tuple[int, int, list[int], Method]]) -> bool:
+        return self.target >= 0 and any(c[0] <= self.target for c in pool)
+
+    def replay(self, policy: Policy) -> Simulation:
+        self.left -= self.replay_cost
+        self.schedules += 1
+        return simulate(self.graph, self.index, workers=self.workers, policy=policy)
+
+    def total_successors(self) -> list[float]:
+        instance = self.instance
+        reach: list[int] = [0] * self.n
+        bits = [0] * self.n
+        for i in reversed(instance.order):
+            mask = 0
+            for s in instance.succs[i]:
+                mask |= bits[s] | (1 << s)
+            bits[i] = mask
+            reach[i] = mask.bit_count()
+        return [float(r) for r in reach]
+
+    def topological(self, key: Sequence[float]) -> list[int]:
+        """An activity list: among tasks whose dependencies are listed, highest key first."""
+        instance = self.instance
+        missing = [len(p) for p in instance.preds]
+        heap = [(-key[j], j) for j in range(self.n) if not missing[j]]
+        heapq.heapify(heap)
+        order: list[int] = []
+        while heap:
+            j = heapq.heappop(heap)[1]
+            order.append(j)
+            for s in instance.succs[j]:
+                missing[s] -= 1
+                if not missing[s]:
+                    heapq.heappush(heap, (-key[s], s))
+        return order
+
+    def sample(self, after: Sequence[float]) -> list[int]:
+        """Regret-based biased random sampling on the latest-finish rule: a task's chance
+        grows with how much later the worst eligible task may finish."""
+        instance = self.instance
+        rng = self.rng.random
+        missing = [len(p) for p in instance.preds]
+        eligible = [j for j in range(self.n) if not missing[j]]
+        order: list[int] = []
+        while eligible:
+            least = min(after[j] for j in eligible)
+            weights = [after[j] - least + 1.0 for j in eligible]
+            pick = rng() * math.fsum(weights)
+            k = 0
+            while k < len(weights) - 1 and pick >= weights[k]:
+                pick -= weights[k]
+                k += 1
+            j = eligible.pop(k)
+            order.append(j)
+            for s in instance.succs[j]:
+                missing[s] -= 1
+                if not missing[s]:
+                    eligible.append(s)
+        return order
+
+    def crossover(self, mother: Sequence[int], father: Sequence[int]) -> list[int]:
+        """Two-point crossover of activity lists: the mother's head, the father's middle (in
+        his order, skipping what is taken), the mother's rest; precedence stays respected."""
+        n = self.n
+        rng = self.rng.random
+        q1, q2 = int(rng() * (n + 1)), int(rng() * (n + 1))
+        if q1 > q2:
+            q1, q2 = q2, q1
+        taken = [False] * n
+        child = list(mother[:q1])
+        for j in child:
+            taken[j] = True
+        for j in father:
+            if len(child) >= q2:
+                break
+            if not taken[j]:
+                taken[j] = True
+                child.append(j)
+        for j in mother:
+            if not taken[j]:
+                child.append(j)
+        return child
+
+    def mutate(self, order: list[int]) -> list[int]:
+        """Swap neighbours that do not depend on each other, each with a small probability."""
+        rng = self.rng.random
+        edges = self.edges
+        for i in range(self.n - 1):
+            if rng() < MUTATION:
+                a, b = order[i], order[i + 1]
+                if (a, b) not in edges:
+                    order[i], order[i + 1] = b, a
+        return order
+
+    def genetic(
+        self, pool: list[tuple[int, int, list[int], Method]], after: Sequence[float]
+    ) -> None:
+        """Grow the pool with the genetic search until the budget or the bound is reached."""
+        population: list[tuple[int, list[int], Method]] = [
+            (makespan, self.order_of(start), method) for makespan, _, start, method in pool
+        ]
+        counter = len(pool)
+        while len(population) < POPULATION and self.left > 0:
+            found = self.justify(self.sample(after))
+            if found is None:
+                continue
+            makespan, start = found
+            pool.append((makespan, counter, start, Method.GENETIC))
+            counter += 1
+            population.append((makespan, self.order_of(start), Method.GENETIC))
+        rng = self.rng.random
+
+        def pick() -> tuple[int, list[int], Method]:
+            a = population[int(rng() * len(population))]
+            b = population[int(rng() * len(population))]
+            return a if a[0] <= b[0] else b
+
+        best = min(c[0] for c in population)
+        stalled = 0
+        patience = max(STALL, self.n // STALL_TASKS)
+        if self.effort is Effort.THOROUGH:
+            patience *= THOROUGH_PATIENCE
+        while (
+            self.left > 0 and stalled < patience and not (self.target >= 0 and best <= self.target)
+        ):
+            children: list[tuple[int, list[int], Method]] = []
+            for _ in range(POPULATION // 2):
+                mother, father = pick(), pick()
+                for child in (
+                    self.crossover(mother[1], father[1]),
+                    self.crossover(father[1], mother[1]),
+                ):
+                    found = self.justify(self.mutate(child))
+                    if found is None:
+                        continue
+                    makespan, start = found
+                    pool.append((makespan, counter, start, Method.GENETIC))
+                    counter += 1
+                    children.append((makespan, self.order_of(start), Method.GENETIC))
+                if self.left <= 0:
+                    break
+            merged = sorted(
+                [*population, *children], key=lambda c: c[0]
+            )  # stable: parents before children on ties
+            population = []
+            seen: set[tuple[int, ...]] = set()
+            for entry in merged:
+                key = tuple(entry[1])
+                if key in seen:
+                    continue
+                seen.add(key)
+                population.append(entry)
+                if len(population) >= POPULATION:
+                    break
+            stalled = stalled + 1 if population[0][0] >= best else 0
+            best = population[0][0]
+            if len(pool) > 4 * POPULATION:  # keep the pool small: only the best matter
+                pool.sort(key=lambda c: (c[0], c[1]))
+                del pool[2 * POPULATION :]

@@ -1,0 +1,351 @@
+"""Tests of the schedule search: efforts, policies and their replay, plan/run agreement."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from test_schedule_properties import check_schedule, load, plan_docs, slots_of
+from waveplan.cli import main
+from waveplan.graph import Graph, tails
+from waveplan.load import load_plan, parse_plan_text
+from waveplan.model import Plan
+from waveplan.render import plan_json
+from waveplan.resources.index import ResourceIndex
+from waveplan.run.fake import FakeExecutor
+from waveplan.run.runner import Runner, RunOptions
+from waveplan.schedule import analyse
+from waveplan.schedule.analysis import practical_policy
+from waveplan.schedule.instance import Instance
+from waveplan.schedule.scheduler import Policy, Scheduler, Status
+from waveplan.schedule.search import Effort, Method, plan_schedule, policy_from_starts
+from waveplan.schedule.simulate import simulate
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = Path(__file__).resolve().parent / "data" / "psplib"
+EPSILON = 1e-9
+
+
+def make_plan(tasks: list[dict[str, Any]], **top: Any) -> Plan:
+    """A plan from task-file data, through the real loader."""
+    return parse_plan_text(json.dumps({**top, "tasks": tasks}), name="plan.json")
+
+
+LPT = make_plan(
+    [
+        {"id": "a", "duration": 3},
+        {"id": "b", "duration": 3},
+        {"id": "c", "duration": 2},
+        {"id": "d", "duration": 2},
+        {"id": "e", "duration": 2},
+    ],
+    workers=2,
+)
+"""Longest first on two workers takes 7 (a b | c d | e); a+b and c+d+e take 6, the bound."""
+
+
+# --- the search --------------------------------------------------------------------------------
+
+
+def test_the_search_finds_what_the_critical_path_rule_misses() -> None:
+    """The critical-path rule takes 7 on LPT; the search finds 6 and proves it optimal."""
+    assert simulate(Graph.from_plan(LPT), ResourceIndex.build(LPT), workers=2).makespan == 7.0
+    analysis = analyse(LPT)
+    assert analysis.practical == 6.0
+    assert analysis.optimal
+    assert analysis.method is not Method.CRITICAL_PATH
+    assert analysis.policy is not None
+
+
+def test_a_plan_the_rule_already_solves_keeps_the_default_policy() -> None:
+    """When the critical-path pass meets the lower bound, nothing else is tried."""
+    plan = make_plan([{"id": "a", "files": ["x"]}, {"id": "b", "files": ["x"]}])
+    analysis = analyse(plan)
+    assert analysis.method is Method.CRITICAL_PATH
+    assert analysis.policy is None
+    assert analysis.schedules == 1
+
+
+@pytest.mark.parametrize("name", ["j301_1", "j3037_5", "j601_1"])
+def test_more_effort_is_never_worse(name: str) -> None:
+    """thorough <= default <= fast <= the critical-path pass, on PSPLIB instances."""
+    plan = load_plan(DATA / f"{name}.sm")
+    single = simulate(Graph.from_plan(plan), ResourceIndex.build(plan)).makespan
+    fast = analyse(plan, effort=Effort.FAST).practical
+    default = analyse(plan).practical
+    assert default <= fast <= single
+    if name == "j301_1":
+        assert analyse(plan, effort=Effort.THOROUGH).practical <= default
+        assert default == 43.0  # the known optimum
+
+
+def test_huge_plans_get_the_single_pass() -> None:
+    """A plan too large for a few dozen passes of its effort is planned in one pass."""
+    plan = make_plan([{"id": f"t{i}", "files": [f"f{i % 50}"]} for i in range(2600)])
+    graph, index = Graph.from_plan(plan), ResourceIndex.build(plan)
+    planned = plan_schedule(graph, index, None, effort=Effort.FAST)
+    assert planned.method is Method.CRITICAL_PATH
+    assert planned.schedules == 1
+    assert planned.policy is None
+
+
+def test_the_search_is_deterministic_and_ignores_input_order() -> None:
+    """Planning twice, or from the tasks listed backwards, gives byte-identical JSON."""
+    plan = load_plan(DATA / "j3037_5.sm")
+    first = plan_json(analyse(plan))
+    assert plan_json(analyse(plan)) == first
+    doc = {
+        "resources": dict(plan.capacities),
+        "tasks": [
+            {
+                "id": t.id,
+                "depends": list(t.depends),
+                "uses": {a.key: a.amount for a in t.accesses},
+                "duration": t.duration,
+            }
+            for t in reversed(plan.tasks)
+        ],
+    }
+    again = analyse(parse_plan_text(json.dumps(doc), name="j3037_5.json"))
+    assert json.loads(plan_json(again))["schedule"] == json.loads(first)["schedule"]
+    assert again.practical == json.loads(first)["makespan"]["practical"]
+
+
+def test_planning_does_not_depend_on_the_hash_seed() -> None:
+    """The search's output is the same under different PYTHONHASHSEED values."""
+    outputs = set()
+    for seed in ("0", "1", "12345"):
+        done = subprocess.run(
+            [sys.executable, "-m", "waveplan", "plan", str(DATA / "j301_2.sm"), "--format", "json"],
+            capture_output=True,
+            check=True,
+            env=dict(os.environ, PYTHONHASHSEED=seed),
+            cwd=ROOT,
+        )
+        outputs.add(done.stdout)
+    assert len(outputs) == 1
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(plan_docs(max_tasks=25))
+def test_the_reported_schedule_respects_every_rule(doc: dict[str, Any]) -> None:
+    """Whatever policy the search settles on, its replay is a valid schedule within the
+    bound, at most the critical-path pass, and the one the analysis reports."""
+    plan = load(doc)
+    analysis = analyse(plan)
+    check_schedule(plan, analysis.schedule)
+    graph = Graph.from_plan(plan)
+    index = ResourceIndex.build(plan)
+    single = simulate(graph, index, workers=plan.workers, priority=tails(graph))
+    assert analysis.practical <= single.makespan + EPSILON
+    assert analysis.practical >= analysis.lower_bound.value - EPSILON
+    replay = simulate(graph, index, workers=plan.workers, policy=analysis.policy)
+    assert replay.makespan == analysis.practical
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(plan_docs(max_tasks=20), st.randoms(use_true_random=False))
+def test_a_schedule_replayed_with_its_full_sequence_is_never_later(
+    doc: dict[str, Any], rng: Any
+) -> None:
+    """Turn any valid schedule into a policy with the planned order on every family (workers
+    included) and replay it with exact durations: no task starts later than planned."""
+    plan = load(doc)
+    graph = Graph.from_plan(plan)
+    index = ResourceIndex.build(plan)
+    priority = [float(rng.randint(0, 5)) for _ in range(len(graph))]
+    planned = simulate(graph, index, workers=plan.workers, priority=priority)
+    instance = Instance.build(graph, index, plan.workers)
+    policy = policy_from_starts(instance, planned.start, workers=True)
+    replay = simulate(graph, index, workers=plan.workers, policy=policy)
+    check_schedule(plan, slots_of(graph, replay))
+    for task in range(len(graph)):
+        assert replay.start[task] <= planned.start[task] + EPSILON
+    assert replay.makespan <= planned.makespan + EPSILON
+
+
+# --- the sequence in the scheduler -------------------------------------------------------------
+
+
+def _ids(graph: Graph, tasks: list[int]) -> list[str]:
+    return [graph.ids[t] for t in tasks]
+
+
+def test_a_task_waits_for_the_task_planned_before_it_to_start() -> None:
+    """b may start only once a has; the wait is on the point their order is about."""
+    plan = make_plan(
+        [
+            {"id": "p", "duration": 2},
+            {"id": "a", "depends": ["p"], "files": ["x"]},
+            {"id": "b", "files": ["x"]},
+        ]
+    )
+    graph, index = Graph.from_plan(plan), ResourceIndex.build(plan)
+    a, b = graph.index["a"], graph.index["b"]
+    point = index.claims[a][0][0]
+    after: list[tuple[tuple[int, int], ...]] = [(), (), ()]
+    after[b] = ((a, point),)
+    scheduler = Scheduler(graph, index, policy=Policy([0.0, 0.0, 0.0], after))
+    scheduler.prepare(0.0)
+    assert _ids(graph, scheduler.ready(0.0)) == ["p"]
+    assert scheduler.status[b] is Status.READY
+    scheduler.finished(graph.index["p"], True, 2.0)
+    assert _ids(graph, scheduler.ready(2.0)) == ["a"]
+    scheduler.finished(a, True, 3.0)
+    assert _ids(graph, scheduler.ready(3.0)) == ["b"]
+    waits = [(w.task, w.point, w.holder, w.start, w.end) for w in scheduler.waits]
+    assert waits == [(b, point, a, 0.0, 3.0)]  # held back by its order, then by a's lock
+
+
+def test_a_failed_dependency_releases_the_tasks_planned_after_its_dependents() -> None:
+    """b waits for a, which can never run once p fails: b runs anyway."""
+    plan = make_plan(
+        [
+            {"id": "p"},
+            {"id": "a", "depends": ["p"], "files": ["x"]},
+            {"id": "b", "files": ["x"], "duration": 2},
+        ]
+    )
+    graph, index = Graph.from_plan(plan), ResourceIndex.build(plan)
+    a, b, p = graph.index["a"], graph.index["b"], graph.index["p"]
+    after: list[tuple[tuple[int, int], ...]] = [(), (), ()]
+    after[b] = ((a, index.claims[a][0][0]),)
+    scheduler = Scheduler(graph, index, policy=Policy([2.0, 1.0, 0.0], after))
+    scheduler.prepare(0.0)
+    assert _ids(graph, scheduler.ready(0.0)) == ["p"]
+    scheduler.finished(p, False, 1.0)
+    assert _ids(graph, scheduler.ready(1.0)) == ["b"]
+    scheduler.finished(b, True, 3.0)
+    assert not scheduler.is_active()
+    assert scheduler.unreachable() == [a]
+
+
+def test_done_tasks_count_as_started() -> None:
+    """On resume, a task planned after a task that is already done is not held."""
+    plan = make_plan([{"id": "a", "files": ["x"]}, {"id": "b", "files": ["x"]}])
+    graph, index = Graph.from_plan(plan), ResourceIndex.build(plan)
+    a, b = graph.index["a"], graph.index["b"]
+    after: list[tuple[tuple[int, int], ...]] = [(), ()]
+    after[b] = ((a, index.claims[a][0][0]),)
+    scheduler = Scheduler(graph, index, policy=Policy([1.0, 0.0], after), done=[a])
+    scheduler.prepare(0.0)
+    assert _ids(graph, scheduler.ready(0.0)) == ["b"]
+
+
+def test_a_reader_blocked_by_a_write_below_parks_where_it_is_written() -> None:
+    """x reads db while h reads db.users and writes db.users.index: x waits for h's write
+    (parking it on db.users, which h only reads, woke it again forever)."""
+    plan = make_plan(
+        [
+            {"id": "k", "state_reads": ["db.users"], "state": ["db.users.a"], "duration": 1},
+            {"id": "h", "state_reads": ["db.users"], "state": ["db.users.index"], "duration": 2},
+            {"id": "x", "state_reads": ["db"], "duration": 1},
+        ]
+    )
+    graph, index = Graph.from_plan(plan), ResourceIndex.build(plan)
+    sim = simulate(graph, index)
+    assert [sim.start[graph.index[t]] for t in ("h", "k", "x")] == [0.0, 2.0, 3.0]
+
+
+def test_a_policy_and_a_priority_together_are_refused() -> None:
+    """One source of priorities only."""
+    graph, index = Graph.from_plan(LPT), ResourceIndex.build(LPT)
+    with pytest.raises(ValueError, match="either a priority or a policy"):
+        Scheduler(graph, index, priority=[0.0] * 5, policy=Policy([0.0] * 5))
+
+
+# --- plan and run agree ------------------------------------------------------------------------
+
+
+def dry_run(plan: Plan, policy: Policy | None, workers: int) -> dict[str, tuple[float, float]]:
+    """Start and end of each task in a run on the fake executor (every job takes its
+    duration), with the given policy."""
+    executor = FakeExecutor()
+    runner = Runner(
+        plan,
+        run_id="r1",
+        executor=executor,
+        sinks=[],
+        options=RunOptions(workers=workers),
+        policy=policy,
+    )
+    runner.run()
+    scheduler = runner._scheduler
+    return {
+        plan.tasks[i].id: (scheduler.start[i] or 0.0, scheduler.end[i] or 0.0)
+        for i in range(len(plan.tasks))
+    }
+
+
+@pytest.mark.parametrize("name", ["j301_1", "j601_1"])
+def test_a_dry_run_follows_the_planned_schedule(name: str) -> None:
+    """The runner with the plan's policy reproduces the schedule ``waveplan plan`` reports."""
+    plan = load_plan(DATA / f"{name}.sm")
+    plan = Plan(
+        plan.tasks, plan.name, len(plan.tasks), plan.capacities, plan.root, plan.source
+    )  # run with a worker per task: the plan's own limit (none)
+    analysis = analyse(plan)
+    assert analysis.policy is not None
+    ran = dry_run(plan, practical_policy(plan), len(plan.tasks))
+    for slot in analysis.schedule:
+        assert ran[slot.task] == (slot.start, slot.end)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(plan_docs(max_tasks=20))
+def test_plan_and_dry_run_agree_on_random_plans(doc: dict[str, Any]) -> None:
+    """Every task starts in the dry run when the plan says."""
+    plan = load(doc)
+    workers = plan.workers or len(plan.tasks)
+    plan = Plan(plan.tasks, plan.name, workers, plan.capacities, plan.root, plan.source)
+    analysis = analyse(plan)
+    ran = dry_run(plan, practical_policy(plan), workers)
+    for slot in analysis.schedule:
+        assert ran[slot.task][0] == pytest.approx(slot.start, abs=EPSILON)
+
+
+# --- the command line --------------------------------------------------------------------------
+
+
+def test_plan_json_says_how_the_schedule_was_found(capsys: pytest.CaptureFixture[str]) -> None:
+    """The solver block names the method, the effort and the gap to the bound."""
+    path = DATA / "j301_1.sm"
+    assert main(["plan", str(path), "--format", "json", "--effort", "fast"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    solver = data["solver"]
+    assert solver["effort"] == "fast"
+    assert solver["method"] in {m.value for m in Method}
+    assert solver["time_limit"] is None and solver["exact"] is None
+    assert solver["bound"] == data["makespan"]["lower_bound"]
+    practical = data["makespan"]["practical"]
+    assert solver["gap"] == pytest.approx((practical - solver["bound"]) / practical)
+    assert data["optimal"] is (solver["status"] == "optimal")
+
+
+def test_plan_text_names_the_method(capsys: pytest.CaptureFixture[str]) -> None:
+    """The text output has a Schedule line with the method and how far from optimal."""
+    assert main(["plan", str(DATA / "j301_1.sm"), "--effort", "fast"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    line = next(x for x in lines if x.startswith("Schedule: "))
+    assert line.startswith("Schedule: priority rules, fast effort, ")
+    bound = next(x for x in lines if x.startswith("Lower bound: "))
+    assert bound.startswith("Lower bound: 38 (critical path), gap ")
+
+
+def test_time_limit_needs_optimal(capsys: pytest.CaptureFixture[str]) -> None:
+    """--time-limit alone is a usage error."""
+    assert main(["plan", str(DATA / "j301_1.sm"), "--time-limit", "3"]) == 2
+    assert "need --optimal" in capsys.readouterr().err
+
+
+def test_unknown_effort_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    """Only fast, default and thorough."""
+    assert main(["plan", str(DATA / "j301_1.sm"), "--effort", "huge"]) == 2
