@@ -297,6 +297,23 @@ def test_resume_without_an_earlier_run_exits_two(
     assert "succeeded; there is nothing to resume" in err
 
 
+def test_a_fresh_run_of_a_plan_with_done_tasks_is_not_called_resumed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Tasks the plan marks done are not run, and the run says it runs, not that it resumes."""
+    plan = write_plan(
+        tmp_path,
+        "tasks:\n  - {id: a, run: 'echo a >> ran.txt', done: true}\n"
+        "  - {id: b, run: 'echo b >> ran.txt', depends: [a]}\n",
+    )
+    code, out, err = cli(capsys, "run", str(plan))
+    assert code == 0, err
+    assert "running run " in out
+    assert "resuming" not in out
+    assert "1 already done" in out
+    assert (tmp_path / "ran.txt").read_text() == "b\n"
+
+
 def test_resume_runs_only_what_did_not_succeed(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -313,6 +330,7 @@ def test_resume_runs_only_what_did_not_succeed(
     (tmp_path / "fixed").touch()
     code, out, _ = cli(capsys, "run", str(plan), "--resume")
     assert code == 0
+    assert "resuming run " in out
     assert "1 already done" in out
     data = report(capsys, tmp_path)
     assert data["run_id"] == first

@@ -127,9 +127,12 @@ class Runner:
         done: Iterable[str] = (),
         first_attempt: Mapping[str, int] | None = None,
         policy: Policy | None = None,
+        resumed: bool | None = None,
     ) -> None:
         self.plan = plan
         self.policy = policy
+        # A fresh run of a plan with tasks marked done is not a resumed one: the session says.
+        self.resumed = bool(done or first_attempt) if resumed is None else resumed
         self.run_id = run_id
         self.executor = executor
         self.sinks = list(sinks)
@@ -183,7 +186,7 @@ class Runner:
                 tasks=len(graph),
                 already_done=len(self.done),
                 workers=options.workers,
-                resumed=bool(self.done or self.first_attempt),
+                resumed=self.resumed,
                 planned={
                     graph.ids[i]: (planned.start[i], planned.end[i]) for i in range(len(graph))
                 },

@@ -281,6 +281,7 @@ def run_session(
                 done=done,
                 first_attempt=first_attempt,
                 policy=spec.policy,
+                resumed=spec.resume,
             )
             if on_runner is not None:
                 on_runner(runner)
