@@ -235,7 +235,7 @@ def test_failure_stops_starting_tasks_and_lets_running_ones_finish() -> None:
         TaskSettled("a", TaskStatus.FAILED),
         TaskSettled("c", TaskStatus.SUCCEEDED),
         TaskSettled("b", TaskStatus.SKIPPED, "dependency a did not succeed"),
-        TaskSettled("d", TaskStatus.SKIPPED, "dependency a did not succeed"),
+        TaskSettled("d", TaskStatus.SKIPPED, "dependency b was skipped: a did not succeed"),
         TaskSettled(
             "e",
             TaskStatus.SKIPPED,
@@ -412,7 +412,7 @@ def test_interrupt_before_dependents_start_skips_them_with_the_reason() -> None:
     assert settled == {
         "a": (TaskStatus.INTERRUPTED, None),
         "b": (TaskStatus.SKIPPED, "dependency a did not succeed"),
-        "c": (TaskStatus.SKIPPED, "dependency a did not succeed"),
+        "c": (TaskStatus.SKIPPED, "dependency b was skipped: a did not succeed"),
     }
     assert result.exit_code == 130
 

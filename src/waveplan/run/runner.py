@@ -369,22 +369,28 @@ class Runner:
     def _settle_rest(self) -> None:
         """Tasks that never ran: skipped, with the reason."""
         graph = self.graph
-        blocked_by: dict[int, str] = {}
+        # Per blocked task: the task that did not succeed, and the dependency it reaches
+        # this one through (itself for a direct dependent).
+        blocked_by: dict[int, tuple[int, int]] = {}
         blocking = (TaskStatus.FAILED, TaskStatus.INTERRUPTED, TaskStatus.CONFLICT)
         failed = sorted(t for t, s in self._settled.items() if s in blocking)
         for origin in failed:
-            queue = deque(graph.succs[origin])
+            queue = deque((s, origin) for s in graph.succs[origin])
             while queue:
-                task = queue.popleft()
+                task, via = queue.popleft()
                 if task in blocked_by or task in self._settled:
                     continue
-                blocked_by[task] = graph.ids[origin]
-                queue.extend(graph.succs[task])
+                blocked_by[task] = (origin, via)
+                queue.extend((s, task) for s in graph.succs[task])
         for task in range(len(graph)):
             if task in self._settled:
                 continue
             if task in blocked_by:
-                reason = f"dependency {blocked_by[task]} did not succeed"
+                origin, via = blocked_by[task]
+                failed_id, via_id = graph.ids[origin], graph.ids[via]
+                reason = f"dependency {failed_id} did not succeed"
+                if via != origin:
+                    reason = f"dependency {via_id} was skipped: {failed_id} did not succeed"
             elif self._interrupted:
                 reason = "the run was interrupted"
             elif self._failed_first is not None:
