@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 
 import pytest
 
+from waveplan.cli.run import _StopSwitch
 from waveplan.load import parse_plan_text
 from waveplan.model import AttemptStatus, Plan, RunStatus, TaskStatus
 from waveplan.run.events import (
@@ -507,3 +508,18 @@ def test_event_sequence_does_not_depend_on_input_order() -> None:
     _, one, _ = run_plan(make_plan(forward))
     _, two, _ = run_plan(make_plan(backward))
     assert one == two
+
+
+def test_a_stop_requested_before_the_runner_exists_reaches_it() -> None:
+    """Ctrl-C while the session is still being set up (history, worktrees) is not lost: the
+    runner gets it as soon as it exists, and starts nothing."""
+    plan = make_plan("tasks:\n  - {id: a, run: x, duration: 1}\n")
+    switch = _StopSwitch()
+    switch.request()
+    executor = FakeExecutor()
+    runner = Runner(plan, run_id="r1", executor=executor, sinks=[], options=RunOptions(workers=1))
+    switch.attach(runner)
+    result = runner.run()
+    assert executor.submitted == []
+    assert result.status is RunStatus.INTERRUPTED
+    assert result.statuses == {"a": TaskStatus.SKIPPED}

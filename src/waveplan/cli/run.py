@@ -44,13 +44,31 @@ def plan_with_history(plan: Plan) -> Plan:
         return with_history_durations(plan, history.durations())
 
 
+class _StopSwitch:
+    """Where a stop request goes: the runner once it exists; a request that arrives before it
+    (while the history opens or worktrees are prepared) is kept and passed on when it does."""
+
+    def __init__(self) -> None:
+        self.runner: Runner | None = None
+        self.pending = False
+
+    def attach(self, runner: Runner) -> None:
+        self.runner = runner
+        if self.pending:
+            runner.request_stop()
+
+    def request(self) -> None:
+        self.pending = True
+        if self.runner is not None:
+            self.runner.request_stop()
+
+
 @contextmanager
-def _stop_on_signals(runner: list[Runner]) -> Iterator[None]:
+def _stop_on_signals(switch: _StopSwitch) -> Iterator[None]:
     """Ctrl-C and SIGTERM stop the run cleanly instead of killing waveplan."""
 
     def handler(_signum: int, _frame: FrameType | None) -> None:
-        if runner:
-            runner[0].request_stop()
+        switch.request()
 
     previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
@@ -200,7 +218,7 @@ def run_command(
             sinks.append(LiveProgress(Console(width=width)))
         else:
             sinks.append(PlainProgress(sys.stdout))
-    holder: list[Runner] = []
+    switch = _StopSwitch()
     spec = SessionSpec(
         plan=plan,
         plan_file=str(Path(file).absolute()),
@@ -212,9 +230,9 @@ def run_command(
         policy=practical_policy(plan),  # plan with the effort `waveplan plan` uses by default
     )
     try:
-        with _stop_on_signals(holder):
+        with _stop_on_signals(switch):
             run_id, result = run_session(
-                spec, sinks=sinks, on_runner=holder.append, executor=executor
+                spec, sinks=sinks, on_runner=switch.attach, executor=executor
             )
     finally:
         if executor is not None:  # also when the session could not start
