@@ -72,6 +72,12 @@ def _cp_model() -> Any:
     return cp_model
 
 
+PROOF_SEARCH_TASKS = 50
+"""Up to this many tasks, two solver workers both search the whole problem (see ``solve``).
+Measured on PSPLIB at 10 s: j30 proves 474 of 480 optima instead of 472; on the j60 and j120
+samples the default portfolio finds shorter schedules (10.16 and 31.64 % above the
+critical-path bound, against 10.51 and 32.17 %)."""
+
 CLIQUES = True
 CLIQUE_FAMILY_LIMIT = 400
 
@@ -190,7 +196,13 @@ def solve(
     solver = cp_model.CpSolver()
     solver.parameters.max_time_in_seconds = float(time_limit)
     solver.parameters.num_workers = max(1, workers)
-    solver.parameters.random_seed = 0
+    if workers == 2 and n <= PROOF_SEARCH_TASKS:
+        # With two workers CP-SAT runs one full-problem search and interleaves its
+        # neighbourhood searches. On a small plan, where a proof is within reach, run two full
+        # searches instead: its default one, which finishes off schedules, and the
+        # bound-raising tree search, which proves them.
+        solver.parameters.subsolvers.extend(["default_lp", "lb_tree_search"])
+        solver.parameters.num_full_subsolvers = 2
     status = solver.solve(model)
     bound = math.ceil(solver.best_objective_bound - 1e-6)
     if status == cp_model.OPTIMAL:
