@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 
 from waveplan.load import parse_plan_text
-from waveplan.run.worktree import Footprints, covers
+from waveplan.resources.index import covers
+from waveplan.run.worktree import Footprints
 
 
 @pytest.mark.parametrize(

@@ -37,7 +37,7 @@ from waveplan.model import AttemptStatus
 from waveplan.run.executor import Job, Outcome
 from waveplan.run.procs import KILL_GRACE, group_alive, stop_group
 
-__all__ = ["LocalExecutor"]
+__all__ = ["LocalExecutor", "open_stdin"]
 
 _WAKE = object()
 
@@ -140,7 +140,7 @@ class LocalExecutor:
         if self._is_stopping():
             return Outcome(job, AttemptStatus.INTERRUPTED, None, start, start, worker, self.host)
         log = _open_log(job.log)
-        stdin = _open_stdin(job.stdin)
+        stdin = open_stdin(job.stdin)
         try:
             process = subprocess.Popen(
                 direct_argv(job.command) or ["/bin/sh", "-c", job.command],
@@ -249,7 +249,7 @@ def _on_path(program: str, path: str | None) -> bool:
     return shutil.which(program, path=path) is not None
 
 
-def _open_stdin(data: bytes | None) -> int:
+def open_stdin(data: bytes | None) -> int:
     """A file descriptor to read ``data`` from (or /dev/null): an unlinked temporary file,
     which the command can read at its own pace (a pipe would block waveplan on a big prompt
     the command does not read)."""

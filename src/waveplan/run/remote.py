@@ -35,8 +35,7 @@ from typing import Any
 
 from waveplan import __version__
 from waveplan.model import AttemptStatus
-from waveplan.run.local import _open_stdin as open_stdin  # shared with the local executor
-from waveplan.run.local import direct_argv
+from waveplan.run.local import direct_argv, open_stdin
 from waveplan.run.procs import KILL_GRACE, group_alive, stop_group
 
 __all__ = [

@@ -29,13 +29,11 @@ import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path, PurePosixPath
 
 from waveplan.errors import UserError
 from waveplan.model import AttemptStatus, Mode, Plan, ResourceKind, WorktreeRecord
-from waveplan.resources import ROOT_DIR, is_glob
-from waveplan.resources.index import segment_matches
+from waveplan.resources.index import covers
 from waveplan.run.executor import Job, Outcome
 from waveplan.run.git import METADATA_LOCK, Git, GitError, find_repository
 from waveplan.run.local import LocalExecutor
@@ -52,7 +50,6 @@ __all__ = [
     "WorktreeExecutor",
     "check_checkout_clean",
     "clean_run",
-    "covers",
     "integration_branch_name",
     "is_task_branch",
     "resolve_target",
@@ -82,29 +79,6 @@ def worktrees_dir(common_dir: Path, run_id: str) -> Path:
 
 
 # --- observed footprints ---------------------------------------------------------------------
-
-
-def covers(key: str, path: str) -> bool:
-    """Whether a normalised file key (path, directory or glob) covers the concrete ``path``,
-    with the overlap rules of :mod:`waveplan.resources`: a path or directory covers itself and
-    everything under it, a glob what it matches and everything under a match."""
-    if key == ROOT_DIR:
-        return True
-    if not is_glob(key):
-        base = key.rstrip("/")
-        return path == base or path.startswith(base + "/")
-    pattern = tuple(s for s in key.rstrip("/").split("/") if s)
-    parts = tuple(path.split("/"))
-
-    @cache
-    def match(i: int, j: int) -> bool:
-        if i == len(pattern):
-            return True  # a matched folder covers everything under it
-        if pattern[i] == "**":
-            return match(i + 1, j) or (j < len(parts) and match(i, j + 1))
-        return j < len(parts) and segment_matches(pattern[i], parts[j]) and match(i + 1, j + 1)
-
-    return match(0, 0)
 
 
 class Footprints:
