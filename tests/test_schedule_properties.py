@@ -33,6 +33,7 @@ from waveplan.schedule import PlanAnalysis, analyse
 from waveplan.schedule.advice import REPLAN_EFFORT, apply_advice
 from waveplan.schedule.bounds import lower_bound
 from waveplan.schedule.simulate import Simulation, simulate
+from waveplan.schedule.waves import layer
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED_EXAMPLE = ROOT / "examples" / "git-workflow.yaml"
@@ -276,6 +277,33 @@ def test_practical_waves_are_valid(doc: dict[str, Any]) -> None:
     no over-capacity set and no more tasks than workers in one wave."""
     plan = load(doc)
     check_waves(plan, analyse(plan).practical_waves)
+
+
+@PROPERTY_SETTINGS
+@given(plan_docs(min_tasks=1, max_tasks=60, fields={}))
+def test_each_task_takes_the_first_wave_with_room(doc: dict[str, Any]) -> None:
+    """Layering skips full waves (no worker, no amount left) in one step; it must still put
+    each task in the first wave after its dependencies with room for it. With counted
+    resources and workers only, nothing else can hold a task back."""
+    plan = load(doc)
+    graph = Graph.from_plan(plan)
+    index = ResourceIndex.build(plan)
+    order = simulate(graph, index, workers=plan.workers).order
+    wave = layer(graph, index, order, plan.workers)
+    need = [amounts(task) for task in sorted(plan.tasks, key=lambda t: graph.index[t.id])]
+    capacity = plan.capacities
+    members: dict[int, list[int]] = {}
+    for task in order:  # the waves as they were when each task was placed
+        floor = max((wave[p] + 1 for p in graph.preds[task]), default=0)
+        needs = need[task]
+        for earlier in range(floor, wave[task] + 1):
+            placed = members.get(earlier, [])
+            used = {name: sum(need[t].get(name, 0) for t in placed) for name in needs}
+            room = (plan.workers is None or len(placed) < plan.workers) and all(
+                used[name] + amount <= capacity[name] for name, amount in needs.items()
+            )
+            assert room == (earlier == wave[task]), (graph.ids[task], earlier, wave[task])
+        members.setdefault(wave[task], []).append(task)
 
 
 @PROPERTY_SETTINGS

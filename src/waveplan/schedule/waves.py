@@ -6,8 +6,9 @@ it conflicts with, and that still has room for it (workers, counted capacities).
 then a set of tasks that may run together, and running the waves one after another with a
 barrier in between is a valid execution (``run --barrier`` does exactly that).
 
-One pass, near-linear: per lock point it keeps the latest wave of its writers and readers, and
-per declared ancestor the latest wave of the holds below it, like the scheduler's locks.
+One pass, near-linear: full waves (no worker, or nothing left of a counted resource) are
+skipped in one step, and per lock point it keeps the latest wave of its writers and readers,
+and per declared ancestor the latest wave of the holds below it, like the scheduler's locks.
 """
 
 from __future__ import annotations
@@ -54,6 +55,34 @@ def layer(
             for p, _, amount in claims
         )
 
+    # Full waves are skipped in one step: ``full[p]`` (p a counted point, or -1 for the
+    # workers) maps a wave with nothing left of p towards the next one that may have room
+    # (path-compressed), so placing n tasks on w workers does not rescan the n / w full
+    # waves below each task.
+    full: dict[int, dict[int, int]] = {
+        p: {} for p in range(-1, points) if p < 0 or kinds[p] is PointKind.COUNTED
+    }
+
+    def open_from(skip: dict[int, int], w: int) -> int:
+        path = []
+        while w in skip:
+            path.append(w)
+            w = skip[w]
+        for p in path:
+            skip[p] = w
+        return w
+
+    def candidate(w: int, claims: Sequence[tuple[int, int, int]]) -> int:
+        """The first wave from ``w`` on that is full of nothing this task needs."""
+        while True:
+            moved = open_from(full[-1], w)
+            for p, _, amount in claims:
+                if amount and kinds[p] is PointKind.COUNTED:
+                    moved = open_from(full[p], moved)
+            if moved == w:
+                return w
+            w = moved
+
     wave = [-1] * len(graph)
     preds = graph.preds
     claims_of = index.claims
@@ -85,15 +114,19 @@ def layer(
                     latest = last_r[other]
             if latest >= earliest:
                 earliest = latest + 1
-        chosen = earliest
+        chosen = candidate(earliest, claims)
         while not fits(chosen, claims):
-            chosen += 1
+            chosen = candidate(chosen + 1, claims)
         wave[task] = chosen
         size[chosen] = size.get(chosen, 0) + 1
+        if workers is not None and size[chosen] >= workers:
+            full[-1][chosen] = chosen + 1
         for point, mode, amount in claims:
             kind = kinds[point]
             if kind is PointKind.COUNTED:
                 used[point][chosen] = used[point].get(chosen, 0) + amount
+                if used[point][chosen] >= capacity[point]:
+                    full[point][chosen] = chosen + 1
                 continue
             if mode == WRITE:
                 last_w[point] = max(last_w[point], chosen)
