@@ -488,6 +488,16 @@ def test_lower_bound_total_work_over_workers_binds() -> None:
     assert bound_of(plan) == (2.0, "total work on 2 worker(s)")
 
 
+def test_lower_bound_is_rounded_up_when_every_duration_is_whole() -> None:
+    """Nine unit tasks on two workers need 5, not 4.5, and the schedule of 5 is proven
+    optimal; with fractional durations nothing is rounded."""
+    plan = make_plan([{"id": f"t{i}"} for i in range(9)], workers=2)
+    assert bound_of(plan) == (5.0, "total work on 2 worker(s)")
+    assert analyse(plan).optimal
+    halves = make_plan([{"id": f"t{i}", "duration": 0.5} for i in range(3)], workers=2)
+    assert bound_of(halves) == (0.75, "total work on 2 worker(s)")
+
+
 def test_lower_bound_exclusive_file_binds_with_head_and_tail() -> None:
     """Writers of one file run one after another, after the earliest of them can start and
     before the shortest chain that must follow: 1 + (1 + 1) + 1."""

@@ -9,6 +9,10 @@ Each bound comes with what it is made of, so the output can say which one binds:
   ancestors, which all overlap each other; for a glob, its writers;
 - per counted resource, the same with work (amount x duration) divided by the capacity;
 - for the worker limit, the total work divided by the number of workers.
+
+When every duration is a whole number, the bound is rounded up to one: some optimal schedule
+starts every task at 0 or at another task's end (shifting tasks left never breaks a
+dependency, a lock or a capacity), so optimal makespans are whole numbers too.
 """
 
 from __future__ import annotations
@@ -127,4 +131,8 @@ def lower_bound(
         value = group.bound(index.capacity[point])
         if value > best.value:
             best = LowerBound(value, f"{index.names[point]} has capacity {index.capacity[point]}")
+    if all(float(d).is_integer() for d in durations):
+        whole = math.ceil(best.value - 1e-9)
+        if whole > best.value:
+            best = LowerBound(float(whole), best.reason)
     return best
