@@ -44,6 +44,7 @@ from waveplan.resources.index import ResourceIndex
 from waveplan.schedule.instance import Family, FamilyKind, Instance
 from waveplan.schedule.scheduler import Policy
 from waveplan.schedule.simulate import Simulation, simulate
+from waveplan.schedule.skip import first_open
 
 __all__ = [
     "BUDGET",
@@ -83,16 +84,6 @@ STALL_TASKS = 10
 THOROUGH_PATIENCE = 4
 KEEP = 2
 """Distinct best schedules of the search that are replayed."""
-
-
-def _first_free(nx: list[int], t: int) -> int:
-    """The first time unit from ``t`` on with capacity left (``nx`` as in ``serial``)."""
-    root = t
-    while nx[root] != root:
-        root = nx[root]
-    while nx[t] != root:
-        nx[t], t = root, nx[t]
-    return root
 
 
 _SHORT = 16  # windows up to this long are updated unit by unit, longer ones with map()
@@ -318,10 +309,10 @@ class _Search:
         writing = [0] * self.lock_count
         reading = [0] * self.lock_count
         avail = [[c] * horizon for c in self.caps]
-        # Per counted family, a path-compressed pointer past used-up time units (``free[f][k]
-        # == k`` while unit k has capacity left), so that a task never rescans the run of full
-        # units before it: on a worker limit, a flat list of n tasks would cost n x horizon.
-        free = [list(range(horizon + 1)) for _ in self.caps]
+        # Per counted family, the skip map of its used-up time units, so that a task never
+        # rescans the run of full units before it: on a worker limit, a flat list of n tasks
+        # would cost n x horizon.
+        free: list[dict[int, int]] = [{} for _ in self.caps]
         finish = [0] * self.n
         start = [0] * self.n
         makespan = 0
@@ -352,9 +343,8 @@ class _Search:
                     if moved:
                         continue
                     for f, q in counted:
-                        nx = free[f]
-                        if nx[t] != t:
-                            t = _first_free(nx, t)
+                        if t in free[f]:
+                            t = first_open(free[f], t)
                             moved = True
                             break
                         a = avail[f]
@@ -383,10 +373,10 @@ class _Search:
                             for k in range(t, end):
                                 a[k] -= q
                         if 0 in a[t:end]:
-                            nx = free[f]
+                            full = free[f]
                             for k in range(t, end):
                                 if not a[k]:
-                                    nx[k] = k + 1
+                                    full[k] = k + 1
             start[j] = t
             e = t + d
             finish[j] = e

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 
 from waveplan.graph import Graph
 from waveplan.resources.index import WRITE, PointKind, ResourceIndex
+from waveplan.schedule.skip import first_open
 
 __all__ = ["barrier_makespan", "layer", "wave_lists"]
 
@@ -56,29 +57,19 @@ def layer(
         )
 
     # Full waves are skipped in one step: ``full[p]`` (p a counted point, or -1 for the
-    # workers) maps a wave with nothing left of p towards the next one that may have room
-    # (path-compressed), so placing n tasks on w workers does not rescan the n / w full
-    # waves below each task.
+    # workers) is the skip map of the waves with nothing left of p, so placing n tasks on w
+    # workers does not rescan the n / w full waves below each task.
     full: dict[int, dict[int, int]] = {
         p: {} for p in range(-1, points) if p < 0 or kinds[p] is PointKind.COUNTED
     }
 
-    def open_from(skip: dict[int, int], w: int) -> int:
-        path = []
-        while w in skip:
-            path.append(w)
-            w = skip[w]
-        for p in path:
-            skip[p] = w
-        return w
-
     def candidate(w: int, claims: Sequence[tuple[int, int, int]]) -> int:
         """The first wave from ``w`` on that is full of nothing this task needs."""
         while True:
-            moved = open_from(full[-1], w)
+            moved = first_open(full[-1], w)
             for p, _, amount in claims:
                 if amount and kinds[p] is PointKind.COUNTED:
-                    moved = open_from(full[p], moved)
+                    moved = first_open(full[p], moved)
             if moved == w:
                 return w
             w = moved
