@@ -161,7 +161,8 @@ def analyse(
     head, tail = heads(graph), tails(graph)
     path = critical_path(graph)
     bound = lower_bound(graph, index, workers, head=head, tail=tail)
-    planned = plan_schedule(graph, index, workers, effort=effort, lower=bound.value)
+    base = simulate(graph, index, workers=workers, priority=tail)  # the critical-path pass
+    planned = plan_schedule(graph, index, workers, effort=effort, lower=bound.value, baseline=base)
     exact: ExactResult | None = None
     if optimal:
         planned, exact, bound = _exact(
