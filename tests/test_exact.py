@@ -276,6 +276,22 @@ def test_optimal_json_reports_the_solver(capsys: pytest.CaptureFixture[str]) -> 
     assert solver["method"] in {m.value for m in Method}
 
 
+def test_a_larger_plan_shares_the_time_limit_with_the_search(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """On a plan of more than 50 tasks the search goes on before the solver, within the same
+    time limit, which the JSON reports as given; the result is never worse than the default
+    heuristic's."""
+    path = DATA / "j601_1.sm"
+    args = ["plan", str(path), "--optimal", "--time-limit", "2", "--format", "json"]
+    assert main(args) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["solver"]["time_limit"] == 2.0
+    heuristic = analyse(load_plan(path))
+    assert data["makespan"]["practical"] <= heuristic.practical
+    assert data["makespan"]["practical"] >= data["makespan"]["lower_bound"]
+
+
 def test_optimal_text_says_cp_sat_ran(capsys: pytest.CaptureFixture[str]) -> None:
     """The Schedule line mentions CP-SAT and its result."""
     args = ["plan", str(DATA / "j301_1.sm"), "--optimal", "--time-limit", "2"]

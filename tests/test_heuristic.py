@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import random
 import subprocess
@@ -86,6 +87,40 @@ def test_more_effort_is_never_worse(name: str) -> None:
     if name == "j301_1":
         assert analyse(plan, effort=Effort.THOROUGH).practical <= default
         assert default == 43.0  # the known optimum
+
+
+def _keeps(plan: Plan, keep: Effort, deadline: float) -> None:
+    """A thorough search that keeps ``keep`` is never worse than ``keep`` alone, and on a tie
+    settles on the same schedule."""
+    graph, index = Graph.from_plan(plan), ResourceIndex.build(plan)
+    lighter = plan_schedule(graph, index, plan.workers, effort=keep)
+    deeper = plan_schedule(
+        graph, index, plan.workers, effort=Effort.THOROUGH, keep=keep, deadline=deadline
+    )
+    check_schedule(plan, slots_of(graph, deeper.simulation))
+    assert deeper.simulation.makespan <= lighter.simulation.makespan
+    if deeper.simulation.makespan == lighter.simulation.makespan:
+        assert deeper.simulation.start == lighter.simulation.start
+    assert deeper.schedules >= lighter.schedules
+
+
+@pytest.mark.parametrize("name", ["j301_1", "j3013_1", "j3037_5", "j601_1"])
+@pytest.mark.parametrize("keep", [Effort.FAST, Effort.DEFAULT])
+def test_a_deeper_search_keeps_what_the_lighter_effort_finds(name: str, keep: Effort) -> None:
+    """The exact mode's hint search (thorough, keeping the default, cut by a deadline) is never
+    worse than the default effort, whether the deadline has passed already or never comes."""
+    plan = load_plan(DATA / f"{name}.sm")
+    _keeps(plan, keep, deadline=0.0)
+    _keeps(plan, keep, deadline=math.inf)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(plan_docs(max_tasks=25))
+def test_a_deeper_search_keeps_the_default_on_any_plan(doc: dict[str, Any]) -> None:
+    """The same on random plans with every resource kind."""
+    plan = load(doc)
+    _keeps(plan, Effort.DEFAULT, deadline=0.0)
+    _keeps(plan, Effort.DEFAULT, deadline=math.inf)
 
 
 def test_huge_plans_get_the_single_pass() -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import time
 from dataclasses import dataclass
 
 from waveplan.graph import (
@@ -37,7 +38,13 @@ from waveplan.schedule.advice import (
 )
 from waveplan.schedule.bounds import LowerBound, lower_bound
 from waveplan.schedule.declared import InferredReport, SourceReport, compare, inferred_report
-from waveplan.schedule.exact import SOLVER_WORKERS, ExactResult, ExactStatus, solve
+from waveplan.schedule.exact import (
+    PROOF_SEARCH_TASKS,
+    SOLVER_WORKERS,
+    ExactResult,
+    ExactStatus,
+    solve,
+)
 from waveplan.schedule.explain import ConflictGroup, Delay, conflict_groups, delays, point_groups
 from waveplan.schedule.instance import Instance
 from waveplan.schedule.scheduler import WORKERS, Policy
@@ -141,6 +148,27 @@ def _budget(graph: Graph, index: ResourceIndex) -> tuple[int, int, int]:
     return max(0, REPLAN_BUDGET - 2 * size), MAX_REPLANS, estimate
 
 
+HINT_SHARE = 0.4
+"""With ``optimal``, the share of the time limit the schedule search may take first on plans
+too large for the solver to prove (see ``_search_limits``)."""
+
+
+def _search_limits(
+    effort: Effort, optimal: bool, tasks: int, time_limit: float, started: float
+) -> tuple[Effort, Effort | None, float | None]:
+    """The schedule search's effort, the lighter effort it keeps, and its deadline (a
+    :func:`time.monotonic` value); see :func:`~waveplan.schedule.search.plan_schedule`.
+
+    With ``optimal`` on a plan of more than ``PROOF_SEARCH_TASKS`` tasks, where a proof is
+    rarely within reach and the solver's time goes to improving schedules, the default effort's
+    search goes on with the thorough budget until ``HINT_SHARE`` of the time limit: the
+    solver's neighbourhood search improves a good hint faster than it finds one.
+    """
+    if optimal and effort is Effort.DEFAULT and tasks > PROOF_SEARCH_TASKS:
+        return Effort.THOROUGH, effort, started + HINT_SHARE * time_limit
+    return effort, None, None
+
+
 def analyse(
     plan: Plan,
     graph: Graph | None = None,
@@ -152,8 +180,9 @@ def analyse(
 ) -> PlanAnalysis:
     """Analyse a validated plan under its own worker limit (the graph is built if not given).
 
-    ``effort`` bounds the schedule search; ``optimal`` also runs the exact solver for
-    ``time_limit`` seconds (it needs OR-Tools, see :mod:`waveplan.schedule.exact`).
+    ``effort`` bounds the schedule search; ``optimal`` also runs the exact solver, search and
+    solver together taking about ``time_limit`` seconds (it needs OR-Tools, see
+    :mod:`waveplan.schedule.exact`).
     """
     graph = graph if graph is not None else Graph.from_plan(plan)
     index = ResourceIndex.build(plan)
@@ -162,9 +191,21 @@ def analyse(
     path = critical_path(graph)
     bound = lower_bound(graph, index, workers, head=head, tail=tail)
     base = simulate(graph, index, workers=workers, priority=tail)  # the critical-path pass
-    planned = plan_schedule(graph, index, workers, effort=effort, lower=bound.value, baseline=base)
+    started = time.monotonic()
+    search_effort, keep, deadline = _search_limits(effort, optimal, len(graph), time_limit, started)
+    planned = plan_schedule(
+        graph,
+        index,
+        workers,
+        effort=search_effort,
+        lower=bound.value,
+        baseline=base,
+        keep=keep,
+        deadline=deadline,
+    )
     exact: ExactResult | None = None
     if optimal:
+        spent = time.monotonic() - started
         planned, exact, bound = _exact(
             graph,
             index,
@@ -172,6 +213,7 @@ def analyse(
             planned=planned,
             bound=bound,
             time_limit=time_limit,
+            solver_time=max(time_limit * (1 - HINT_SHARE), time_limit - spent),
             solver_workers=solver_workers,
         )
     planned, numbers = _no_slower_than_waves(graph, index, workers, planned)
@@ -293,10 +335,13 @@ def _exact(
     planned: Planned,
     bound: LowerBound,
     time_limit: float,
+    solver_time: float,
     solver_workers: int,
 ) -> tuple[Planned, ExactResult, LowerBound]:
-    """Run the exact solver from the heuristic's schedule; keep whichever replays shorter
-    (the heuristic's on a tie) and the solver's bound when it is better and valid."""
+    """Run the exact solver from the heuristic's schedule for ``solver_time`` seconds (what
+    is left of the command's ``time_limit``, which the result reports); keep whichever
+    replays shorter (the heuristic's on a tie) and the solver's bound when it is better and
+    valid."""
     instance = Instance.build(graph, index, workers)
     scale = instance.scale
     heuristic = planned.simulation
@@ -312,9 +357,10 @@ def _exact(
         hint=hint,
         upper=upper,
         lower=lower,
-        time_limit=time_limit,
+        time_limit=solver_time,
         workers=solver_workers,
     )
+    result = dataclasses.replace(result, time_limit=time_limit)
     best = planned
     if result.start is not None:
         has_workers = workers is not None and workers < len(graph)

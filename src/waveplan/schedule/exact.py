@@ -76,7 +76,8 @@ PROOF_SEARCH_TASKS = 50
 """Up to this many tasks, two solver workers both search the whole problem (see ``solve``).
 Measured on PSPLIB at 10 s: j30 proves 474 of 480 optima instead of 472; on the j60 and j120
 samples the default portfolio finds shorter schedules (10.16 and 31.64 % above the
-critical-path bound, against 10.51 and 32.17 %)."""
+critical-path bound, against 10.51 and 32.17 %). Beyond it, the schedule search takes the first
+part of the time limit (:func:`waveplan.schedule.analysis.analyse`)."""
 
 CLIQUES = True
 CLIQUE_FAMILY_LIMIT = 400

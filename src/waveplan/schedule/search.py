@@ -25,7 +25,8 @@ policies (priorities only, or no order on the workers) are preferred when they r
 
 Effort: ``fast`` stops after step 2; ``default`` searches for about a second on a plan of a
 few hundred tasks; ``thorough`` ten times longer. A plan too large for a few dozen passes of
-its effort's budget gets the single pass.
+its effort's budget gets the single pass. The exact mode alone may also give a search a
+wall-clock deadline, past a lighter effort it keeps (``plan_schedule``'s ``keep``).
 """
 
 from __future__ import annotations
@@ -33,7 +34,8 @@ from __future__ import annotations
 import heapq
 import math
 import random
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from itertools import repeat
@@ -143,12 +145,20 @@ def plan_schedule(
     lower: float | None = None,
     seeds: Sequence[Policy] = (),
     baseline: Simulation | None = None,
+    keep: Effort | None = None,
+    deadline: float | None = None,
 ) -> Planned:
     """The best practical schedule found within the effort.
 
     ``lower`` is a proven lower bound (the search stops when it reaches it); ``seeds`` are
     policies to replay as candidates (never searched from); ``baseline`` the critical-path
     pass when the caller already has it.
+
+    ``keep`` (a lighter effort) and ``deadline`` (a :func:`time.monotonic` value) go together:
+    the search first takes exactly the steps of the ``keep`` effort and replays what that
+    effort would settle on, so the result is never worse than it; from there it goes on with
+    this effort until the deadline. The result then depends on the machine's speed, which only
+    the exact mode accepts (its solver runs for a wall-clock time anyway).
     """
     base = baseline or simulate(graph, index, workers=workers, priority=tails(graph))
     graph_size = len(graph) + sum(map(len, graph.preds)) + sum(map(len, index.claims))
@@ -169,6 +179,8 @@ def plan_schedule(
         base=base,
         seeds=seeds,
         effort=effort,
+        keep=keep if keep is not None and searchable(graph, index, keep) else None,
+        deadline=deadline,
     ).run()
 
 
@@ -236,6 +248,8 @@ class _Search:
         base: Simulation,
         seeds: Sequence[Policy],
         effort: Effort,
+        keep: Effort | None = None,
+        deadline: float | None = None,
     ) -> None:
         self.graph = graph
         self.index = index
@@ -244,8 +258,13 @@ class _Search:
         self.base = base
         self.seeds = seeds
         self.effort = effort
+        self.deadline = math.inf if deadline is None else deadline
         n = len(instance)
         self.n = n
+        # The lighter effort to keep: where its genetic search stops (see genetic).
+        self.keep = keep
+        self.keep_budget = BUDGET[keep] if keep not in (None, Effort.FAST) else 0
+        self.keep_patience = self.patience(keep) if keep is not None else 0
         durations = instance.durations
         # Profiles end well after the critical-path pass (twice as long, and more on an inexact
         # grid): a pass that runs past the end is dropped, it would be of no use.
@@ -489,7 +508,7 @@ class _Search:
         variants = [(False, False), (True, False)] + ([(True, True)] if has_workers else [])
         replay_best()
         if self.effort is not Effort.FAST and not self.reached(pool):
-            self.genetic(pool, after)
+            self.genetic(pool, after, replay_best)
             replay_best()
 
         # The shortest replay; among equally short ones (within rounding) the first considered.
@@ -653,14 +672,38 @@ class _Search:
         return order
 
     def genetic(
-        self, pool: list[tuple[int, int, list[int], Method]], after: Sequence[float]
+        self,
+        pool: list[tuple[int, int, list[int], Method]],
+        after: Sequence[float],
+        checkpoint: Callable[[], None],
     ) -> None:
-        """Grow the pool with the genetic search until the budget or the bound is reached."""
+        """Grow the pool with the genetic search until the budget or the bound is reached.
+
+        With a lighter effort to keep (``keep``), ``checkpoint`` runs once, at the point where
+        that effort's search stops (its budget spent, or its patience run out): until then both
+        searches take the same steps, so what ``checkpoint`` replays is what the lighter effort
+        ends with. The deadline only counts after that point.
+        """
+        pending = self.keep is not None
+
+        def lighter_done(stalled: int) -> bool:
+            """True from where the lighter effort stops on (``checkpoint`` runs there)."""
+            nonlocal pending
+            if pending and (
+                self.budget - self.left >= self.keep_budget or stalled >= self.keep_patience
+            ):
+                pending = False
+                checkpoint()
+            return not pending
+
+        def out_of_time(stalled: int) -> bool:
+            return lighter_done(stalled) and time.monotonic() >= self.deadline
+
         population: list[tuple[int, list[int], Method]] = [
             (makespan, self.order_of(start), method) for makespan, _, start, method in pool
         ]
         counter = len(pool)
-        while len(population) < POPULATION and self.left > 0:
+        while len(population) < POPULATION and self.left > 0 and not out_of_time(0):
             found = self.justify(self.sample(after))
             if found is None:
                 continue
@@ -677,11 +720,12 @@ class _Search:
 
         best = min(c[0] for c in population)
         stalled = 0
-        patience = max(STALL, self.n // STALL_TASKS)
-        if self.effort is Effort.THOROUGH:
-            patience *= THOROUGH_PATIENCE
+        patience = self.patience(self.effort)
         while (
-            self.left > 0 and stalled < patience and not (self.target >= 0 and best <= self.target)
+            self.left > 0
+            and stalled < patience
+            and not (self.target >= 0 and best <= self.target)
+            and not out_of_time(stalled)
         ):
             children: list[tuple[int, list[int], Method]] = []
             for _ in range(POPULATION // 2):
@@ -697,7 +741,7 @@ class _Search:
                     pool.append((makespan, counter, start, Method.GENETIC))
                     counter += 1
                     children.append((makespan, self.order_of(start), Method.GENETIC))
-                if self.left <= 0:
+                if self.left <= 0 or (pending and self.budget - self.left >= self.keep_budget):
                     break
             merged = sorted(
                 [*population, *children], key=lambda c: c[0]
@@ -717,3 +761,8 @@ class _Search:
             if len(pool) > 4 * POPULATION:  # keep the pool small: only the best matter
                 pool.sort(key=lambda c: (c[0], c[1]))
                 del pool[2 * POPULATION :]
+
+    def patience(self, effort: Effort) -> int:
+        """Generations without a better schedule after which the genetic search stops."""
+        patience = max(STALL, self.n // STALL_TASKS)
+        return patience * THOROUGH_PATIENCE if effort is Effort.THOROUGH else patience
