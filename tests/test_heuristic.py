@@ -20,7 +20,7 @@ from waveplan.cli import main
 from waveplan.graph import Graph, tails
 from waveplan.load import load_plan, parse_plan_text
 from waveplan.model import Plan
-from waveplan.render import plan_json
+from waveplan.render.json import plan_json
 from waveplan.resources.index import ResourceIndex
 from waveplan.run.fake import FakeExecutor
 from waveplan.run.runner import Runner, RunOptions

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from oracle import MAYBE, NO, YES, keys_overlap, text_matches, witness
 from waveplan.load import parse_plan_text
 from waveplan.model import Access, Mode, Plan, ResourceKind, Task
-from waveplan.render import plan_json
+from waveplan.render.json import plan_json
 from waveplan.resources import normalize_path
 from waveplan.resources.index import AMOUNT, READ, WRITE, PointKind, ResourceIndex
 from waveplan.schedule import analyse

@@ -14,7 +14,8 @@ import pytest
 from waveplan.graph import Graph
 from waveplan.load import load_plan, parse_plan_text
 from waveplan.model import Plan
-from waveplan.render import plan_json, plan_text
+from waveplan.render.json import plan_json
+from waveplan.render.text import plan_text
 from waveplan.resources.index import ResourceIndex
 from waveplan.schedule import analyse
 from waveplan.schedule.advice import Action, apply_advice

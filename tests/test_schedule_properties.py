@@ -27,7 +27,7 @@ from oracle import accesses_conflict
 from waveplan.graph import Graph
 from waveplan.load import parse_plan_text
 from waveplan.model import Mode, Plan, Slot, Task, id_sort_key
-from waveplan.render import plan_json
+from waveplan.render.json import plan_json
 from waveplan.resources.index import WRITE, PointKind, ResourceIndex
 from waveplan.schedule import PlanAnalysis, analyse
 from waveplan.schedule.advice import REPLAN_EFFORT, apply_advice

@@ -7,6 +7,7 @@ Nothing imports this package; ``main(argv)`` is the entry point for the console 
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 from collections.abc import Sequence
@@ -14,36 +15,49 @@ from collections.abc import Sequence
 import click
 
 from waveplan import __version__
-from waveplan.cli.checkmerge import check_merge_command
-from waveplan.cli.clean import clean_command
 from waveplan.cli.common import EXIT_INTERRUPTED, EXIT_USAGE, print_error
-from waveplan.cli.convert import convert_command
-from waveplan.cli.infer import infer_command
-from waveplan.cli.plan import plan_command
-from waveplan.cli.report import history_command, report_command
-from waveplan.cli.run import run_command
 from waveplan.errors import UserError
 
 __all__ = ["cli", "entry", "main"]
 
+COMMANDS = {
+    "plan": ("waveplan.cli.plan", "plan_command"),
+    "run": ("waveplan.cli.run", "run_command"),
+    "convert": ("waveplan.cli.convert", "convert_command"),
+    "report": ("waveplan.cli.report", "report_command"),
+    "history": ("waveplan.cli.report", "history_command"),
+    "check-merge": ("waveplan.cli.checkmerge", "check_merge_command"),
+    "clean": ("waveplan.cli.clean", "clean_command"),
+    "infer": ("waveplan.cli.infer", "infer_command"),
+}
+"""Each subcommand and where it is defined: a command's module (and what it needs: the
+planner, the runner, Rich, Dask...) is imported only when that command runs, so a short
+command does not pay for the others at start-up."""
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+
+class _Commands(click.Group):
+    """The subcommands, imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        found = COMMANDS.get(cmd_name)
+        if found is None:
+            return None
+        module, name = found
+        command = getattr(importlib.import_module(module), name)
+        assert isinstance(command, click.Command)
+        return command
+
+
+@click.group(
+    cls=_Commands,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
 @click.version_option(__version__, prog_name="waveplan")
 def cli() -> None:
     """Plan and run tasks in dependency waves that respect file, state and test conflicts."""
-
-
-for command in (
-    plan_command,
-    run_command,
-    convert_command,
-    report_command,
-    history_command,
-    check_merge_command,
-    clean_command,
-):
-    cli.add_command(command)
-cli.add_command(infer_command)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from pathlib import PurePosixPath
+from typing import TYPE_CHECKING
 
 import click
 
 from waveplan.errors import UserError
-from waveplan.run.dask_executor import DaskExecutor, RootMap, connect
+
+if TYPE_CHECKING:
+    from waveplan.run.dask_executor import DaskExecutor
 
 __all__ = ["check_backend_options", "cluster_threads", "dask_backend"]
 
@@ -30,6 +33,9 @@ def dask_backend(
 ) -> DaskExecutor:
     """The Dask executor: on the scheduler at ``scheduler_address``, else on a new local
     cluster of ``workers`` single-threaded processes."""
+    # Imported here: a local run does not load the Dask executor.
+    from waveplan.run.dask_executor import RootMap, connect  # noqa: PLC0415
+
     roots = None
     if remote_root is not None:
         if not PurePosixPath(remote_root).is_absolute():

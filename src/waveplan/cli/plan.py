@@ -14,8 +14,10 @@ from waveplan.errors import MissingExtraError, UserError
 from waveplan.gcpause import collector_paused
 from waveplan.graph import Graph
 from waveplan.load import load_plan
-from waveplan.render import plan_json, plan_mermaid, plan_text
 from waveplan.render.html import plan_html
+from waveplan.render.json import plan_json
+from waveplan.render.mermaid import plan_mermaid
+from waveplan.render.text import plan_text
 from waveplan.schedule import analyse
 from waveplan.schedule.analysis import DEFAULT_TIME_LIMIT
 from waveplan.schedule.exact import SOLVER_WORKERS, available

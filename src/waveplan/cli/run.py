@@ -12,25 +12,21 @@ from pathlib import Path
 from types import FrameType
 
 import click
-from rich.console import Console
 
 from waveplan.cli.backend import check_backend_options, cluster_threads, dask_backend
 from waveplan.cli.common import terminal_style
 from waveplan.cli.isolate import isolate_choice, isolate_options
 from waveplan.cli.learn import learn_option, learnt
-from waveplan.cli.progress import LiveProgress, PlainProgress
 from waveplan.cli.sources import source_format, source_options
 from waveplan.history import History, state_dir
 from waveplan.load import load_plan
 from waveplan.model import Plan
-from waveplan.render.report import report_text
 from waveplan.run.events import Sink
 from waveplan.run.executor import Executor
 from waveplan.run.runner import Runner, RunOptions
 from waveplan.run.session import SessionSpec, run_session
 from waveplan.schedule.analysis import practical_policy
 from waveplan.schedule.durations import with_history_durations
-from waveplan.schedule.measured import measure
 
 __all__ = ["plan_with_history", "run_command"]
 
@@ -76,6 +72,19 @@ def _stop_on_signals(switch: _StopSwitch) -> Iterator[None]:
     finally:
         for sig, old in previous.items():
             signal.signal(sig, old)
+
+
+def _progress(width: int) -> Sink:
+    """The progress display: live on a terminal, one line per event otherwise. Rich and the
+    report are imported only when shown: with ``--quiet`` a run of many short tasks does not
+    pay for them at start-up."""
+    from waveplan.cli.progress import LiveProgress, PlainProgress  # noqa: PLC0415
+
+    if sys.stdout.isatty():
+        from rich.console import Console  # noqa: PLC0415
+
+        return LiveProgress(Console(width=width))
+    return PlainProgress(sys.stdout)
 
 
 @click.command("run")
@@ -212,12 +221,7 @@ def run_command(
         on_conflict=chosen.on_conflict,
     )
     width, color = terminal_style()
-    sinks: list[Sink] = []
-    if not quiet:
-        if sys.stdout.isatty():
-            sinks.append(LiveProgress(Console(width=width)))
-        else:
-            sinks.append(PlainProgress(sys.stdout))
+    sinks: list[Sink] = [] if quiet else [_progress(width)]
     switch = _StopSwitch()
     spec = SessionSpec(
         plan=plan,
@@ -238,6 +242,9 @@ def run_command(
         if executor is not None:  # also when the session could not start
             executor.close()
     if not quiet:
+        from waveplan.render.report import report_text  # noqa: PLC0415 - see _progress
+        from waveplan.schedule.measured import measure  # noqa: PLC0415
+
         with History.for_root(plan.root) as history:
             report = measure(history.run_info(run_id))
         click.echo(report_text(report, width=width, color=color), nl=False)

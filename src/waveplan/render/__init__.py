@@ -2,13 +2,7 @@
 
 Renderers never print, never read files and never import the runner or the history: the CLI
 decides where their strings go.
+
+Import each renderer from its module (``waveplan.render.text``, ``.json``, ``.mermaid``,
+``.html``, ``.report``...): importing one does not load the others (Rich, for the text views).
 """
-
-from __future__ import annotations
-
-from waveplan.render.html import plan_html
-from waveplan.render.json import plan_json, plan_to_dict
-from waveplan.render.mermaid import plan_mermaid
-from waveplan.render.text import plan_text
-
-__all__ = ["plan_html", "plan_json", "plan_mermaid", "plan_text", "plan_to_dict"]
