@@ -14,7 +14,7 @@ import pytest
 
 from waveplan.model import AttemptStatus
 from waveplan.run.executor import Job, Outcome
-from waveplan.run.local import LocalExecutor, direct_argv
+from waveplan.run.local import LocalExecutor, ThreadedExecutor, direct_argv, local_executor
 from waveplan.run.procs import group_alive, processes_of_run, stop_group
 
 GRACE = 0.5
@@ -54,7 +54,10 @@ def read_pid(path: Path, seconds: float = 5.0) -> int:
     raise AssertionError(f"{path} was never written")
 
 
-def collect(executor: LocalExecutor, count: int, seconds: float = 20.0) -> list[Outcome]:
+AnyExecutor = LocalExecutor | ThreadedExecutor
+
+
+def collect(executor: AnyExecutor, count: int, seconds: float = 20.0) -> list[Outcome]:
     """Wait for ``count`` outcomes (failing the test after ``seconds``)."""
     found: list[Outcome] = []
     deadline = time.monotonic() + seconds
@@ -65,10 +68,20 @@ def collect(executor: LocalExecutor, count: int, seconds: float = 20.0) -> list[
     return found
 
 
+Kind = type[LocalExecutor] | type[ThreadedExecutor]
+
+
+@pytest.fixture(params=[LocalExecutor, ThreadedExecutor], ids=["pidfd", "threads"])
+def kind(request: pytest.FixtureRequest) -> Kind:
+    """Each test runs on both local executors: the same behaviour is expected of them."""
+    chosen: Kind = request.param
+    return chosen
+
+
 @pytest.fixture
-def executor() -> Iterator[LocalExecutor]:
+def executor(kind: Kind) -> Iterator[AnyExecutor]:
     """A two-worker executor with a short kill grace and no watchdog."""
-    running = LocalExecutor(2, grace=GRACE, watchdog=False)
+    running = kind(2, grace=GRACE, watchdog=False)
     try:
         yield running
     finally:
@@ -89,7 +102,7 @@ def job(tmp_path: Path, command: str | None, task: str = "t", **extra: object) -
 
 
 def test_command_sees_the_run_environment_and_runs_in_the_plan_root(
-    executor: LocalExecutor, tmp_path: Path
+    executor: AnyExecutor, tmp_path: Path
 ) -> None:
     """A shell command gets the WAVEPLAN_* variables and the plan root as working folder."""
     executor.submit(
@@ -103,7 +116,7 @@ def test_command_sees_the_run_environment_and_runs_in_the_plan_root(
 
 
 def test_directly_executed_command_sees_the_plan_root_as_pwd(
-    executor: LocalExecutor, tmp_path: Path
+    executor: AnyExecutor, tmp_path: Path
 ) -> None:
     """A plain command run without a shell gets the same PWD a shell would have set."""
     assert direct_argv("printenv PWD WAVEPLAN_TASK") is not None
@@ -113,7 +126,7 @@ def test_directly_executed_command_sees_the_plan_root_as_pwd(
     assert (tmp_path / "logs" / "t.1.log").read_text() == f"{tmp_path}\nt\n"
 
 
-def test_output_and_errors_go_to_the_log(executor: LocalExecutor, tmp_path: Path) -> None:
+def test_output_and_errors_go_to_the_log(executor: AnyExecutor, tmp_path: Path) -> None:
     """Standard output and standard error are both appended to the attempt's log, and the
     log folder is created."""
     executor.submit(job(tmp_path, "echo out; echo err >&2; echo more"))
@@ -121,7 +134,7 @@ def test_output_and_errors_go_to_the_log(executor: LocalExecutor, tmp_path: Path
     assert (tmp_path / "logs" / "t.1.log").read_text() == "out\nerr\nmore\n"
 
 
-def test_command_gets_no_standard_input(executor: LocalExecutor, tmp_path: Path) -> None:
+def test_command_gets_no_standard_input(executor: AnyExecutor, tmp_path: Path) -> None:
     """Standard input is /dev/null, so a command reading it does not wait."""
     # What cat copies is not checked: in some sandboxes /dev/null is a regular file.
     executor.submit(job(tmp_path, "readlink /proc/$$/fd/0; cat > copy.txt; echo done"))
@@ -130,7 +143,7 @@ def test_command_gets_no_standard_input(executor: LocalExecutor, tmp_path: Path)
     assert (tmp_path / "logs" / "t.1.log").read_text() == "/dev/null\ndone\n"
 
 
-def test_nonzero_exit_is_a_failure_with_its_code(executor: LocalExecutor, tmp_path: Path) -> None:
+def test_nonzero_exit_is_a_failure_with_its_code(executor: AnyExecutor, tmp_path: Path) -> None:
     """A command exiting 3 fails with exit code 3; an unknown program fails with 127."""
     executor.submit(job(tmp_path, "exit 3", task="a"))
     executor.submit(job(tmp_path, "no-such-program-for-waveplan", task="b"))
@@ -142,7 +155,7 @@ def test_nonzero_exit_is_a_failure_with_its_code(executor: LocalExecutor, tmp_pa
     assert "not found" in (tmp_path / "logs" / "b.1.log").read_text()
 
 
-def test_checkpoint_succeeds_at_once_without_a_log(executor: LocalExecutor, tmp_path: Path) -> None:
+def test_checkpoint_succeeds_at_once_without_a_log(executor: AnyExecutor, tmp_path: Path) -> None:
     """A job without a command succeeds immediately and writes no log."""
     executor.submit(job(tmp_path, None))
     (outcome,) = collect(executor, 1)
@@ -151,9 +164,7 @@ def test_checkpoint_succeeds_at_once_without_a_log(executor: LocalExecutor, tmp_
     assert not (tmp_path / "logs").exists()
 
 
-def test_missing_working_folder_fails_with_a_message(
-    executor: LocalExecutor, tmp_path: Path
-) -> None:
+def test_missing_working_folder_fails_with_a_message(executor: AnyExecutor, tmp_path: Path) -> None:
     """A command that cannot be started fails without an exit code and says why in its log."""
     broken = Job(
         task="t",
@@ -169,7 +180,7 @@ def test_missing_working_folder_fails_with_a_message(
     assert "waveplan: cannot start the command" in (tmp_path / "t.log").read_text()
 
 
-def test_outcome_reports_worker_host_and_times(executor: LocalExecutor, tmp_path: Path) -> None:
+def test_outcome_reports_worker_host_and_times(executor: AnyExecutor, tmp_path: Path) -> None:
     """An outcome names its worker thread and host; start and end are on the executor clock."""
     before = executor.now()
     executor.submit(job(tmp_path, "sleep 0.2"))
@@ -180,9 +191,7 @@ def test_outcome_reports_worker_host_and_times(executor: LocalExecutor, tmp_path
     assert outcome.end - outcome.start >= 0.19
 
 
-def test_jobs_run_in_parallel_up_to_the_worker_count(
-    executor: LocalExecutor, tmp_path: Path
-) -> None:
+def test_jobs_run_in_parallel_up_to_the_worker_count(executor: AnyExecutor, tmp_path: Path) -> None:
     """Two workers run two half-second jobs together; a third waits for a free worker."""
     for name in "abc":
         executor.submit(job(tmp_path, "sleep 0.5", task=name))
@@ -191,7 +200,7 @@ def test_jobs_run_in_parallel_up_to_the_worker_count(
     assert outcomes[2].start >= min(outcomes[0].end, outcomes[1].end) - 0.01
 
 
-def test_timeout_kills_the_whole_group_grandchildren_included(tmp_path: Path) -> None:
+def test_timeout_kills_the_whole_group_grandchildren_included(tmp_path: Path, kind: Kind) -> None:
     """On timeout the attempt's group gets TERM, so background grandchildren (and their
     children) die too; the attempt is timed out as soon as they are gone, without waiting
     for the grace period before SIGKILL."""
@@ -200,7 +209,7 @@ def test_timeout_kills_the_whole_group_grandchildren_included(tmp_path: Path) ->
         "sh -c 'sleep 300 & echo $! > grandchild.pid; wait' & "
         "sleep 300"
     )
-    patient = LocalExecutor(1, grace=5.0, watchdog=False)
+    patient = kind(1, grace=5.0, watchdog=False)
     try:
         patient.submit(job(tmp_path, command, timeout=0.5))
         child = read_pid(tmp_path / "child.pid")
@@ -220,7 +229,7 @@ def test_timeout_kills_the_whole_group_grandchildren_included(tmp_path: Path) ->
 
 
 def test_timeout_kills_a_command_that_ignores_sigterm(
-    executor: LocalExecutor, tmp_path: Path
+    executor: AnyExecutor, tmp_path: Path
 ) -> None:
     """A command ignoring SIGTERM is killed with SIGKILL after the grace period."""
     executor.submit(job(tmp_path, "trap '' TERM; echo $$ > pid; sleep 300", timeout=0.3))
@@ -231,7 +240,7 @@ def test_timeout_kills_a_command_that_ignores_sigterm(
     assert gone_within(pid, 2)
 
 
-def test_background_child_does_not_hang_the_run(executor: LocalExecutor, tmp_path: Path) -> None:
+def test_background_child_does_not_hang_the_run(executor: AnyExecutor, tmp_path: Path) -> None:
     """A command that leaves a background child ends when its shell exits, and the leftover
     child is terminated."""
     start = time.monotonic()
@@ -244,7 +253,7 @@ def test_background_child_does_not_hang_the_run(executor: LocalExecutor, tmp_pat
 
 
 def test_background_child_holding_the_output_does_not_hang_the_run(
-    executor: LocalExecutor, tmp_path: Path
+    executor: AnyExecutor, tmp_path: Path
 ) -> None:
     """A background child that keeps writing to the log does not keep the attempt open."""
     executor.submit(job(tmp_path, "(while true; do echo tick; sleep 0.1; done) & exit 0"))
@@ -258,7 +267,7 @@ def test_background_child_holding_the_output_does_not_hang_the_run(
 
 
 def test_terminate_interrupts_running_jobs_and_their_groups(
-    executor: LocalExecutor, tmp_path: Path
+    executor: AnyExecutor, tmp_path: Path
 ) -> None:
     """terminate() ends running attempts as interrupted, their children included, and jobs
     still queued end as interrupted without starting."""
@@ -274,7 +283,7 @@ def test_terminate_interrupts_running_jobs_and_their_groups(
         assert gone_within(pid, 2)
 
 
-def test_wait_times_out_and_interrupt_wakes_it(executor: LocalExecutor, tmp_path: Path) -> None:
+def test_wait_times_out_and_interrupt_wakes_it(executor: AnyExecutor, tmp_path: Path) -> None:
     """wait() returns nothing after its timeout, and at once after interrupt()."""
     start = time.monotonic()
     assert executor.wait(0.2) == []
@@ -286,9 +295,32 @@ def test_wait_times_out_and_interrupt_wakes_it(executor: LocalExecutor, tmp_path
     assert time.monotonic() - start < 1
 
 
-def test_close_terminates_running_jobs(tmp_path: Path) -> None:
+def test_many_queued_jobs_that_end_at_once(kind: Kind, tmp_path: Path) -> None:
+    """Thousands of checkpoints queued behind one worker all end, in order, on that worker."""
+    running = kind(1, grace=GRACE, watchdog=False)
+    try:
+        for n in range(3000):
+            running.submit(job(tmp_path, None, task=f"c{n}"))
+        outcomes = collect(running, 3000)
+    finally:
+        running.close()
+    assert [o.job.task for o in outcomes] == [f"c{n}" for n in range(3000)]
+    assert {o.worker for o in outcomes} == {"w1"}
+    assert {o.status for o in outcomes} == {AttemptStatus.SUCCEEDED}
+
+
+def test_the_pidfd_executor_is_chosen_where_pidfds_work() -> None:
+    """This system has pidfds (Linux 5.3+): runs get the executor without worker threads."""
+    chosen = local_executor(1)
+    try:
+        assert isinstance(chosen, LocalExecutor)
+    finally:
+        chosen.close()
+
+
+def test_close_terminates_running_jobs(tmp_path: Path, kind: Kind) -> None:
     """close() stops what is still running and returns promptly."""
-    running = LocalExecutor(1, grace=GRACE, watchdog=False)
+    running = kind(1, grace=GRACE, watchdog=False)
     running.submit(job(tmp_path, "echo $$ > pid; sleep 300"))
     pid = read_pid(tmp_path / "pid")
     start = time.monotonic()
@@ -366,7 +398,7 @@ def test_direct_argv_finds_a_program_by_path(
     ["echo -e a", "echo -n a", "pwd", "printf %q-%s a b", "printenv WAVEPLAN_TASK", "ls -d ."],
 )
 def test_commands_give_what_the_shell_gives(
-    executor: LocalExecutor, tmp_path: Path, command: str
+    executor: AnyExecutor, tmp_path: Path, command: str
 ) -> None:
     """Whether or not a command runs without a shell, its output is what ``/bin/sh -c``
     gives, also for builtins whose program namesake differs (echo -e, pwd, printf %q)."""

@@ -1,7 +1,6 @@
-"""The local executor: each attempt is a shell command in its own process group.
+"""The local executors: each attempt is a shell command in its own process group.
 
-A fixed pool of worker threads takes jobs from a queue and runs them with :mod:`subprocess`
-(threads measured four times faster than asyncio subprocesses for short tasks). Each attempt:
+Each attempt:
 
 - runs ``/bin/sh -c COMMAND`` in the plan root, in a new session (its own process group), with
   standard output and error appended to its log file and no standard input (or the job's
@@ -13,6 +12,14 @@ A fixed pool of worker threads takes jobs from a queue and runs them with :mod:`
 - when the command exits, whatever it left running in its group is terminated, so a stray
   background process can neither hang the run nor outlive it.
 
+Two executors share that: :class:`LocalExecutor` starts processes in the caller's thread and
+waits for any of them to end by polling their pidfds (Linux 5.3 and later), so handing out the
+next job costs no thread switch: 1000 no-op commands on 2 workers take about as long as
+starting 1000 processes does (0.43 s here, against 0.65 s through a thread pool).
+:class:`ThreadedExecutor` runs each job in a worker thread of a fixed pool, for jobs that do
+blocking work around the process (the git worktree executor), and where pidfds are missing
+(:func:`local_executor` chooses).
+
 A watchdog process (:mod:`waveplan.run.watchdog`) terminates the run's processes if waveplan
 itself dies.
 """
@@ -21,9 +28,11 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import math
 import os
 import queue
 import re
+import select
 import shutil
 import socket
 import subprocess
@@ -31,19 +40,29 @@ import sys
 import tempfile
 import threading
 import time
+from collections import deque
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from waveplan.model import AttemptStatus
 from waveplan.run.executor import Job, Outcome
 from waveplan.run.procs import KILL_GRACE, group_alive, stop_group
 
-__all__ = ["LocalExecutor", "open_stdin"]
+__all__ = [
+    "LocalExecutor",
+    "ThreadedExecutor",
+    "direct_argv",
+    "local_executor",
+    "open_stdin",
+    "pidfds_work",
+]
 
 _WAKE = object()
 
 
-class LocalExecutor:
-    """Runs jobs as local processes on ``workers`` threads."""
+class _Processes:
+    """What both local executors share: the clock, starting an attempt's process, its status
+    when it ends, stopping process groups and the watchdog."""
 
     def __init__(
         self,
@@ -57,25 +76,329 @@ class LocalExecutor:
         self.grace = grace
         self.host = socket.gethostname()
         self._started = time.monotonic()
-        self._jobs: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
-        self._results: queue.SimpleQueue[Outcome | object] = queue.SimpleQueue()
         self._running: dict[tuple[str, int], subprocess.Popen[bytes]] = {}
         self._interrupted: set[tuple[str, int]] = set()
         self._lock = threading.Lock()
         self._stopping = False
+        self._base_env = dict(os.environ)
+        self._log_dirs: set[str] = set()
+        self._watchdog = self._start_watchdog(run_id) if watchdog and run_id else None
+
+    def now(self) -> float:
+        return time.monotonic() - self._started
+
+    def terminate(self) -> None:
+        with self._lock:
+            self._stopping = True
+            running = list(self._running.items())
+            self._interrupted.update(key for key, _ in running)
+        for _, process in running:
+            self._stop_group_async(process.pid)
+
+    def _stop_group_async(self, pgid: int) -> threading.Thread:
+        thread = threading.Thread(target=stop_group, args=(pgid, self.grace), daemon=True)
+        thread.start()
+        return thread
+
+    def _is_stopping(self) -> bool:
+        return self._stopping
+
+    def _spawn(self, job: Job, worker: str, start: float) -> subprocess.Popen[bytes] | Outcome:
+        """Start the attempt's process (an outcome instead when it cannot start)."""
+        assert job.command is not None
+        log = self._open_log(job.log)
+        stdin = open_stdin(job.stdin)
+        argv = direct_argv(job.command)
+        try:
+            process = subprocess.Popen(
+                argv or ["/bin/sh", "-c", job.command],
+                executable=_program(argv[0]) if argv else None,
+                cwd=job.cwd,
+                # A shell would set PWD to the folder it starts in; without one, set it here.
+                env={**self._base_env, "PWD": _absolute(job.cwd), **job.env},
+                stdin=stdin,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        except OSError as exc:
+            if log != subprocess.DEVNULL:
+                os.write(log, f"waveplan: cannot start the command: {exc}\n".encode())
+            return Outcome(job, AttemptStatus.FAILED, None, start, self.now(), worker, self.host)
+        finally:
+            if log != subprocess.DEVNULL:
+                os.close(log)
+            if stdin != subprocess.DEVNULL:
+                os.close(stdin)
+        key = (job.task, job.attempt)
+        with self._lock:
+            self._running[key] = process
+            late = self._is_stopping()  # terminate() ran while this one was starting
+            if late:
+                self._interrupted.add(key)
+        # The group is stopped from another thread while this one waits for (reaps) the
+        # command: an unreaped command still counts as a member of its group, so stopping the
+        # group before reaping it would always wait the whole grace period.
+        if late:
+            self._stop_group_async(process.pid)
+        return process
+
+    def _ended(
+        self,
+        job: Job,
+        process: subprocess.Popen[bytes],
+        start: float,
+        worker: str,
+        *,
+        timed_out: bool,
+    ) -> Outcome:
+        """The outcome of an attempt whose command has been reaped."""
+        end = self.now()
+        if group_alive(process.pid):  # background leftovers of a finished command
+            self._stop_group_async(process.pid)
+        key = (job.task, job.attempt)
+        with self._lock:
+            del self._running[key]
+            interrupted = key in self._interrupted
+        code = process.returncode
+        if interrupted:
+            status = AttemptStatus.INTERRUPTED
+        elif timed_out:
+            status = AttemptStatus.TIMED_OUT
+        elif code == 0:
+            status = AttemptStatus.SUCCEEDED
+        else:
+            status = AttemptStatus.FAILED
+        return Outcome(job, status, code, start, end, worker, self.host)
+
+    def _quick(self, job: Job, worker: str) -> Outcome | None:
+        """The outcome of a job that starts no process: a checkpoint succeeds at once, and
+        nothing starts once the executor is stopping."""
+        start = self.now()
+        if job.command is None:
+            return Outcome(job, AttemptStatus.SUCCEEDED, 0, start, start, worker, self.host)
+        if self._is_stopping():
+            return Outcome(job, AttemptStatus.INTERRUPTED, None, start, start, worker, self.host)
+        return None
+
+    def _open_log(self, path: str | None) -> int:
+        """An append-only file descriptor for the attempt's output (or /dev/null)."""
+        if path is None:
+            return subprocess.DEVNULL
+        folder = path.rpartition("/")[0]
+        if folder not in self._log_dirs:  # (a set add is atomic: threads may race harmlessly)
+            Path(folder or ".").mkdir(parents=True, exist_ok=True)
+            self._log_dirs.add(folder)
+        return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+
+    def _close_watchdog(self) -> None:
+        if self._watchdog is not None:
+            self._stop_watchdog(self._watchdog)
+            self._watchdog = None
+
+    @staticmethod
+    def _start_watchdog(run_id: str) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(
+            [sys.executable, "-I", "-S", str(Path(__file__).with_name("watchdog.py")), run_id],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+
+    @staticmethod
+    def _stop_watchdog(process: subprocess.Popen[bytes]) -> None:
+        assert process.stdin is not None
+        with contextlib.suppress(BrokenPipeError):
+            process.stdin.write(b"done\n")
+            process.stdin.close()
+        process.wait()
+
+
+@dataclass(eq=False)
+class _Attempt:
+    """A running attempt of the pidfd executor."""
+
+    job: Job
+    process: subprocess.Popen[bytes]
+    pidfd: int
+    start: float
+    worker: str
+    deadline: float  # on the executor's clock (inf: no timeout)
+    timed_out: bool = False
+    stopper: threading.Thread | None = None
+    exited: bool = field(default=False)
+
+
+class LocalExecutor(_Processes):
+    """Runs jobs as local processes, at most ``workers`` at once, from the caller's thread:
+    :meth:`submit` starts the process (or queues the job while every worker is busy), and
+    :meth:`wait` polls the running processes' pidfds, a wake-up pipe and the nearest timeout."""
+
+    def __init__(
+        self,
+        workers: int,
+        *,
+        run_id: str | None = None,
+        grace: float = KILL_GRACE,
+        watchdog: bool = True,
+    ) -> None:
+        super().__init__(workers, run_id=run_id, grace=grace, watchdog=watchdog)
+        self._free = [f"w{n}" for n in range(workers, 0, -1)]  # popped from the end: w1 first
+        self._queued: deque[Job] = deque()
+        self._attempts: dict[int, _Attempt] = {}  # by pidfd
+        self._ready: list[Outcome] = []
+        self._poll = select.poll()
+        self._wake_read, self._wake_write = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        self._poll.register(self._wake_read, select.POLLIN)
+
+    # --- Executor interface ------------------------------------------------------------------
+
+    def submit(self, job: Job) -> str | None:
+        if self._free:
+            self._start(job, self._free.pop())
+        else:
+            self._queued.append(job)
+        return None
+
+    def wait(self, timeout: float | None) -> list[Outcome]:
+        until = None if timeout is None else self.now() + timeout
+        while True:
+            if self._ready:
+                found, self._ready = self._ready, []
+                return found
+            now = self.now()
+            limits = [
+                a.deadline
+                for a in self._attempts.values()
+                if not a.timed_out and a.deadline != math.inf
+            ]
+            if until is not None:
+                limits.append(until)
+            if any(a.exited for a in self._attempts.values()):
+                limits.append(now + 0.02)  # a timed-out group still being stopped
+            wait_ms = None if not limits else max(0, int((min(limits) - now) * 1000) + 1)
+            woken = False
+            for fd, _ in self._poll.poll(wait_ms):
+                if fd == self._wake_read:
+                    with contextlib.suppress(BlockingIOError):
+                        while os.read(self._wake_read, 512):
+                            pass
+                    woken = True
+                else:
+                    self._attempts[fd].exited = True
+            self._check(self.now())
+            if self._ready or woken or (until is not None and self.now() >= until):
+                found, self._ready = self._ready, []
+                return found
+
+    def interrupt(self) -> None:
+        with contextlib.suppress(BlockingIOError, OSError):
+            os.write(self._wake_write, b"!")
+
+    def terminate(self) -> None:
+        super().terminate()
+        while self._queued:
+            job = self._queued.popleft()
+            start = self.now()
+            self._ready.append(
+                Outcome(job, AttemptStatus.INTERRUPTED, None, start, start, None, self.host)
+            )
+
+    def close(self) -> None:
+        self.terminate()
+        while self._attempts:
+            self.wait(None)
+        self._ready.clear()
+        self._close_watchdog()
+        self._poll.unregister(self._wake_read)
+        os.close(self._wake_read)
+        os.close(self._wake_write)
+
+    # --- attempts ----------------------------------------------------------------------------
+
+    def _start(self, job: Job, worker: str) -> None:
+        ended = self._launch(job, worker)
+        if ended is not None:
+            self._settle(ended)
+
+    def _launch(self, job: Job, worker: str) -> Outcome | None:
+        """Start the job on the worker; its outcome when it ends at once."""
+        quick = self._quick(job, worker)
+        if quick is not None:
+            return quick
+        start = self.now()
+        process = self._spawn(job, worker, start)
+        if isinstance(process, Outcome):
+            return process
+        pidfd = os.pidfd_open(process.pid)
+        timeout = job.timeout
+        deadline = start + timeout if timeout is not None else math.inf
+        self._attempts[pidfd] = _Attempt(job, process, pidfd, start, worker, deadline)
+        self._poll.register(pidfd, select.POLLIN)
+        return None
+
+    def _check(self, now: float) -> None:
+        """Stop the attempts past their timeout; settle the ones that ended."""
+        for pidfd, attempt in list(self._attempts.items()):
+            if not attempt.timed_out and now >= attempt.deadline and not attempt.exited:
+                attempt.timed_out = True
+                attempt.stopper = self._stop_group_async(attempt.process.pid)
+            if not attempt.exited:
+                continue
+            if attempt.process.returncode is None:
+                attempt.process.wait()  # reaps at once: the pidfd said it ended
+                self._poll.unregister(pidfd)
+            if attempt.stopper is not None and attempt.stopper.is_alive():
+                continue  # a timed-out group is gone (or killed) before the attempt ends
+            del self._attempts[pidfd]
+            os.close(pidfd)  # only now: the number is the attempt's key until then
+            outcome = self._ended(
+                attempt.job,
+                attempt.process,
+                attempt.start,
+                attempt.worker,
+                timed_out=attempt.timed_out,
+            )
+            self._settle(outcome)
+
+    def _settle(self, outcome: Outcome) -> None:
+        """Hand the outcome over and give its worker the next queued job (in a loop: queued
+        jobs that end at once, like checkpoints, hand the worker on in turn)."""
+        ended: Outcome | None = outcome
+        while ended is not None:
+            self._ready.append(ended)
+            worker = ended.worker
+            if worker is None:
+                return
+            if not self._queued:
+                self._free.append(worker)
+                return
+            ended = self._launch(self._queued.popleft(), worker)
+
+
+class ThreadedExecutor(_Processes):
+    """Runs jobs as local processes on ``workers`` threads: each thread takes a job from a
+    queue and runs it to the end (:meth:`_execute`, which subclasses extend)."""
+
+    def __init__(
+        self,
+        workers: int,
+        *,
+        run_id: str | None = None,
+        grace: float = KILL_GRACE,
+        watchdog: bool = True,
+    ) -> None:
+        super().__init__(workers, run_id=run_id, grace=grace, watchdog=watchdog)
+        self._jobs: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
+        self._results: queue.SimpleQueue[Outcome | object] = queue.SimpleQueue()
         self._threads = [
             threading.Thread(target=self._work, args=(f"w{n + 1}",), daemon=True, name=f"w{n + 1}")
             for n in range(workers)
         ]
-        self._base_env = dict(os.environ)
-        self._watchdog = self._start_watchdog(run_id) if watchdog and run_id else None
         for thread in self._threads:
             thread.start()
 
     # --- Executor interface ------------------------------------------------------------------
-
-    def now(self) -> float:
-        return time.monotonic() - self._started
 
     def submit(self, job: Job) -> str | None:
         self._jobs.put(job)
@@ -98,32 +421,15 @@ class LocalExecutor:
     def interrupt(self) -> None:
         self._results.put(_WAKE)
 
-    def terminate(self) -> None:
-        with self._lock:
-            self._stopping = True
-            running = list(self._running.items())
-            self._interrupted.update(key for key, _ in running)
-        for _, process in running:
-            self._stop_group_async(process.pid)
-
     def close(self) -> None:
         self.terminate()
         for _ in self._threads:
             self._jobs.put(None)
         for thread in self._threads:
             thread.join()
-        if self._watchdog is not None:
-            self._stop_watchdog(self._watchdog)
+        self._close_watchdog()
 
     # --- workers -----------------------------------------------------------------------------
-
-    def _stop_group_async(self, pgid: int) -> threading.Thread:
-        thread = threading.Thread(target=stop_group, args=(pgid, self.grace), daemon=True)
-        thread.start()
-        return thread
-
-    def _is_stopping(self) -> bool:
-        return self._stopping
 
     def _work(self, name: str) -> None:
         while True:
@@ -133,86 +439,43 @@ class LocalExecutor:
             self._results.put(self._execute(job, name))
 
     def _execute(self, job: Job, worker: str) -> Outcome:
+        quick = self._quick(job, worker)
+        if quick is not None:
+            return quick
         start = self.now()
-        if job.command is None:
-            return Outcome(job, AttemptStatus.SUCCEEDED, 0, start, start, worker, self.host)
-        key = (job.task, job.attempt)
-        if self._is_stopping():
-            return Outcome(job, AttemptStatus.INTERRUPTED, None, start, start, worker, self.host)
-        log = _open_log(job.log)
-        stdin = open_stdin(job.stdin)
-        try:
-            process = subprocess.Popen(
-                direct_argv(job.command) or ["/bin/sh", "-c", job.command],
-                cwd=job.cwd,
-                # A shell would set PWD to the folder it starts in; without one, set it here.
-                env={**self._base_env, "PWD": str(Path(job.cwd).absolute()), **job.env},
-                stdin=stdin,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        except OSError as exc:
-            if log != subprocess.DEVNULL:
-                os.write(log, f"waveplan: cannot start the command: {exc}\n".encode())
-            return Outcome(job, AttemptStatus.FAILED, None, start, self.now(), worker, self.host)
-        finally:
-            if log != subprocess.DEVNULL:
-                os.close(log)
-            if stdin != subprocess.DEVNULL:
-                os.close(stdin)
-        with self._lock:
-            self._running[key] = process
-            late = self._is_stopping()  # terminate() ran while this one was starting
-            if late:
-                self._interrupted.add(key)
-        # The group is stopped from another thread while this one waits for (reaps) the
-        # command: an unreaped command still counts as a member of its group, so stopping the
-        # group before reaping it would always wait the whole grace period.
-        if late:
-            self._stop_group_async(process.pid)
+        process = self._spawn(job, worker, start)
+        if isinstance(process, Outcome):
+            return process
         timed_out = False
         try:
-            code = process.wait(timeout=job.timeout)
+            process.wait(timeout=job.timeout)
         except subprocess.TimeoutExpired:
             timed_out = True
             stopper = self._stop_group_async(process.pid)
-            code = process.wait()
+            process.wait()
             stopper.join()
-        end = self.now()
-        if group_alive(process.pid):  # background leftovers of a finished command
-            self._stop_group_async(process.pid)
-        with self._lock:
-            del self._running[key]
-            interrupted = key in self._interrupted
-        if interrupted:
-            status = AttemptStatus.INTERRUPTED
-        elif timed_out:
-            status = AttemptStatus.TIMED_OUT
-        elif code == 0:
-            status = AttemptStatus.SUCCEEDED
-        else:
-            status = AttemptStatus.FAILED
-        return Outcome(job, status, code, start, end, worker, self.host)
+        return self._ended(job, process, start, worker, timed_out=timed_out)
 
-    # --- watchdog ----------------------------------------------------------------------------
 
-    @staticmethod
-    def _start_watchdog(run_id: str) -> subprocess.Popen[bytes]:
-        return subprocess.Popen(
-            [sys.executable, "-I", "-S", str(Path(__file__).with_name("watchdog.py")), run_id],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.DEVNULL,
-            start_new_session=True,
-        )
+@functools.cache
+def pidfds_work() -> bool:
+    """Whether this system can wait for processes through pidfds (Linux 5.3 and later)."""
+    if not hasattr(os, "pidfd_open"):
+        return False
+    try:
+        os.close(os.pidfd_open(os.getpid()))
+    except OSError:
+        return False
+    return True
 
-    @staticmethod
-    def _stop_watchdog(process: subprocess.Popen[bytes]) -> None:
-        assert process.stdin is not None
-        with contextlib.suppress(BrokenPipeError):
-            process.stdin.write(b"done\n")
-            process.stdin.close()
-        process.wait()
+
+def local_executor(
+    workers: int, *, run_id: str | None = None, grace: float = KILL_GRACE
+) -> LocalExecutor | ThreadedExecutor:
+    """The executor for local processes: the pidfd one where the system has pidfds."""
+    if pidfds_work():
+        return LocalExecutor(workers, run_id=run_id, grace=grace)
+    return ThreadedExecutor(workers, run_id=run_id, grace=grace)
 
 
 _PLAIN = re.compile(r"[A-Za-z0-9_./:@%+,-]+(?:[ \t]+[A-Za-z0-9_./:@%+,=-]+)*")
@@ -238,15 +501,27 @@ def direct_argv(command: str) -> list[str] | None:
     program = words[0]
     if program in _SHELL_ONLY or "=" in program:
         return None
-    found = Path(program).is_file() if "/" in program else _on_path(program, os.environ.get("PATH"))
-    return words if found else None
+    return words if _program(program) is not None else None
+
+
+def _program(program: str) -> str | None:
+    """The file a directly executed program runs from (None if there is none): found once
+    on the search path, so that starting it does not try every folder of PATH in turn."""
+    if "/" in program:
+        return program if Path(program).is_file() else None
+    return _on_path(program, os.environ.get("PATH"))
 
 
 @functools.lru_cache(maxsize=256)
-def _on_path(program: str, path: str | None) -> bool:
-    """Whether the program is on the search path (cached: a plan runs the same few programs
+def _on_path(program: str, path: str | None) -> str | None:
+    """Where the program is on the search path (cached: a plan runs the same few programs
     thousands of times)."""
-    return shutil.which(program, path=path) is not None
+    return shutil.which(program, path=path)
+
+
+@functools.lru_cache(maxsize=64)
+def _absolute(folder: str) -> str:
+    return str(Path(folder).absolute())
 
 
 def open_stdin(data: bytes | None) -> int:
@@ -266,11 +541,3 @@ def open_stdin(data: bytes | None) -> int:
         os.close(fd)
         raise
     return fd
-
-
-def _open_log(path: str | None) -> int:
-    """An append-only file descriptor for the attempt's output (or /dev/null)."""
-    if path is None:
-        return subprocess.DEVNULL
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)

@@ -136,6 +136,9 @@ class Runner:
         self.run_id = run_id
         self.executor = executor
         self.sinks = list(sinks)
+        # (checked once: isinstance against a runtime protocol is slow, and a run flushes
+        # once per turn of its loop)
+        self._batching = [s for s in self.sinks if isinstance(s, BatchingSink)]
         self.options = options
         self.graph = graph if graph is not None else Graph.from_plan(plan)
         self.index = ResourceIndex.build(plan)
@@ -236,7 +239,7 @@ class Runner:
         jobs to the executor, so idle workers do not wait for the history to be written."""
         if not self._events:
             return
-        batching = [s for s in self.sinks if isinstance(s, BatchingSink)]
+        batching = self._batching
         for batch in batching:
             batch.begin_batch()
         try:

@@ -43,7 +43,7 @@ from waveplan.run.events import (
 from waveplan.run.executor import Executor
 from waveplan.run.fake import FakeExecutor
 from waveplan.run.git import find_repository
-from waveplan.run.local import LocalExecutor
+from waveplan.run.local import local_executor
 from waveplan.run.lock import RunLock
 from waveplan.run.procs import processes_of_run, stop_processes
 from waveplan.run.runner import Runner, RunOptions, RunResult
@@ -264,7 +264,7 @@ def run_session(
                 executor = (
                     FakeExecutor()
                     if spec.dry_run
-                    else LocalExecutor(spec.options.workers, run_id=run_id)
+                    else local_executor(spec.options.workers, run_id=run_id)
                 )
             wall0 = time.time() - executor.now()
             session = history.start_session(

@@ -36,7 +36,7 @@ from waveplan.model import AttemptStatus, Mode, Plan, ResourceKind, WorktreeReco
 from waveplan.resources.index import covers
 from waveplan.run.executor import Job, Outcome
 from waveplan.run.git import METADATA_LOCK, Git, GitError, find_repository
-from waveplan.run.local import LocalExecutor
+from waveplan.run.local import ThreadedExecutor
 from waveplan.run.procs import KILL_GRACE
 
 __all__ = [
@@ -430,7 +430,7 @@ def _trailers(message: str) -> dict[str, str]:
 # --- the executor ------------------------------------------------------------------------------
 
 
-class WorktreeExecutor(LocalExecutor):
+class WorktreeExecutor(ThreadedExecutor):
     """Runs each attempt as a local process in the task's own worktree, then commits and
     merges its work before reporting how it ended."""
 
