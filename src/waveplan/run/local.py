@@ -41,7 +41,7 @@ import tempfile
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from waveplan.model import AttemptStatus
@@ -220,13 +220,12 @@ class _Attempt:
 
     job: Job
     process: subprocess.Popen[bytes]
-    pidfd: int
     start: float
     worker: str
     deadline: float  # on the executor's clock (inf: no timeout)
     timed_out: bool = False
     stopper: threading.Thread | None = None
-    exited: bool = field(default=False)
+    exited: bool = False  # its pidfd said so
 
 
 class LocalExecutor(_Processes):
@@ -333,7 +332,7 @@ class LocalExecutor(_Processes):
         pidfd = os.pidfd_open(process.pid)
         timeout = job.timeout
         deadline = start + timeout if timeout is not None else math.inf
-        self._attempts[pidfd] = _Attempt(job, process, pidfd, start, worker, deadline)
+        self._attempts[pidfd] = _Attempt(job, process, start, worker, deadline)
         self._poll.register(pidfd, select.POLLIN)
         return None
 
