@@ -83,6 +83,11 @@ class _Processes:
         self._base_env = dict(os.environ)
         self._log_dirs: set[str] = set()
         self._watchdog = self._start_watchdog(run_id) if watchdog and run_id else None
+        self._open()
+
+    def _open(self) -> None:
+        """Set up what the executor needs to take jobs (called last by ``__init__``)."""
+        raise NotImplementedError
 
     def now(self) -> float:
         return time.monotonic() - self._started
@@ -171,15 +176,17 @@ class _Processes:
             status = AttemptStatus.FAILED
         return Outcome(job, status, code, start, end, worker, self.host)
 
-    def _quick(self, job: Job, worker: str) -> Outcome | None:
-        """The outcome of a job that starts no process: a checkpoint succeeds at once, and
-        nothing starts once the executor is stopping."""
+    def _begin(self, job: Job, worker: str) -> tuple[subprocess.Popen[bytes], float] | Outcome:
+        """Start the job's process: the process and its start time, or the job's outcome
+        when it ends at once (a checkpoint succeeds, nothing starts once the executor is
+        stopping, a command that cannot start fails)."""
         start = self.now()
         if job.command is None:
             return Outcome(job, AttemptStatus.SUCCEEDED, 0, start, start, worker, self.host)
         if self._is_stopping():
             return Outcome(job, AttemptStatus.INTERRUPTED, None, start, start, worker, self.host)
-        return None
+        process = self._spawn(job, worker, start)
+        return process if isinstance(process, Outcome) else (process, start)
 
     def _open_log(self, path: str | None) -> int:
         """An append-only file descriptor for the attempt's output (or /dev/null)."""
@@ -233,15 +240,8 @@ class LocalExecutor(_Processes):
     :meth:`submit` starts the process (or queues the job while every worker is busy), and
     :meth:`wait` polls the running processes' pidfds, a wake-up pipe and the nearest timeout."""
 
-    def __init__(
-        self,
-        workers: int,
-        *,
-        run_id: str | None = None,
-        grace: float = KILL_GRACE,
-        watchdog: bool = True,
-    ) -> None:
-        super().__init__(workers, run_id=run_id, grace=grace, watchdog=watchdog)
+    def _open(self) -> None:
+        workers = self.workers
         self._free = [f"w{n}" for n in range(workers, 0, -1)]  # popped from the end: w1 first
         self._queued: deque[Job] = deque()
         self._attempts: dict[int, _Attempt] = {}  # by pidfd
@@ -322,13 +322,10 @@ class LocalExecutor(_Processes):
 
     def _launch(self, job: Job, worker: str) -> Outcome | None:
         """Start the job on the worker; its outcome when it ends at once."""
-        quick = self._quick(job, worker)
-        if quick is not None:
-            return quick
-        start = self.now()
-        process = self._spawn(job, worker, start)
-        if isinstance(process, Outcome):
-            return process
+        begun = self._begin(job, worker)
+        if isinstance(begun, Outcome):
+            return begun
+        process, start = begun
         pidfd = os.pidfd_open(process.pid)
         timeout = job.timeout
         deadline = start + timeout if timeout is not None else math.inf
@@ -379,15 +376,8 @@ class ThreadedExecutor(_Processes):
     """Runs jobs as local processes on ``workers`` threads: each thread takes a job from a
     queue and runs it to the end (:meth:`_execute`, which subclasses extend)."""
 
-    def __init__(
-        self,
-        workers: int,
-        *,
-        run_id: str | None = None,
-        grace: float = KILL_GRACE,
-        watchdog: bool = True,
-    ) -> None:
-        super().__init__(workers, run_id=run_id, grace=grace, watchdog=watchdog)
+    def _open(self) -> None:
+        workers = self.workers
         self._jobs: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
         self._results: queue.SimpleQueue[Outcome | object] = queue.SimpleQueue()
         self._threads = [
@@ -438,13 +428,10 @@ class ThreadedExecutor(_Processes):
             self._results.put(self._execute(job, name))
 
     def _execute(self, job: Job, worker: str) -> Outcome:
-        quick = self._quick(job, worker)
-        if quick is not None:
-            return quick
-        start = self.now()
-        process = self._spawn(job, worker, start)
-        if isinstance(process, Outcome):
-            return process
+        begun = self._begin(job, worker)
+        if isinstance(begun, Outcome):
+            return begun
+        process, start = begun
         timed_out = False
         try:
             process.wait(timeout=job.timeout)
