@@ -214,12 +214,13 @@ class CriticalPath:
     length: float
 
 
-def critical_path(graph: Graph) -> CriticalPath:
-    """The critical path; among equally long chains, the one that is first in id order."""
+def critical_path(graph: Graph, *, tail: Sequence[float] | None = None) -> CriticalPath:
+    """The critical path; among equally long chains, the one that is first in id order
+    (``tail``: the graph's :func:`tails`, when the caller has them)."""
     n = len(graph)
     if n == 0:
         return CriticalPath((), 0.0)
-    tail = tails(graph)
+    tail = tails(graph) if tail is None else tail
     preds, succs = graph.preds, graph.succs
     length = max(tail[i] for i in range(n) if not preds[i])
     current = min(i for i in range(n) if not preds[i] and tail[i] == length)

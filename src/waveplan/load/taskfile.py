@@ -12,8 +12,8 @@ import difflib
 import math
 import re
 import unicodedata
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Callable, Collection, Mapping
+from typing import Any, NoReturn
 
 from waveplan.errors import PlanValidationError
 from waveplan.load.parse import Document
@@ -51,6 +51,8 @@ TASK_KEYS = (
     "timeout",
     "done",
 )
+
+_TASK_KEY_SET = frozenset(TASK_KEYS)
 
 # task-file field -> (kind, mode, normaliser) for the list-of-names accesses
 _ACCESS_FIELDS: dict[str, tuple[ResourceKind, Mode, Callable[[str], str]]] = {
@@ -195,6 +197,22 @@ def build_plan(doc: Document, *, name: str, root: str) -> Plan:
         seen[task.id] = position
         tasks.append(task)
     by_id = {t.id: (t, entry) for t, (entry, _) in zip(tasks, raw_tasks, strict=True)}
+    if not _dependencies_resolve(tasks, by_id.keys()):
+        _dependency_error(ctx, by_id)
+    tasks.sort(key=lambda t: id_sort_key(t.id))
+    return Plan(
+        tasks=tuple(tasks),
+        name=plan_name,
+        workers=workers,
+        capacities=capacities,
+        root=root,
+        source=name,
+        isolate=isolate,
+    )
+
+
+def _dependency_error(ctx: _Context, by_id: dict[str, tuple[Task, dict[Any, Any]]]) -> NoReturn:
+    """Raise the error of the first task with a dependency on itself or on no task."""
     known = list(by_id)
     for task, entry in by_id.values():
         for dep in task.depends:
@@ -220,16 +238,17 @@ def build_plan(doc: Document, *, name: str, root: str) -> Plan:
                     task=task.id,
                     field="depends",
                 )
-    tasks.sort(key=lambda t: id_sort_key(t.id))
-    return Plan(
-        tasks=tuple(tasks),
-        name=plan_name,
-        workers=workers,
-        capacities=capacities,
-        root=root,
-        source=name,
-        isolate=isolate,
-    )
+    raise AssertionError("no dependency problem to report")  # pragma: no cover
+
+
+def _dependencies_resolve(tasks: list[Task], ids: Collection[str]) -> bool:
+    """True when every dependency names another task of the plan: checked in bulk, so that
+    only a plan with a problem walks its tasks one by one (to name the first one)."""
+    if any(t.id in t.depends for t in tasks):
+        return False
+    named: set[str] = set()
+    named.update(*(t.depends for t in tasks))
+    return named.issubset(ids)
 
 
 def _isolate(ctx: _Context, data: dict[Any, Any]) -> Isolation | None:
@@ -361,7 +380,7 @@ def _task(
     depends: tuple[str, ...] = ()
     accesses: list[Access] = []
     for key in entry:
-        if key not in TASK_KEYS:
+        if key not in _TASK_KEY_SET:
             raise ctx.error(_unknown_key(key, TASK_KEYS), container=entry, key=key, task=task_id)
         if key == "depends":
             depends = _depends(entry, fail)

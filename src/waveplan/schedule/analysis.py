@@ -188,7 +188,7 @@ def analyse(
     index = ResourceIndex.build(plan)
     workers = plan.workers
     head, tail = heads(graph), tails(graph)
-    path = critical_path(graph)
+    path = critical_path(graph, tail=tail)
     bound = lower_bound(graph, index, workers, head=head, tail=tail)
     base = simulate(graph, index, workers=workers, priority=tail)  # the critical-path pass
     started = time.monotonic()
@@ -216,7 +216,7 @@ def analyse(
             solver_time=max(time_limit * (1 - HINT_SHARE), time_limit - spent),
             solver_workers=solver_workers,
         )
-    planned, numbers = _no_slower_than_waves(graph, index, workers, planned)
+    planned, numbers, barrier = _no_slower_than_waves(graph, index, workers, planned)
     sim = planned.simulation
     layers = wave_lists(numbers)
     ids = graph.ids
@@ -250,7 +250,7 @@ def analyse(
         sequential=sequential_makespan(graph.durations),
         theoretical=path.length,
         practical=sim.makespan,
-        practical_waves_makespan=barrier_makespan(graph, layers),
+        practical_waves_makespan=barrier,
         lower_bound=bound,
         theoretical_waves=waves(graph),
         practical_waves=[[ids[t] for t in wave] for wave in layers],
@@ -290,10 +290,11 @@ def compare_source(analysis: PlanAnalysis, graph: Graph) -> SourceReport | None:
 
 def _no_slower_than_waves(
     graph: Graph, index: ResourceIndex, workers: int | None, planned: Planned
-) -> tuple[Planned, list[int]]:
-    """The practical schedule and its waves, such that running the waves one after another
-    is never faster: when it would be, the barrier run's own order becomes the policy (with
-    its full sequence it replays no longer than the barrier run), and its waves are taken."""
+) -> tuple[Planned, list[int], float]:
+    """The practical schedule, its waves and their barrier makespan, such that running the
+    waves one after another is never faster: when it would be, the barrier run's own order
+    becomes the policy (with its full sequence it replays no longer than the barrier run), and
+    its waves are taken."""
     numbers = layer(graph, index, planned.simulation.order, workers)
     instance: Instance | None = None
     for _ in range(MAX_WAVE_ROUNDS):
@@ -310,7 +311,9 @@ def _no_slower_than_waves(
             planned, simulation=sim, policy=policy, schedules=planned.schedules + 2
         )
         numbers = layer(graph, index, sim.order, workers)
-    return planned, numbers
+    else:  # the waves changed in the last round
+        barrier = barrier_makespan(graph, wave_lists(numbers))
+    return planned, numbers, barrier
 
 
 def practical_policy(
