@@ -309,6 +309,29 @@ def test_many_queued_jobs_that_end_at_once(kind: Kind, tmp_path: Path) -> None:
     assert {o.status for o in outcomes} == {AttemptStatus.SUCCEEDED}
 
 
+def open_fds() -> set[str]:
+    """This process's open file descriptors."""
+    return {entry.name for entry in Path("/proc/self/fd").iterdir()}
+
+
+def test_no_descriptor_is_left_open(kind: Kind, tmp_path: Path) -> None:
+    """After many attempts (logs, a timeout, an interrupted one) and close(), the executor
+    holds no file descriptor: no log, pidfd or wake-up pipe leaks."""
+    before = open_fds()
+    running = kind(2, grace=GRACE, watchdog=False)
+    try:
+        for n in range(40):
+            running.submit(job(tmp_path, "true", task=f"t{n}"))
+        running.submit(job(tmp_path, "sleep 5", task="slow", timeout=0.2))
+        assert len(collect(running, 41)) == 41
+        running.submit(job(tmp_path, "sleep 300", task="cut"))
+        running.terminate()
+        collect(running, 1)
+    finally:
+        running.close()
+    assert open_fds() <= before
+
+
 def test_the_pidfd_executor_is_chosen_where_pidfds_work() -> None:
     """This system has pidfds (Linux 5.3+): runs get the executor without worker threads."""
     chosen = local_executor(1)
