@@ -12,6 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import waveplan.schedule.exact
 from oracle import NO, conflict_verdict
 from test_schedule_properties import check_schedule, load, plan_docs
 from waveplan.cli import main
@@ -20,6 +21,7 @@ from waveplan.load import load_plan, parse_plan_text
 from waveplan.model import Mode, Plan
 from waveplan.resources.index import ResourceIndex
 from waveplan.schedule import analyse
+from waveplan.schedule.exact import _pairwise_exclusive, incompatible_cliques
 from waveplan.schedule.instance import FamilyKind, Instance
 from waveplan.schedule.search import Method
 
@@ -158,6 +160,71 @@ def test_every_resource_kind_becomes_a_constraint() -> None:
         # two tasks that never conflict share only families where a third excludes both
         assert all(len(m) > 2 for m in family), apart
     assert any({"db", "u1", "u2"} <= m for m in members)
+
+
+def _instance(plan: Plan) -> Instance:
+    return Instance.build(Graph.from_plan(plan), ResourceIndex.build(plan), plan.workers)
+
+
+def _check_cliques(instance: Instance, cliques: list[list[int]]) -> None:
+    """Each clique: three or more tasks, every two of them over some family's capacity
+    together, and not all in one family whose members already exclude each other."""
+    takes: list[dict[int, int]] = [{} for _ in range(len(instance))]
+    for f, family in enumerate(instance.families):
+        for task, amount in zip(family.tasks, family.demands, strict=True):
+            takes[task][f] = amount
+    caps = [family.capacity for family in instance.families]
+
+    def incompatible(a: int, b: int) -> bool:
+        return any(f in takes[b] and q + takes[b][f] > caps[f] for f, q in takes[a].items())
+
+    for clique in cliques:
+        assert len(clique) >= 3
+        assert all(incompatible(a, b) for a, b in itertools.combinations(clique, 2))
+        for family in instance.families:
+            inside = [q for t, q in zip(family.tasks, family.demands, strict=True) if t in clique]
+            assert len(inside) < len(clique) or not _pairwise_exclusive(
+                [q for t, q in zip(family.tasks, family.demands, strict=True)],
+                family.capacity,
+            ), "a clique the family's no-overlap already states"
+
+
+CROSS = make_plan(
+    [
+        {"id": "a", "uses": {"r1": 2, "r3": 2}},
+        {"id": "b", "uses": {"r1": 2, "r2": 2}},
+        {"id": "c", "uses": {"r2": 2, "r3": 2}},
+        {"id": "x", "uses": {"gpu": 2}},
+        {"id": "y", "uses": {"gpu": 2}},
+        {"id": "z", "uses": {"gpu": 2}},
+    ],
+    resources={"r1": 3, "r2": 3, "r3": 3, "gpu": 2},
+)
+"""a, b and c exclude each other two by two through three different resources (a clique no
+family states); x, y and z exclude each other through one (its no-overlap states it)."""
+
+
+def test_cliques_add_what_no_family_states() -> None:
+    """The clique search finds {a, b, c} and not {x, y, z}, which the gpu's no-overlap already
+    covers; on PSPLIB instances every clique it returns is a real and new one."""
+    instance = _instance(CROSS)
+    ids = Graph.from_plan(CROSS).ids
+    cliques = incompatible_cliques(instance)
+    assert [[ids[t] for t in clique] for clique in cliques] == [["a", "b", "c"]]
+    _check_cliques(instance, cliques)
+    for path in sorted(DATA.glob("*.sm")):
+        psplib = _instance(load_plan(path))
+        _check_cliques(psplib, incompatible_cliques(psplib))
+
+
+def test_the_clique_search_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Beyond its work budget the search keeps what it found (nothing, here): a plan of many
+    tasks on few files does not spend seconds on cliques the solver may not need."""
+    monkeypatch.setattr(waveplan.schedule.exact, "CLIQUE_WORK", 5)
+    assert incompatible_cliques(_instance(CROSS)) == []
+    plan = make_plan([{"id": f"t{i}", "files": [f"f{i % 3}"]} for i in range(300)], workers=4)
+    monkeypatch.setattr(waveplan.schedule.exact, "CLIQUE_WORK", 2_000)
+    assert incompatible_cliques(_instance(plan)) == []  # (its cliques are the files anyway)
 
 
 def test_every_resource_kind_reaches_the_brute_force_optimum() -> None:
