@@ -349,7 +349,7 @@ def test_a_larger_plan_shares_the_time_limit_with_the_search(
     """On a plan of more than 50 tasks the search goes on before the solver, within the same
     time limit, which the JSON reports as given; the result is never worse than the default
     heuristic's."""
-    path = DATA / "j601_1.sm"
+    path = DATA / "j605_1.sm"  # 60 tasks; the heuristic stays above the critical-path bound
     args = ["plan", str(path), "--optimal", "--time-limit", "2", "--format", "json"]
     assert main(args) == 0
     data = json.loads(capsys.readouterr().out)
@@ -357,6 +357,22 @@ def test_a_larger_plan_shares_the_time_limit_with_the_search(
     heuristic = analyse(load_plan(path))
     assert data["makespan"]["practical"] <= heuristic.practical
     assert data["makespan"]["practical"] >= data["makespan"]["lower_bound"]
+
+
+def test_the_solver_is_skipped_when_the_search_meets_the_bound(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A schedule that meets the lower bound is optimal already: no solver runs (it would only
+    take time, and memory on a large plan), and the JSON says so with a null ``exact``."""
+    plan = make_plan([{"id": f"t{i}", "files": ["same.txt"]} for i in range(60)])
+    analysis = analyse(plan, optimal=True, time_limit=LIMIT)
+    assert analysis.optimal
+    assert analysis.exact is None
+    path = DATA / "j601_1.sm"  # the heuristic meets the bound
+    assert main(["plan", str(path), "--optimal", "--format", "json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["optimal"] is True
+    assert data["solver"]["exact"] is None and data["solver"]["time_limit"] is None
 
 
 def test_optimal_text_says_cp_sat_ran(capsys: pytest.CaptureFixture[str]) -> None:

@@ -204,7 +204,9 @@ def analyse(
         deadline=deadline,
     )
     exact: ExactResult | None = None
-    if optimal:
+    # The solver runs unless the search already met the lower bound: nothing could be
+    # shorter, and on a large plan building the model alone takes longer than the analysis.
+    if optimal and planned.simulation.makespan > bound.value + _EPSILON:
         spent = time.monotonic() - started
         planned, exact, bound = _exact(
             graph,
