@@ -17,6 +17,7 @@ on the machine; the caller replays its schedule with the scheduler like any othe
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
@@ -181,7 +182,9 @@ def solve(
     workers: int = SOLVER_WORKERS,
 ) -> ExactResult:
     """Minimise the makespan within ``[lower, upper]`` (grid units), starting from ``hint``.
-    Raise :class:`~waveplan.errors.MissingExtraError` when OR-Tools is not installed."""
+    Raise :class:`~waveplan.errors.MissingExtraError` when OR-Tools is not installed. The time
+    limit counts from this call: building the model of a large plan takes part of it."""
+    began = time.monotonic()
     cp_model = _cp_model()
     model = cp_model.CpModel()
     durations = instance.durations
@@ -223,7 +226,7 @@ def solve(
     model.add_hint(makespan, max(lower, min(upper, hinted)))
 
     solver = cp_model.CpSolver()
-    solver.parameters.max_time_in_seconds = float(time_limit)
+    solver.parameters.max_time_in_seconds = max(0.0, time_limit - (time.monotonic() - began))
     solver.parameters.num_workers = max(1, workers)
     if workers == 2 and n <= PROOF_SEARCH_TASKS:
         # With two workers CP-SAT runs one full-problem search and interleaves its
