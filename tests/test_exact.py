@@ -375,6 +375,27 @@ def test_the_solver_is_skipped_when_the_search_meets_the_bound(
     assert data["solver"]["exact"] is None and data["solver"]["time_limit"] is None
 
 
+def test_a_plan_too_large_for_the_solver_gets_the_search_and_a_warning(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Beyond MAX_TASKS no solver runs (CP-SAT would overrun its time limit loading the
+    model); the command says so on standard error and shows the search's schedule."""
+    monkeypatch.setattr(waveplan.schedule.exact, "MAX_TASKS", 20)
+    path = DATA / "j3013_1.sm"  # the heuristic is above the bound
+    plan = load_plan(path)
+    plain = analyse(plan)
+    assert plain.practical > plain.lower_bound.value
+    args = ["plan", str(path), "--optimal", "--time-limit", "1", "--format", "json"]
+    assert main(args) == 0
+    captured = capsys.readouterr()
+    data = json.loads(captured.out)
+    assert data["solver"]["exact"] is None
+    assert data["makespan"]["practical"] <= plain.practical
+    assert captured.err.startswith(
+        f"warning: --optimal: {len(plan.tasks)} tasks is more than the exact solver takes (20)"
+    )
+
+
 def test_optimal_text_says_cp_sat_ran(capsys: pytest.CaptureFixture[str]) -> None:
     """The Schedule line mentions CP-SAT and its result."""
     args = ["plan", str(DATA / "j301_1.sm"), "--optimal", "--time-limit", "2"]

@@ -6,6 +6,7 @@ import dataclasses
 
 import click
 
+import waveplan.schedule.exact as exact_solver
 from waveplan.cli.common import emit, terminal_style
 from waveplan.cli.infer import infer_option, inferred
 from waveplan.cli.learn import learn_option, learnt
@@ -121,6 +122,12 @@ def plan_command(
             time_limit=DEFAULT_TIME_LIMIT if time_limit is None else time_limit,
             solver_workers=SOLVER_WORKERS if solver_workers is None else solver_workers,
         )
+        if optimal and len(plan.tasks) > exact_solver.MAX_TASKS:
+            click.echo(
+                f"warning: --optimal: {len(plan.tasks):,} tasks is more than the exact solver "
+                f"takes ({exact_solver.MAX_TASKS:,}); the schedule search's result is shown",
+                err=True,
+            )
         if fmt == "json":
             text = plan_json(analysis)
         elif fmt == "mermaid":

@@ -17,6 +17,7 @@ import math
 import time
 from dataclasses import dataclass
 
+import waveplan.schedule.exact as exact_solver
 from waveplan.graph import (
     CriticalPath,
     Graph,
@@ -162,10 +163,12 @@ def _search_limits(
     With ``optimal`` on a plan of more than ``PROOF_SEARCH_TASKS`` tasks, where a proof is
     rarely within reach and the solver's time goes to improving schedules, the default effort's
     search goes on with the thorough budget until ``HINT_SHARE`` of the time limit: the
-    solver's neighbourhood search improves a good hint faster than it finds one.
+    solver's neighbourhood search improves a good hint faster than it finds one. A plan too
+    large for the solver gives the search the whole time limit.
     """
     if optimal and effort is Effort.DEFAULT and tasks > PROOF_SEARCH_TASKS:
-        return Effort.THOROUGH, effort, started + HINT_SHARE * time_limit
+        share = HINT_SHARE if tasks <= exact_solver.MAX_TASKS else 1.0  # (no solver runs then)
+        return Effort.THOROUGH, effort, started + share * time_limit
     return effort, None, None
 
 
@@ -204,9 +207,13 @@ def analyse(
         deadline=deadline,
     )
     exact: ExactResult | None = None
-    # The solver runs unless the search already met the lower bound: nothing could be
-    # shorter, and on a large plan building the model alone takes longer than the analysis.
-    if optimal and planned.simulation.makespan > bound.value + _EPSILON:
+    # The solver runs unless the search already met the lower bound (nothing could be
+    # shorter) or the plan is beyond what it handles in its time limit (MAX_TASKS).
+    if (
+        optimal
+        and planned.simulation.makespan > bound.value + _EPSILON
+        and len(graph) <= exact_solver.MAX_TASKS
+    ):
         spent = time.monotonic() - started
         planned, exact, bound = _exact(
             graph,
