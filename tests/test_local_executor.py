@@ -134,6 +134,20 @@ def test_output_and_errors_go_to_the_log(executor: AnyExecutor, tmp_path: Path) 
     assert (tmp_path / "logs" / "t.1.log").read_text() == "out\nerr\nmore\n"
 
 
+def test_a_log_folder_removed_by_a_task_is_made_again(
+    executor: AnyExecutor, tmp_path: Path
+) -> None:
+    """A task that deletes the log folder does not keep the next one from starting."""
+    executor.submit(job(tmp_path, f"rm -rf {tmp_path / 'logs'}", task="a"))
+    (first,) = collect(executor, 1)
+    assert first.status is AttemptStatus.SUCCEEDED
+    assert not (tmp_path / "logs").exists()
+    executor.submit(job(tmp_path, "echo again", task="b"))
+    (second,) = collect(executor, 1)
+    assert second.status is AttemptStatus.SUCCEEDED
+    assert (tmp_path / "logs" / "b.1.log").read_text() == "again\n"
+
+
 def test_command_gets_no_standard_input(executor: AnyExecutor, tmp_path: Path) -> None:
     """Standard input is /dev/null, so a command reading it does not wait."""
     # What cat copies is not checked: in some sandboxes /dev/null is a regular file.

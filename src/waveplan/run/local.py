@@ -196,7 +196,12 @@ class _Processes:
         if folder not in self._log_dirs:  # (a set add is atomic: threads may race harmlessly)
             Path(folder or ".").mkdir(parents=True, exist_ok=True)
             self._log_dirs.add(folder)
-        return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND
+        try:
+            return os.open(path, flags, 0o644)
+        except FileNotFoundError:  # a task removed the folder since
+            Path(folder or ".").mkdir(parents=True, exist_ok=True)
+            return os.open(path, flags, 0o644)
 
     def _close_watchdog(self) -> None:
         if self._watchdog is not None:
