@@ -355,6 +355,21 @@ def test_the_pidfd_executor_is_chosen_where_pidfds_work() -> None:
         chosen.close()
 
 
+def test_interrupt_after_close_writes_nowhere(kind: Kind, tmp_path: Path) -> None:
+    """A stop request that arrives after close() (Ctrl-C during the report) does nothing: it
+    does not write to a descriptor number that now belongs to another file."""
+    running = kind(1, grace=GRACE, watchdog=False)
+    running.close()
+    other = tmp_path / "other"
+    fds = [os.open(other, os.O_WRONLY | os.O_CREAT, 0o644) for _ in range(4)]
+    try:
+        running.interrupt()
+    finally:
+        for fd in fds:
+            os.close(fd)
+    assert other.read_bytes() == b""
+
+
 def test_close_terminates_running_jobs(tmp_path: Path, kind: Kind) -> None:
     """close() stops what is still running and returns promptly."""
     running = kind(1, grace=GRACE, watchdog=False)

@@ -296,8 +296,11 @@ class LocalExecutor(_Processes):
                 return found
 
     def interrupt(self) -> None:
+        wake = self._wake_write
+        if wake < 0:  # closed: its number may belong to another file by now
+            return
         with contextlib.suppress(BlockingIOError, OSError):
-            os.write(self._wake_write, b"!")
+            os.write(wake, b"!")
 
     def terminate(self) -> None:
         super().terminate()
@@ -314,9 +317,12 @@ class LocalExecutor(_Processes):
             self.wait(None)
         self._ready.clear()
         self._close_watchdog()
-        self._poll.unregister(self._wake_read)
-        os.close(self._wake_read)
-        os.close(self._wake_write)
+        # (-1 first: a signal handler calling interrupt() must not write to a reused number)
+        wake_read, wake_write = self._wake_read, self._wake_write
+        self._wake_read = self._wake_write = -1
+        self._poll.unregister(wake_read)
+        os.close(wake_read)
+        os.close(wake_write)
 
     # --- attempts ----------------------------------------------------------------------------
 
