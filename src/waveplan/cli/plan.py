@@ -122,7 +122,7 @@ def plan_command(
             time_limit=DEFAULT_TIME_LIMIT if time_limit is None else time_limit,
             solver_workers=SOLVER_WORKERS if solver_workers is None else solver_workers,
         )
-        if optimal and len(plan.tasks) > exact_solver.MAX_TASKS:
+        if optimal and not exact_solver.takes(len(plan.tasks)):
             click.echo(
                 f"warning: --optimal: {len(plan.tasks):,} tasks is more than the exact solver "
                 f"takes ({exact_solver.MAX_TASKS:,}); the schedule search's result is shown",

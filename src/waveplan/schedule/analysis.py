@@ -167,7 +167,7 @@ def _search_limits(
     large for the solver gives the search the whole time limit.
     """
     if optimal and effort is Effort.DEFAULT and tasks > PROOF_SEARCH_TASKS:
-        share = HINT_SHARE if tasks <= exact_solver.MAX_TASKS else 1.0  # (no solver runs then)
+        share = HINT_SHARE if exact_solver.takes(tasks) else 1.0  # (no solver runs then)
         return Effort.THOROUGH, effort, started + share * time_limit
     return effort, None, None
 
@@ -212,7 +212,7 @@ def analyse(
     if (
         optimal
         and planned.simulation.makespan > bound.value + _EPSILON
-        and len(graph) <= exact_solver.MAX_TASKS
+        and exact_solver.takes(len(graph))
     ):
         spent = time.monotonic() - started
         planned, exact, bound = _exact(

@@ -26,7 +26,15 @@ from typing import Any
 from waveplan.errors import MissingExtraError
 from waveplan.schedule.instance import FamilyKind, Instance
 
-__all__ = ["MAX_TASKS", "SOLVER_WORKERS", "ExactResult", "ExactStatus", "available", "solve"]
+__all__ = [
+    "MAX_TASKS",
+    "SOLVER_WORKERS",
+    "ExactResult",
+    "ExactStatus",
+    "available",
+    "solve",
+    "takes",
+]
 
 SOLVER_WORKERS = 2
 """CP-SAT search workers by default."""
@@ -81,8 +89,8 @@ critical-path bound, against 10.51 and 32.17 %). Beyond it, the schedule search 
 part of the time limit (:func:`waveplan.schedule.analysis.analyse`)."""
 
 MAX_TASKS = 5_000
-"""Plans of more tasks get no solver: CP-SAT does not keep to its time limit while it loads
-and presolves a model that large. Measured with a 3 s limit, on a plan of tasks in chains
+"""Plans of more tasks get no solver (``takes``): CP-SAT does not keep to its time limit while
+it loads and presolves a model that large. Measured with a 3 s limit, on a plan of tasks in chains
 writing hot files on 4 workers: 5,000 tasks took 3.7 s and 0.7 GB, 20,000 took 34 s and
 6.8 GB (13 GB without a hint)."""
 
@@ -92,6 +100,11 @@ CLIQUE_WORK = 2_000_000
 """Pair tests and membership checks the clique search may spend. Cliques only strengthen the
 model, so a plan that would need more (5,000 tasks on 50 files of 100 writers took 9.7 s)
 keeps those found so far; PSPLIB instances need at most 126,313 (j120)."""
+
+
+def takes(tasks: int) -> bool:
+    """Whether the solver runs on a plan of this many tasks (``MAX_TASKS``)."""
+    return tasks <= MAX_TASKS
 
 
 def _pairwise_exclusive(demands: Sequence[int], capacity: int) -> bool:
@@ -110,33 +123,24 @@ def incompatible_cliques(instance: Instance) -> list[list[int]]:
     makes exclusive, and that no group found before covers."""
     n = len(instance)
     durations = instance.durations
-    demand: list[dict[int, int]] = [{} for _ in range(n)]
     exclusive_in: list[set[int]] = [set() for _ in range(n)]  # no-overlap families per task
-    for f, family in enumerate(instance.families):
-        if len(family.tasks) > CLIQUE_FAMILY_LIMIT:
-            continue
-        positive = [
-            (t, q) for t, q in zip(family.tasks, family.demands, strict=True) if durations[t]
-        ]
-        for task, q in positive:
-            demand[task][f] = q
-        if _pairwise_exclusive([q for _, q in positive], family.capacity):
-            for task, _ in positive:
-                exclusive_in[task].add(f)
-    caps = [family.capacity for family in instance.families]
     neighbours: list[set[int]] = [set() for _ in range(n)]
     work = CLIQUE_WORK
     for f, family in enumerate(instance.families):
         if len(family.tasks) > CLIQUE_FAMILY_LIMIT:
             continue
-        members = [t for t in family.tasks if f in demand[t]]
+        members = [
+            (t, q) for t, q in zip(family.tasks, family.demands, strict=True) if durations[t]
+        ]
+        if _pairwise_exclusive([q for _, q in members], family.capacity):
+            for task, _ in members:
+                exclusive_in[task].add(f)
         work -= len(members) * (len(members) - 1) // 2
         if work < 0:
             return []
-        for a_pos, a in enumerate(members):
-            qa = demand[a][f]
-            for b in members[a_pos + 1 :]:
-                if qa + demand[b][f] > caps[f]:
+        for a_pos, (a, qa) in enumerate(members):
+            for b, qb in members[a_pos + 1 :]:
+                if qa + qb > family.capacity:
                     neighbours[a].add(b)
                     neighbours[b].add(a)
     order = sorted(range(n), key=lambda t: (-len(neighbours[t]), t))
@@ -162,22 +166,6 @@ def incompatible_cliques(instance: Instance) -> list[list[int]]:
     return cliques
 
 
-def _heads_tails(instance: Instance) -> tuple[list[int], list[int]]:
-    """Earliest start and the longest chain from each task's start to the end."""
-    durations = instance.durations
-    head = [0] * len(instance)
-    for i in instance.order:
-        for s in instance.succs[i]:
-            if head[i] + durations[i] > head[s]:
-                head[s] = head[i] + durations[i]
-    tail = list(durations)
-    for i in reversed(instance.order):
-        ss = instance.succs[i]
-        if ss:
-            tail[i] = durations[i] + max(tail[s] for s in ss)
-    return head, tail
-
-
 def solve(
     instance: Instance,
     *,
@@ -195,7 +183,7 @@ def solve(
     model = cp_model.CpModel()
     durations = instance.durations
     n = len(instance)
-    head, tail = _heads_tails(instance)
+    head, tail = instance.heads(), instance.tails()
     lower = max(lower, max(tail, default=0))
     upper = max(upper, lower)
     starts = [model.new_int_var(head[j], max(head[j], upper - tail[j]), f"s{j}") for j in range(n)]

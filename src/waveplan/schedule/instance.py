@@ -105,6 +105,25 @@ class Instance:
     def __len__(self) -> int:
         return len(self.durations)
 
+    def heads(self) -> list[int]:
+        """Each task's earliest start by dependencies (grid units)."""
+        durations = self.durations
+        head = [0] * len(durations)
+        for i in self.order:
+            for s in self.succs[i]:
+                if head[i] + durations[i] > head[s]:
+                    head[s] = head[i] + durations[i]
+        return head
+
+    def tails(self) -> list[int]:
+        """The longest dependency chain from each task's start to the end (grid units)."""
+        tail = list(self.durations)
+        for i in reversed(self.order):
+            ss = self.succs[i]
+            if ss:
+                tail[i] += max(tail[s] for s in ss)
+        return tail
+
     @property
     def size(self) -> int:
         """Work units of one pass over the instance: tasks, dependencies and family terms."""

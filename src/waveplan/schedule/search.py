@@ -438,11 +438,7 @@ class _Search:
         graph = self.graph
         n = self.n
         durations = instance.durations
-        tail = [float(d) for d in durations]
-        for i in reversed(instance.order):
-            ss = instance.succs[i]
-            if ss:
-                tail[i] += max(tail[s] for s in ss)
+        tail = [float(t) for t in instance.tails()]
         after = [tail[j] - durations[j] for j in range(n)]  # latest-finish rule, as a priority
 
         # Replays in order of preference: on equal makespans the first wins (lighter policies).
