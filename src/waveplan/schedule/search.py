@@ -699,14 +699,23 @@ class _Search:
             (makespan, self.order_of(start), method) for makespan, _, start, method in pool
         ]
         counter = len(pool)
-        while len(population) < POPULATION and self.left > 0 and not out_of_time(0):
-            found = self.justify(self.sample(after))
+
+        def schedule(order: list[int]) -> tuple[int, list[int], Method] | None:
+            """Justify an activity list into the pool; its population entry (None when it
+            runs past the horizon)."""
+            nonlocal counter
+            found = self.justify(order)
             if found is None:
-                continue
+                return None
             makespan, start = found
             pool.append((makespan, counter, start, Method.GENETIC))
             counter += 1
-            population.append((makespan, self.order_of(start), Method.GENETIC))
+            return makespan, self.order_of(start), Method.GENETIC
+
+        while len(population) < POPULATION and self.left > 0 and not out_of_time(0):
+            entry = schedule(self.sample(after))
+            if entry is not None:
+                population.append(entry)
         rng = self.rng.random
 
         def pick() -> tuple[int, list[int], Method]:
@@ -730,13 +739,9 @@ class _Search:
                     self.crossover(mother[1], father[1]),
                     self.crossover(father[1], mother[1]),
                 ):
-                    found = self.justify(self.mutate(child))
-                    if found is None:
-                        continue
-                    makespan, start = found
-                    pool.append((makespan, counter, start, Method.GENETIC))
-                    counter += 1
-                    children.append((makespan, self.order_of(start), Method.GENETIC))
+                    entry = schedule(self.mutate(child))
+                    if entry is not None:
+                        children.append(entry)
                 if self.left <= 0 or (pending and self.budget - self.left >= self.keep_budget):
                     break
             merged = sorted(
