@@ -339,6 +339,30 @@ def test_resume_runs_only_what_did_not_succeed(
     assert tasks_of(data)["b"]["attempts"] == 2
 
 
+def test_resume_numbers_attempts_past_a_log_the_history_missed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A waveplan killed between starting an attempt and recording it leaves only the
+    attempt's log; the resumed run's attempt takes the next number instead of appending to
+    that log."""
+    plan = write_plan(
+        tmp_path,
+        "tasks:\n  - {id: v1.b, run: 'echo $WAVEPLAN_ATTEMPT >> ran.txt; test -f fixed'}\n",
+    )
+    assert cli(capsys, "run", str(plan), "-q")[0] == 1
+    run_id = report(capsys, tmp_path)["run_id"]
+    logs = tmp_path / ".waveplan" / "runs" / run_id
+    (logs / "v1.b.2.log").write_text("the unrecorded attempt\n")
+    (logs / "notes.txt").write_text("not a log\n")
+    (tmp_path / "fixed").touch()
+    assert cli(capsys, "run", str(plan), "-q", "--resume")[0] == 0
+    assert (tmp_path / "ran.txt").read_text().split() == ["1", "3"]
+    assert (logs / "v1.b.2.log").read_text() == "the unrecorded attempt\n"
+    assert (logs / "v1.b.3.log").exists()
+    with History.for_root(tmp_path) as history:
+        assert [a.attempt for a in history.attempts(task="v1.b")] == [1, 3]
+
+
 def test_resume_reruns_a_succeeded_task_whose_command_changed(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -18,6 +18,7 @@ records them as succeeded (see :mod:`waveplan.run.worktree`).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -26,6 +27,7 @@ import socket
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from waveplan.errors import UserError
 from waveplan.history import History, state_dir
@@ -221,7 +223,9 @@ def run_session(
                 }
                 if workspace is not None:
                     done |= _recover_merged(history, run_id, workspace, before, definitions)
-                first_attempt = history.next_attempt(run_id)
+                first_attempt = _next_attempts(
+                    history.next_attempt(run_id), folder / "runs" / run_id
+                )
             else:
                 run_id = new_run_id()
                 target = None
@@ -354,6 +358,19 @@ def _recover_merged(
         workspace.repo.remove_worktree(workspace.worktree(task))
         recovered.add(task)
     return recovered
+
+
+def _next_attempts(recorded: dict[str, int], log_dir: Path) -> dict[str, int]:
+    """Per task, the number of its next attempt: past those the history records and those
+    whose log exists. A waveplan killed between starting an attempt and recording it leaves
+    only the log, which the next attempt must not append to."""
+    found = dict(recorded)
+    with contextlib.suppress(FileNotFoundError, NotADirectoryError):
+        for entry in os.scandir(log_dir):
+            stem, dot, number = entry.name.removesuffix(".log").rpartition(".")
+            if dot and number.isdigit() and entry.name.endswith(".log"):
+                found[stem] = max(found.get(stem, 1), int(number) + 1)
+    return found
 
 
 def _resumable(history: History, plan_file: str) -> str:
