@@ -3,7 +3,9 @@
 The *theoretical* view draws the dependency waves as subgraphs with dependency arrows; the
 *practical* view draws the practical waves with each conflict as a dotted link labelled with
 the resource. A resource shared by k tasks is drawn as a chain of k - 1 links, never as k
-squared. Beyond ``DETAIL_LIMIT`` tasks each wave is drawn as one node with its size.
+squared. Tasks the plan marks done (finished before waveplan saw it) are drawn greyed and
+dashed, with "(done)" after their title. Beyond ``DETAIL_LIMIT`` tasks each wave is drawn as one
+node with its size.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ __all__ = ["DETAIL_LIMIT", "plan_mermaid"]
 
 DETAIL_LIMIT = 150
 MAX_CONFLICT_LINKS = 200
+DONE_STYLE = "fill:#e8ecef,stroke:#8a97a3,stroke-dasharray:4 2,color:#55606b"
 
 
 def _label(text: str) -> str:
@@ -35,10 +38,14 @@ def plan_mermaid(analysis: PlanAnalysis) -> str:
         return "\n".join(lines + _summary(analysis)) + "\n"
     number = {t.id: n for n, t in enumerate(plan.tasks)}
     titles = {t.id: t.title for t in plan.tasks}
+    done = [t.id for t in plan.tasks if t.done]
+    is_done = frozenset(done)
 
     def node(prefix: str, task_id: str) -> str:
         title = titles[task_id]
         text = task_id if title == task_id else f"{task_id}: {title}"
+        if task_id in is_done:
+            text += " (done)"
         return f'{prefix}{number[task_id]}["{_label(text)}"]'
 
     lines.append('  subgraph THEORETICAL["Theoretical waves (dependencies only)"]')
@@ -68,6 +75,10 @@ def plan_mermaid(analysis: PlanAnalysis) -> str:
             links += 1
     lines.append("  end")
     lines.append("  THEORETICAL ~~~ PRACTICAL")
+    if done:
+        lines.append(f"  classDef done {DONE_STYLE}")
+        nodes = ",".join(f"{prefix}{number[t]}" for t in done for prefix in "TP")
+        lines.append(f"  class {nodes} done")
     return "\n".join(lines) + "\n"
 
 
