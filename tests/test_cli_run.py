@@ -221,6 +221,30 @@ def test_retry_passes_and_is_reported_flaky(
     assert (logs / "shaky.2.log").exists()
 
 
+def test_report_says_how_long_retries_waited(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The wait between a task's attempts (its backoff) is reported per task and in all."""
+    plan = write_plan(
+        tmp_path, "tasks:\n  - {id: shaky, run: 'test -f seen || { touch seen; exit 1; }'}\n"
+    )
+    code, out, _ = cli(capsys, "run", str(plan), "--retries", "1", "--retry-delay", "0.3")
+    assert code == 0
+    assert "Retry backoff: 0.3" in out
+    assert "(shaky)" in out
+    data = report(capsys, tmp_path)
+    waited = tasks_of(data)["shaky"]["waited"]
+    assert 0.3 <= waited < 5
+    assert data["retry_wait"] == waited
+    plain = write_plan(tmp_path / "plain", "tasks:\n  - {id: steady, run: 'true'}\n")
+    code, out, _ = cli(capsys, "run", str(plain))
+    assert code == 0
+    assert "Retry backoff" not in out
+    data = report(capsys, tmp_path / "plain")
+    assert data["retry_wait"] == 0
+    assert tasks_of(data)["steady"]["waited"] == 0
+
+
 def test_task_retries_key_and_timeout_key(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

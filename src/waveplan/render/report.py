@@ -45,6 +45,7 @@ def report_to_dict(report: RunReport) -> dict[str, Any]:
                 "planned_end": t.planned_end,
                 "reason": t.reason,
                 "flaky": t.flaky,
+                "waited": t.waited,
                 "branch": t.branch,
                 "observed_files": list(t.observed_files),
                 "undeclared": list(t.undeclared),
@@ -73,6 +74,7 @@ def report_to_dict(report: RunReport) -> dict[str, Any]:
         },
         "efficiency": report.efficiency,
         "flaky": report.flaky,
+        "retry_wait": report.retry_wait,
     }
 
 
@@ -179,6 +181,14 @@ def report_text(report: RunReport, *, width: int = 100, color: bool = False) -> 
             Text(
                 f"Efficiency: {report.efficiency:.0%} of the theoretical saving was realised",
                 style="bold",
+            )
+        )
+    if report.retry_wait > 0:
+        waiting = [t.id for t in report.tasks if t.waited > 0]
+        items.append(
+            Text(
+                f"Retry backoff: {report.retry_wait:.2f}s in all ({_names(waiting)}), part of"
+                " the measured time where it held the run up"
             )
         )
     items.append(tasks_table(report))

@@ -10,6 +10,7 @@ run took; ``efficiency`` is the measured saving over the theoretical saving.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -50,6 +51,7 @@ class TaskReport:
     reason: str | None
     flaky: bool
     worker: str | None = None  # the last attempt's worker (with Dask: the worker's address)
+    waited: float = 0.0  # between its attempts: the retry backoff
     branch: str | None = None
     observed_files: tuple[str, ...] = ()
     undeclared: tuple[str, ...] = ()
@@ -74,6 +76,12 @@ class RunReport:
     def flaky(self) -> list[str]:
         return [t.id for t in self.tasks if t.flaky]
 
+    @property
+    def retry_wait(self) -> float:
+        """Seconds tasks spent waiting to be retried, summed over tasks. Each wait is part of
+        the measured time when it delayed the run (a task with nothing else to do meanwhile)."""
+        return math.fsum(t.waited for t in self.tasks)
+
 
 def _figures(plan: Plan) -> tuple[Makespans, list[float], list[float]]:
     graph = Graph.from_plan(plan)
@@ -89,6 +97,15 @@ def _figures(plan: Plan) -> tuple[Makespans, list[float], list[float]]:
 
 def _measured_duration(task: TaskRun) -> float:
     return math.fsum(a.end - a.start for a in task.attempts if a.end is not None)
+
+
+def _waited(task: TaskRun) -> float:
+    """Seconds between the end of each attempt and the start of the next."""
+    return math.fsum(
+        max(0.0, later.start - earlier.end)
+        for earlier, later in itertools.pairwise(task.attempts)
+        if earlier.end is not None
+    )
 
 
 def _last_worktree(task: TaskRun) -> WorktreeRecord | None:
@@ -136,6 +153,7 @@ def measure(run: RunInfo) -> RunReport:
                 reason=record.reason,
                 flaky=record.flaky,
                 worker=None if final is None else final.worker,
+                waited=_waited(record),
                 branch=None if git is None else git.branch,
                 observed_files=() if git is None else git.observed,
                 undeclared=() if git is None else git.undeclared,
