@@ -245,6 +245,23 @@ def test_report_says_how_long_retries_waited(
     assert tasks_of(data)["steady"]["waited"] == 0
 
 
+def test_a_pause_between_sessions_is_no_retry_wait(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A task that failed in one session and passed when the run was resumed later did not
+    wait to be retried: the time between the sessions is no backoff."""
+    plan = write_plan(tmp_path, "tasks:\n  - {id: late, run: 'test -f fixed'}\n")
+    assert cli(capsys, "run", str(plan), "-q")[0] == 1
+    time.sleep(0.3)
+    (tmp_path / "fixed").touch()
+    assert cli(capsys, "run", str(plan), "-q", "--resume")[0] == 0
+    data = report(capsys, tmp_path)
+    assert tasks_of(data)["late"]["attempts"] == 2
+    assert data["retry_wait"] == 0
+    with History.for_root(tmp_path) as history:
+        assert [a.session for a in history.attempts(task="late")] == [1, 2]
+
+
 def test_task_retries_key_and_timeout_key(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -551,8 +551,8 @@ class History:
     def attempts(self, *, task: str | None = None, run_id: str | None = None) -> list[AttemptInfo]:
         """Attempts, oldest first, optionally of one task or one run."""
         sql = (
-            "SELECT task, attempt, start, end, status, exit_code, worker, host, command_hash, log"
-            " FROM attempts"
+            "SELECT task, attempt, start, end, status, exit_code, worker, host, command_hash, log,"
+            " session FROM attempts"
         )
         clauses, params = [], []
         if task is not None:
@@ -570,7 +570,7 @@ class History:
         """``(run_id, attempt)`` of every attempt of one task, oldest first."""
         rows = self._db.execute(
             "SELECT run_id, task, attempt, start, end, status, exit_code, worker, host,"
-            " command_hash, log FROM attempts WHERE task = ? ORDER BY start, attempt",
+            " command_hash, log, session FROM attempts WHERE task = ? ORDER BY start, attempt",
             (task,),
         )
         return [(str(r[0]), _attempt(r[1:])) for r in rows]
@@ -633,7 +633,7 @@ class History:
 
 
 def _attempt(row: Sequence[object]) -> AttemptInfo:
-    task, attempt, start, end, status, exit_code, worker, host, command_hash, log = row
+    task, attempt, start, end, status, exit_code, worker, host, command_hash, log, session = row
     return AttemptInfo(
         task=str(task),
         attempt=int(attempt),  # type: ignore[call-overload]
@@ -645,6 +645,7 @@ def _attempt(row: Sequence[object]) -> AttemptInfo:
         host=None if host is None else str(host),
         command_hash=None if command_hash is None else str(command_hash),
         log=None if log is None else str(log),
+        session=int(session),  # type: ignore[call-overload]
     )
 
 

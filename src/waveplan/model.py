@@ -295,6 +295,7 @@ class AttemptInfo:
     command_hash: str | None = None
     log: str | None = None
     worktree: WorktreeRecord | None = None  # runs with --isolate worktree
+    session: int | None = None  # which waveplan process of the run made it (1, 2, ... on resume)
 
 
 @dataclass(frozen=True, slots=True)

@@ -100,11 +100,12 @@ def _measured_duration(task: TaskRun) -> float:
 
 
 def _waited(task: TaskRun) -> float:
-    """Seconds between the end of each attempt and the start of the next."""
+    """Seconds between the end of each attempt and the start of the next in the same session
+    (a resumed run's pause between sessions is no retry wait)."""
     return math.fsum(
         max(0.0, later.start - earlier.end)
         for earlier, later in itertools.pairwise(task.attempts)
-        if earlier.end is not None
+        if earlier.end is not None and earlier.session == later.session
     )
 
 
