@@ -3,8 +3,16 @@
 from __future__ import annotations
 
 from waveplan.schedule.advice import Action, Advice
+from waveplan.schedule.measured import RunReport
 
-__all__ = ["advice_sentence", "efficiency", "faster", "fmt_time", "saving"]
+__all__ = [
+    "advice_sentence",
+    "efficiency",
+    "faster",
+    "fmt_time",
+    "retry_wait_sentence",
+    "saving",
+]
 
 
 def fmt_time(value: float) -> str:
@@ -62,3 +70,14 @@ def advice_sentence(advice: Advice) -> str:
     if advice.action is Action.RAISE_CAPACITY:
         return f"Raise the capacity of {advice.resource} to {advice.value}"
     return f"Use {advice.value} workers"
+
+
+def retry_wait_sentence(report: RunReport) -> str | None:
+    """How long retried tasks waited for their next attempt (None when none did)."""
+    if report.retry_wait <= 0:
+        return None
+    waiting = tuple(t.id for t in report.tasks if t.waited > 0)
+    return (
+        f"Retry backoff: {report.retry_wait:.2f}s in all ({_tasks(waiting)}), part of the"
+        " measured time where it held the run up"
+    )

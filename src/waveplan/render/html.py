@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from waveplan.model import AttemptStatus, DurationSource, Plan, TaskStatus
-from waveplan.render.figures import advice_sentence, faster, fmt_time
+from waveplan.render.figures import advice_sentence, faster, fmt_time, retry_wait_sentence
 from waveplan.render.svg import Bar, GraphStyle, esc, gantt, pack_lanes, wave_graph, wave_summary
 from waveplan.schedule.analysis import PlanAnalysis, analyse
 from waveplan.schedule.explain import ConflictGroup, Delay
@@ -567,13 +567,16 @@ def _run_speedup(report: RunReport) -> str:
         )
     )
     table = _table("", ["Approach", "Planned", "Measured (s)", "Notes"], rows)
-    if report.efficiency is None:
-        return _section("speedup", "Speedup", table)
-    line = (
-        f'<p class="strong">Efficiency: {report.efficiency:.0%} of the theoretical saving '
-        "was realised</p>"
-    )
-    return _section("speedup", "Speedup", table, line)
+    lines = []
+    if report.efficiency is not None:
+        lines.append(
+            f'<p class="strong">Efficiency: {report.efficiency:.0%} of the theoretical saving '
+            "was realised</p>"
+        )
+    waits = retry_wait_sentence(report)
+    if waits is not None:
+        lines.append(f"<p>{esc(waits)}</p>")
+    return _section("speedup", "Speedup", table, *lines)
 
 
 def _scale(report: RunReport) -> float:

@@ -10,7 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from waveplan.model import RunStatus, TaskStatus
-from waveplan.render.figures import faster, fmt_time, saving
+from waveplan.render.figures import faster, fmt_time, retry_wait_sentence, saving
 from waveplan.render.json import dumps
 from waveplan.render.text import MAX_ROWS, render_to_string
 from waveplan.schedule.measured import RunReport
@@ -183,14 +183,9 @@ def report_text(report: RunReport, *, width: int = 100, color: bool = False) -> 
                 style="bold",
             )
         )
-    if report.retry_wait > 0:
-        waiting = [t.id for t in report.tasks if t.waited > 0]
-        items.append(
-            Text(
-                f"Retry backoff: {report.retry_wait:.2f}s in all ({_names(waiting)}), part of"
-                " the measured time where it held the run up"
-            )
-        )
+    waits = retry_wait_sentence(report)
+    if waits is not None:
+        items.append(Text(waits))
     items.append(tasks_table(report))
     items += worktree_lines(report)
     return render_to_string(items, width=width, color=color)
