@@ -16,9 +16,11 @@ import pytest
 
 from waveplan.cli import main
 from waveplan.cli.run import plan_with_history
+from waveplan.graph import Graph
 from waveplan.history import History
 from waveplan.load import load_plan
-from waveplan.model import AttemptStatus, DurationSource, RunStatus, TaskStatus
+from waveplan.model import AttemptStatus, DurationSource, Plan, RunStatus, TaskStatus
+from waveplan.resources.index import ResourceIndex
 from waveplan.run.procs import processes_of_run
 
 
@@ -133,6 +135,33 @@ def test_successful_run_exits_zero_and_prints_the_report(
     run_id = report(capsys, tmp_path)["run_id"]
     logs = tmp_path / ".waveplan" / "runs" / run_id
     assert sorted(p.name for p in logs.iterdir()) == ["a.1.log", "b.1.log", "c.1.log"]
+
+
+def test_a_run_builds_the_plan_graph_and_index_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Planning the run's policy and running it share one graph and one overlap index (a
+    100k-task plan spends about a second building them)."""
+    built: list[str] = []
+    graph_build, index_build = Graph.from_plan, ResourceIndex.build
+
+    def count_graph(cls: type[Graph], plan: Plan) -> Graph:
+        built.append("graph")
+        return graph_build(plan)
+
+    def count_index(cls: type[ResourceIndex], plan: Plan) -> ResourceIndex:
+        built.append("index")
+        return index_build(plan)
+
+    monkeypatch.setattr(Graph, "from_plan", classmethod(count_graph))
+    monkeypatch.setattr(ResourceIndex, "build", classmethod(count_index))
+    plan = write_plan(
+        tmp_path,
+        "tasks:\n  - {id: a, run: 'true', files: [x.py]}\n"
+        "  - {id: b, run: 'true', files: [x.py], depends: [a]}\n",
+    )
+    assert cli(capsys, "run", str(plan), "-q")[0] == 0
+    assert sorted(built) == ["graph", "index"]
 
 
 def test_commands_run_in_the_plan_root_not_the_current_folder(

@@ -18,9 +18,11 @@ from waveplan.cli.common import terminal_style
 from waveplan.cli.isolate import isolate_choice, isolate_options
 from waveplan.cli.learn import learn_option, learnt
 from waveplan.cli.sources import source_format, source_options
+from waveplan.graph import Graph
 from waveplan.history import History, state_dir
 from waveplan.load import load_plan
 from waveplan.model import Plan
+from waveplan.resources.index import ResourceIndex
 from waveplan.run.events import Sink
 from waveplan.run.executor import Executor
 from waveplan.run.runner import Runner, RunOptions
@@ -223,6 +225,7 @@ def run_command(
     width, color = terminal_style()
     sinks: list[Sink] = [] if quiet else [_progress(width)]
     switch = _StopSwitch()
+    graph, index = Graph.from_plan(plan), ResourceIndex.build(plan)
     spec = SessionSpec(
         plan=plan,
         plan_file=str(Path(file).absolute()),
@@ -231,7 +234,10 @@ def run_command(
         dry_run=dry_run,
         isolate=chosen.isolate,
         into=chosen.into,
-        policy=practical_policy(plan),  # plan with the effort `waveplan plan` uses by default
+        # planned with the effort `waveplan plan` uses by default
+        policy=practical_policy(plan, graph, index),
+        graph=graph,
+        index=index,
     )
     try:
         with _stop_on_signals(switch):

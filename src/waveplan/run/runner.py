@@ -123,6 +123,7 @@ class Runner:
         sinks: Sequence[Sink],
         options: RunOptions,
         graph: Graph | None = None,
+        index: ResourceIndex | None = None,
         log_dir: str | None = None,
         done: Iterable[str] = (),
         first_attempt: Mapping[str, int] | None = None,
@@ -141,7 +142,7 @@ class Runner:
         self._batching = [s for s in self.sinks if isinstance(s, BatchingSink)]
         self.options = options
         self.graph = graph if graph is not None else Graph.from_plan(plan)
-        self.index = ResourceIndex.build(plan)
+        self.index = index if index is not None else ResourceIndex.build(plan)
         self.log_dir = log_dir
         self.done = {self.graph.index[t] for t in done if t in self.graph.index}
         self.first_attempt = dict(first_attempt or {})

@@ -30,9 +30,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from waveplan.errors import UserError
+from waveplan.graph import Graph
 from waveplan.history import History, state_dir
 from waveplan.model import Isolation, Plan, RunStatus, Task, TaskStatus
 from waveplan.render.taskfile import taskfile_json
+from waveplan.resources.index import ResourceIndex
 from waveplan.run.agent import AGENT_CMD_ENV
 from waveplan.run.events import (
     Event,
@@ -110,6 +112,8 @@ class SessionSpec:
     isolate: Isolation = Isolation.NONE
     into: str | None = None
     policy: Policy | None = None  # the practical schedule's policy (None: critical-path rule)
+    graph: Graph | None = None  # the plan's graph and overlap index, when the caller has them
+    index: ResourceIndex | None = None
 
 
 class HistorySink:
@@ -286,6 +290,8 @@ def run_session(
                 first_attempt=first_attempt,
                 policy=spec.policy,
                 resumed=spec.resume,
+                graph=spec.graph,
+                index=spec.index,
             )
             if on_runner is not None:
                 on_runner(runner)

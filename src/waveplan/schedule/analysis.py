@@ -326,12 +326,17 @@ def _no_slower_than_waves(
 
 
 def practical_policy(
-    plan: Plan, graph: Graph | None = None, *, effort: Effort = Effort.DEFAULT
+    plan: Plan,
+    graph: Graph | None = None,
+    index: ResourceIndex | None = None,
+    *,
+    effort: Effort = Effort.DEFAULT,
 ) -> Policy | None:
     """The policy of the practical schedule ``analyse`` reports with this effort (None: the
-    scheduler's default), for ``run`` to follow."""
+    scheduler's default), for ``run`` to follow. ``graph`` and ``index`` are the plan's, when
+    the caller has them already."""
     graph = graph if graph is not None else Graph.from_plan(plan)
-    index = ResourceIndex.build(plan)
+    index = index if index is not None else ResourceIndex.build(plan)
     if not searchable(graph, index, effort):
         return None
     bound = lower_bound(graph, index, plan.workers)
