@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import sys
+import unicodedata
+
 import pytest
 
 from waveplan.resources import (
     ROOT_DIR,
     is_glob,
     is_named_test_resource,
+    names,
     normalize_path,
     normalize_state,
     normalize_test,
@@ -185,3 +189,9 @@ def test_bad_test_resources_are_refused(raw: str, reason: str) -> None:
     with pytest.raises(ValueError) as caught:
         normalize_test(raw)
     assert str(caught.value) == reason
+
+
+def test_control_characters_are_exactly_unicode_category_cc() -> None:
+    """The control-character check matches Unicode's category Cc on every code point."""
+    controls = [c for c in map(chr, range(sys.maxunicode + 1)) if unicodedata.category(c) == "Cc"]
+    assert [c for c in map(chr, range(sys.maxunicode + 1)) if names._CONTROL.search(c)] == controls

@@ -9,7 +9,7 @@ it; ``*``, ``**``, ``?`` and ``[...]`` make a glob. Named state is dotted and hi
 
 from __future__ import annotations
 
-import unicodedata
+import re
 
 __all__ = [
     "ROOT_DIR",
@@ -22,6 +22,8 @@ __all__ = [
 
 ROOT_DIR = "./"
 _GLOB_CHARS = frozenset("*?[")
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+"""Unicode's control characters (category Cc): C0, DEL and C1."""
 
 
 def is_glob(key: str) -> bool:
@@ -33,7 +35,7 @@ def _check_text(raw: str) -> str:
     text = raw.strip()
     if not text:
         raise ValueError("empty name")
-    if any(unicodedata.category(c) == "Cc" for c in text):
+    if _CONTROL.search(text):
         raise ValueError(f"{raw!r} contains a control character")
     return text
 
