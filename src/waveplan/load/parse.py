@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import re
-import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from enum import Enum
@@ -420,6 +419,8 @@ _TOML_KEY = re.compile(r"(\s*)([^\s=#][^=#]*?)\s*=")
 
 
 def _parse_toml(text: str, name: str) -> Document:
+    import tomllib  # noqa: PLC0415 - 10 ms to import (it compiles its patterns): only for TOML
+
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
