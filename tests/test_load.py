@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -9,7 +11,7 @@ import yaml
 
 from waveplan.cli import main
 from waveplan.errors import CycleError, PlanError, PlanSyntaxError, PlanValidationError
-from waveplan.load import Format, load_plan, parse_plan_text
+from waveplan.load import Format, load_plan, parse_plan_text, yamltext
 from waveplan.model import Access, DurationSource, Mode, Plan, ResourceKind
 
 CORPUS = Path(__file__).parent / "corpus"
@@ -34,9 +36,7 @@ CASES = sorted(MESSAGES)
 
 
 def _libyaml_in_use() -> bool:
-    from waveplan.load import parse
-
-    return bool(yaml.__with_libyaml__) and issubclass(parse._StrictLoader, yaml.CSafeLoader)
+    return bool(yaml.__with_libyaml__) and issubclass(yamltext.StrictLoader, yaml.CSafeLoader)
 
 
 def _parse(text: str, name: str = "plan.yaml") -> Plan:
@@ -402,9 +402,7 @@ def test_yaml_c_loader_is_used_when_available() -> None:
     """PyYAML's C loader (libyaml) is the base of the strict loader when it is installed."""
     if not yaml.__with_libyaml__:
         pytest.skip("PyYAML was built without libyaml")
-    from waveplan.load import parse
-
-    assert issubclass(parse._StrictLoader, yaml.CSafeLoader)
+    assert issubclass(yamltext.StrictLoader, yaml.CSafeLoader)
 
 
 def test_yaml_merged_keys_may_be_overridden_but_written_keys_not_repeated() -> None:
@@ -416,3 +414,27 @@ def test_yaml_merged_keys_may_be_overridden_but_written_keys_not_repeated() -> N
     assert str(caught.value) == (
         "plan.yaml:5:5: task 'b', field 'id': duplicate key (first written on line 4)"
     )
+
+
+@pytest.mark.parametrize(
+    ("command", "loads_yaml"),
+    [
+        ("from waveplan.load import load_plan; load_plan('plan.json')", False),
+        ("from waveplan.load import load_plan; load_plan('plan.toml')", False),
+        ("from waveplan.load import load_plan; load_plan('plan.yaml')", True),
+        ("from waveplan.cli import main; main(['history'])", False),
+    ],
+)
+def test_pyyaml_is_imported_only_for_yaml(tmp_path: Path, command: str, loads_yaml: bool) -> None:
+    """PyYAML (14 ms to import) and tomllib (10 ms) load only when a plan in their format is
+    read: JSON plans and the history commands do without."""
+    (tmp_path / "plan.json").write_text('{"tasks": [{"id": "a"}]}')
+    (tmp_path / "plan.toml").write_text('[[tasks]]\nid = "a"\n')
+    (tmp_path / "plan.yaml").write_text("tasks:\n  - id: a\n")
+    probe = f"import sys; {command}; print('yaml' in sys.modules, 'tomllib' in sys.modules)"
+    result = subprocess.run(
+        [sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True, check=True
+    )
+    yaml_loaded, toml_loaded = result.stdout.split()[-2:]
+    assert yaml_loaded == str(loads_yaml)
+    assert toml_loaded == str("toml" in command)

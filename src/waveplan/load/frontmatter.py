@@ -18,10 +18,10 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-import yaml
-
 from waveplan.errors import PlanSyntaxError
-from waveplan.load.parse import _DuplicateKeyError, _StrictLoader, _yaml_problem
+
+if TYPE_CHECKING:
+    import yaml
 
 __all__ = [
     "FrontMatter",
@@ -35,18 +35,6 @@ __all__ = [
 
 # text, a list of values, or a mapping of text to values; None for an empty value
 Value = str | list[Any] | dict[str, Any] | None
-
-if TYPE_CHECKING:
-    _TextBase = _StrictLoader
-else:
-    _TextBase = _StrictLoader
-
-
-class _TextLoader(_TextBase):
-    """The strict loader (duplicate keys are errors, key lines recorded) with every plain
-    scalar read as text: no implicit ints, booleans, dates or octal numbers."""
-
-    yaml_implicit_resolvers: dict[Any, Any] = {}  # noqa: RUF012 - PyYAML's class attribute
 
 
 @dataclass
@@ -121,10 +109,14 @@ class _Refused(Exception):
 
 def _strict(block: list[str], matter: FrontMatter) -> None:
     """Read the block as strict YAML into ``matter``; raise _Refused when YAML refuses it."""
-    loader = _TextLoader("\n".join(block))
+    import yaml  # noqa: PLC0415 - only for plans with front matter (see yamltext)
+
+    from waveplan.load.yamltext import DuplicateKeyError, TextLoader  # noqa: PLC0415
+
+    loader = TextLoader("\n".join(block))
     try:
         data = loader.get_single_data()
-    except _DuplicateKeyError as exc:
+    except DuplicateKeyError as exc:
         raise _Refused(f"the key '{exc.key}' is written twice", exc.line + 1) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -157,7 +149,9 @@ _ANY_ESCAPE = re.compile(r"\\(.)")
 def _problem(exc: yaml.MarkedYAMLError, line: str) -> str:
     """PyYAML's description, the same with or without libyaml (which does not say which
     escape it refused, so that is found in the line)."""
-    problem = _yaml_problem(exc)
+    from waveplan.load.yamltext import yaml_problem  # noqa: PLC0415 - loaded by _strict
+
+    problem = yaml_problem(exc)
     if problem.startswith("found unknown escape character"):
         bad = _ANY_ESCAPE.search(_VALID_ESCAPE.sub("", line))
         return "found unknown escape character" + (f" '\\{bad.group(1)}'" if bad else "")

@@ -8,12 +8,14 @@ is not part of a task file: inferred and observed accesses are written as declar
 
 from __future__ import annotations
 
+import functools
 import json
-from typing import Any
-
-import yaml
+from typing import TYPE_CHECKING, Any
 
 from waveplan.model import DurationSource, Mode, Plan, ResourceKind, Task
+
+if TYPE_CHECKING:
+    import yaml
 
 __all__ = ["plan_to_taskfile", "taskfile_json", "taskfile_yaml"]
 
@@ -78,20 +80,29 @@ def taskfile_json(plan: Plan) -> str:
     return json.dumps(plan_to_taskfile(plan), separators=(",", ":"), ensure_ascii=False)
 
 
-class _Dumper(yaml.SafeDumper):
-    """Writes multi-line text (task descriptions) as literal blocks, which read as written."""
-
-
 def _text(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
     style = "|" if "\n" in value else None
     return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
 
 
-_Dumper.add_representer(str, _text)
+@functools.cache
+def _dumper() -> type[yaml.SafeDumper]:
+    """PyYAML's safe dumper writing multi-line text (task descriptions) as literal blocks,
+    which read as written. Made on first use: only YAML output needs PyYAML (14 ms to import),
+    while every run writes its JSON snapshot."""
+    import yaml  # noqa: PLC0415
+
+    class Dumper(yaml.SafeDumper):
+        pass
+
+    Dumper.add_representer(str, _text)
+    return Dumper
 
 
 def taskfile_yaml(plan: Plan) -> str:
     """The canonical task file as YAML, keys in the reference order."""
+    import yaml  # noqa: PLC0415 - see _dumper
+
     return yaml.dump(
-        plan_to_taskfile(plan), Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100
+        plan_to_taskfile(plan), Dumper=_dumper(), sort_keys=False, allow_unicode=True, width=100
     )
