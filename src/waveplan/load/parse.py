@@ -90,9 +90,6 @@ def parse_document(text: str, fmt: Format, name: str) -> Document:
     return doc
 
 
-# --- YAML -------------------------------------------------------------------------------
-
-
 def _duplicate_error(
     name: str,
     key: object,
@@ -123,6 +120,9 @@ def _duplicate_error(
     return PlanSyntaxError(
         reason + first, file=name, line=line, column=column, task=task, field=field
     )
+
+
+# --- YAML -------------------------------------------------------------------------------
 
 
 def _parse_yaml(text: str, name: str) -> Document:
