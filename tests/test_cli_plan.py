@@ -26,6 +26,20 @@ def test_plan_of_the_seed_example_exits_zero(capsys: pytest.CaptureFixture[str])
     assert captured.err == ""
 
 
+def test_plan_of_some_tasks_plans_them_and_what_they_depend_on(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """``plan PATH t6`` plans t6 and its dependencies t1..t4: t5 and t7 are left out, and the
+    shared file still serializes t2, t3 and t4."""
+    assert main(["plan", str(SEED_EXAMPLE), "t6", "--format", "json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["tasks"] == 5
+    assert data["waves"]["theoretical"] == [["t1"], ["t2", "t3", "t4"], ["t6"]]
+    assert data["makespan"]["practical"] == 5
+    assert main(["plan", str(SEED_EXAMPLE), "t9"]) == 2
+    assert "has no task 't9'" in capsys.readouterr().err
+
+
 def test_plan_text_shows_the_speedup_lines(capsys: pytest.CaptureFixture[str]) -> None:
     """The text output has the seed's speedup rows: the baseline and the 43% on paper."""
     main(["plan", str(SEED_EXAMPLE)])

@@ -433,6 +433,57 @@ def test_resume_numbers_attempts_past_a_log_the_history_missed(
         assert [a.attempt for a in history.attempts(task="v1.b")] == [1, 3]
 
 
+TARGETS_PLAN = (
+    "tasks:\n"
+    "  - {id: setup, run: 'echo setup >> ran.txt'}\n"
+    "  - {id: api, run: 'echo api >> ran.txt', depends: [setup]}\n"
+    "  - {id: ui, run: 'echo ui >> ran.txt; test -f fixed', depends: [setup]}\n"
+    "  - {id: docs, run: 'echo docs >> ran.txt', depends: [api, ui]}\n"
+)
+
+
+def test_run_with_tasks_runs_them_and_what_they_depend_on(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``run PLAN api`` runs setup and api only; the run records just those two."""
+    plan = write_plan(tmp_path, TARGETS_PLAN)
+    assert cli(capsys, "run", str(plan), "-q", "api")[0] == 0
+    assert (tmp_path / "ran.txt").read_text().split() == ["setup", "api"]
+    data = report(capsys, tmp_path)
+    assert data["status"] == "succeeded"
+    assert sorted(tasks_of(data)) == ["api", "setup"]
+
+
+def test_run_of_an_unknown_task_exits_two_and_writes_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    plan = write_plan(tmp_path, TARGETS_PLAN)
+    code, _, err = cli(capsys, "run", str(plan), "apii")
+    assert code == 2
+    assert "has no task 'apii' (did you mean 'api'?)" in err
+    assert not (tmp_path / ".waveplan").exists()
+    assert not (tmp_path / "ran.txt").exists()
+
+
+def test_resume_takes_no_tasks_and_continues_a_partial_run_with_the_whole_plan(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A run of some tasks that failed is resumed with every task of the plan; what it
+    already did is not run again. --resume with TASK arguments is refused."""
+    plan = write_plan(tmp_path, TARGETS_PLAN)
+    assert cli(capsys, "run", str(plan), "-q", "ui")[0] == 1
+    assert (tmp_path / "ran.txt").read_text().split() == ["setup", "ui"]
+    code, _, err = cli(capsys, "run", str(plan), "-q", "--resume", "ui")
+    assert code == 2
+    assert "--resume takes no TASK arguments" in err
+    (tmp_path / "fixed").touch()
+    assert cli(capsys, "run", str(plan), "-q", "--resume")[0] == 0
+    assert sorted((tmp_path / "ran.txt").read_text().split()[2:]) == ["api", "docs", "ui"]
+    data = report(capsys, tmp_path)
+    assert data["status"] == "succeeded"
+    assert sorted(tasks_of(data)) == ["api", "docs", "setup", "ui"]
+
+
 def test_resume_reruns_a_succeeded_task_whose_command_changed(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

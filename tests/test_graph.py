@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import random
@@ -16,7 +17,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from waveplan.errors import CycleError, PlanValidationError
+from waveplan.errors import CycleError, PlanValidationError, UserError
 from waveplan.graph import (
     CriticalPath,
     Graph,
@@ -25,10 +26,11 @@ from waveplan.graph import (
     levels,
     sequential_makespan,
     tails,
+    upstream,
     waves,
 )
 from waveplan.load import parse_plan_text
-from waveplan.model import Plan, Task, id_sort_key
+from waveplan.model import Plan, PlanSource, SourceFormat, Task, id_sort_key
 from waveplan.schedule import analyse
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -498,3 +500,60 @@ def test_order_lists_each_task_once_after_its_dependencies(plan: Plan) -> None:
         assert all(p in seen for p in graph.preds[i])
         seen.add(i)
     assert [graph.level[i] for i in graph.order] == sorted(graph.level)
+
+
+# --- upstream: a target and what it depends on ---------------------------------------------
+
+
+def test_upstream_keeps_the_targets_and_all_they_depend_on_in_plan_order() -> None:
+    """t6 depends on t2, t3, t4 (and through them on t1); t5 and t7 are left out."""
+    plan = seed_plan()
+    assert [t.id for t in upstream(plan, ["t6"]).tasks] == ["t1", "t2", "t3", "t4", "t6"]
+    assert [t.id for t in upstream(plan, ["t5", "t1"]).tasks] == ["t1", "t2", "t5"]
+    assert upstream(plan, []) is plan
+    assert upstream(plan, ["t7"]).tasks == plan.tasks
+
+
+def test_upstream_names_an_unknown_task_with_the_closest_id() -> None:
+    with pytest.raises(UserError, match=r"has no task 't77' \(did you mean 't7'\?\)"):
+        upstream(seed_plan(), ["t2", "t77"])
+    with pytest.raises(UserError, match=r"has no task 'deploy'$"):
+        upstream(seed_plan(), ["deploy"])
+
+
+def test_upstream_cuts_what_an_imported_plan_declared() -> None:
+    """Declared waves keep their kept tasks (empty waves go, with their numbers), and so do
+    the parallel marks."""
+    plan = dataclasses.replace(
+        seed_plan(),
+        origin=PlanSource(
+            format=SourceFormat.MARKDOWN,
+            declared_waves=(("t1",), ("t2", "t3", "t4"), ("t5", "t6"), ("t7",)),
+            wave_numbers=(1, 2, 3, 4),
+            parallel=("t2", "t3", "t4", "t5"),
+        ),
+    )
+    origin = upstream(plan, ["t5"]).origin
+    assert origin is not None
+    assert origin.declared_waves == (("t1",), ("t2",), ("t5",))
+    assert origin.wave_numbers == (1, 2, 3)
+    assert origin.parallel == ("t2", "t5")
+
+
+@settings(max_examples=60)
+@given(dags(), st.data())
+def test_upstream_is_the_smallest_plan_closed_under_dependencies(
+    plan: Plan, data: st.DataObject
+) -> None:
+    """Every kept task's dependencies are kept, and every kept task is a target or something
+    a target depends on (networkx's ancestors)."""
+    ids = [t.id for t in plan.tasks]
+    targets = data.draw(st.lists(st.sampled_from(ids), max_size=3)) if ids else []
+    kept = upstream(plan, targets)
+    kept_ids = {t.id for t in kept.tasks}
+    assert all(set(t.depends) <= kept_ids for t in kept.tasks)
+    dag = nx.DiGraph([(d, t.id) for t in plan.tasks for d in t.depends])
+    dag.add_nodes_from(ids)
+    expected = set(targets).union(*(nx.ancestors(dag, t) for t in targets)) if targets else set(ids)
+    assert kept_ids == expected
+    assert [t.id for t in kept.tasks] == [i for i in ids if i in kept_ids]

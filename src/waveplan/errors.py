@@ -26,7 +26,17 @@ __all__ = [
     "PlanValidationError",
     "UserError",
     "WaveplanError",
+    "did_you_mean",
 ]
+
+
+def did_you_mean(word: str, choices: tuple[str, ...] | list[str]) -> str:
+    """`` (did you mean 'x'?)`` for the closest choice, or nothing when none is close."""
+    import difflib  # noqa: PLC0415 - only when there is a mistake to name
+
+    by_case = [c for c in choices if c.casefold() == word.casefold()]
+    close = by_case or difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""
 
 
 # control characters and line separators: a message quotes user text, and must stay one line

@@ -13,11 +13,12 @@ and the garbage collector is paused while the graph is built (see :mod:`waveplan
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from waveplan.errors import CycleError, PlanValidationError
+from waveplan.errors import CycleError, PlanValidationError, UserError, did_you_mean
 from waveplan.gcpause import collector_paused
 from waveplan.model import Plan
 
@@ -30,6 +31,7 @@ __all__ = [
     "reaches",
     "sequential_makespan",
     "tails",
+    "upstream",
     "waves",
 ]
 
@@ -235,3 +237,42 @@ def critical_path(graph: Graph, *, tail: Sequence[float] | None = None) -> Criti
 def sequential_makespan(durations: Sequence[float]) -> float:
     """Sum of durations, exactly rounded so the figure does not depend on task order."""
     return math.fsum(durations)
+
+
+def upstream(plan: Plan, targets: Sequence[str]) -> Plan:
+    """The plan cut down to ``targets`` and every task they depend on, directly or not, in the
+    plan's order; the plan itself when ``targets`` is empty. What an imported plan declared
+    (its waves, its parallel tasks) is cut down the same way. Raise :class:`UserError` for an
+    id the plan does not have."""
+    if not targets:
+        return plan
+    position = {task.id: i for i, task in enumerate(plan.tasks)}
+    pending: list[int] = []
+    for target in targets:
+        if target not in position:
+            hint = did_you_mean(target, list(position))
+            raise UserError(f"{plan.source} has no task '{target}'{hint}")
+        pending.append(position[target])
+    keep: set[int] = set()
+    while pending:
+        i = pending.pop()
+        if i not in keep:
+            keep.add(i)
+            pending.extend(position[d] for d in plan.tasks[i].depends)
+    tasks = tuple(task for i, task in enumerate(plan.tasks) if i in keep)
+    kept = {task.id for task in tasks}
+    origin = plan.origin
+    if origin is not None:
+        declared, numbers = origin.declared_waves, origin.wave_numbers
+        if declared is not None:
+            cut = [(tuple(t for t in wave if t in kept), k) for k, wave in enumerate(declared)]
+            declared = tuple(wave for wave, _ in cut if wave)
+            numbers = tuple(numbers[k] for wave, k in cut if wave and k < len(numbers))
+        origin = dataclasses.replace(
+            origin,
+            declared_waves=declared,
+            wave_numbers=numbers,
+            parallel=tuple(t for t in origin.parallel if t in kept),
+        )
+    evidence = {task: found for task, found in plan.evidence.items() if task in kept}
+    return dataclasses.replace(plan, tasks=tasks, origin=origin, evidence=evidence)

@@ -13,7 +13,7 @@ from waveplan.cli.learn import learn_option, learnt
 from waveplan.cli.sources import source_format, source_options
 from waveplan.errors import MissingExtraError, UserError
 from waveplan.gcpause import collector_paused
-from waveplan.graph import Graph
+from waveplan.graph import Graph, upstream
 from waveplan.load import load_plan
 from waveplan.render.html import plan_html
 from waveplan.render.json import plan_json
@@ -32,6 +32,7 @@ EFFORTS = tuple(e.value for e in Effort)
 
 @click.command("plan")
 @click.argument("file", metavar="PATH")
+@click.argument("targets", nargs=-1, metavar="[TASK]...")
 @source_options
 @click.option(
     "--format",
@@ -84,6 +85,7 @@ EFFORTS = tuple(e.value for e in Effort)
 def plan_command(
     *,
     file: str,
+    targets: tuple[str, ...],
     fmt: str,
     output: str | None,
     root: str | None,
@@ -99,14 +101,17 @@ def plan_command(
 ) -> None:
     """Show the waves, conflicts, schedule, speedup and advice of the plan in PATH: a task
     file, or a plan an agent framework wrote (markdown, GSD, ccpm, Sisyphus), or a PSPLIB
-    instance."""
+    instance. Given TASKs, only those and the tasks they depend on."""
     if not optimal and (time_limit is not None or solver_workers is not None):
         raise UserError("--time-limit and --solver-workers need --optimal")
     if optimal and not available():
         raise MissingExtraError("--optimal", "optimal", "ortools")
     with collector_paused():
-        plan = load_plan(
-            file, root=root, source_format=source_format(source), infer_files=infer_files
+        plan = upstream(
+            load_plan(
+                file, root=root, source_format=source_format(source), infer_files=infer_files
+            ),
+            targets,
         )
         if workers is not None:
             plan = dataclasses.replace(plan, workers=workers)

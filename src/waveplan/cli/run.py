@@ -18,7 +18,8 @@ from waveplan.cli.common import terminal_style
 from waveplan.cli.isolate import isolate_choice, isolate_options
 from waveplan.cli.learn import learn_option, learnt
 from waveplan.cli.sources import source_format, source_options
-from waveplan.graph import Graph
+from waveplan.errors import UserError
+from waveplan.graph import Graph, upstream
 from waveplan.history import History, state_dir
 from waveplan.load import load_plan
 from waveplan.model import Plan
@@ -91,6 +92,7 @@ def _progress(width: int) -> Sink:
 
 @click.command("run")
 @click.argument("file", metavar="PATH")
+@click.argument("targets", nargs=-1, metavar="[TASK]...")
 @source_options
 @click.option(
     "-w",
@@ -165,6 +167,7 @@ def _progress(width: int) -> Sink:
 def run_command(
     *,
     file: str,
+    targets: tuple[str, ...],
     workers: int | None,
     keep_going: bool,
     resume: bool,
@@ -187,10 +190,17 @@ def run_command(
     learn: bool,
 ) -> int:
     """Run the tasks of the plan in PATH (a task file or a plan to import) in parallel,
-    respecting its conflicts; tasks the plan marks done are not run."""
-    plan = plan_with_history(
-        load_plan(file, root=root, source_format=source_format(source), infer_files=infer_files)
+    respecting its conflicts; tasks the plan marks done are not run. Given TASKs, only those
+    and the tasks they depend on."""
+    if targets and resume:
+        raise UserError(
+            "--resume takes no TASK arguments: it continues the last unfinished run of the "
+            "plan with all its tasks"
+        )
+    loaded = load_plan(
+        file, root=root, source_format=source_format(source), infer_files=infer_files
     )
+    plan = plan_with_history(upstream(loaded, targets))
     check_backend_options(backend, scheduler_address, remote_root)
     if learn:
         plan = learnt(plan, file)

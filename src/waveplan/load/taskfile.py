@@ -8,14 +8,13 @@ when the dependency graph is built (:mod:`waveplan.graph`).
 from __future__ import annotations
 
 import datetime
-import difflib
 import math
 import re
 import unicodedata
 from collections.abc import Callable, Collection, Mapping
 from typing import Any, NoReturn
 
-from waveplan.errors import PlanValidationError
+from waveplan.errors import PlanValidationError, did_you_mean
 from waveplan.load.parse import Document
 from waveplan.model import (
     Access,
@@ -91,16 +90,9 @@ def _type_name(value: object) -> str:
     return f"a {type(value).__name__}"
 
 
-def _suggest(word: str, choices: tuple[str, ...] | list[str]) -> str:
-    """`` (did you mean 'x'?)`` for the closest choice, or nothing when none is close."""
-    by_case = [c for c in choices if c.casefold() == word.casefold()]
-    close = by_case or difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
-    return f" (did you mean '{close[0]}'?)" if close else ""
-
-
 def _unknown_key(key: object, known: tuple[str, ...]) -> str:
     """Name an unknown key with the closest known one, or list them all when none is close."""
-    hint = _suggest(str(key), known)
+    hint = did_you_mean(str(key), known)
     return f"unknown key '{key}'{hint or '; known keys: ' + ', '.join(known)}"
 
 
@@ -232,7 +224,7 @@ def _dependency_error(ctx: _Context, by_id: dict[str, tuple[Task, dict[Any, Any]
                         str(exc), container=entry, key="depends", task=task.id, field="depends"
                     ) from None
                 raise ctx.error(
-                    f"unknown task '{dep}'{_suggest(dep, known)}",
+                    f"unknown task '{dep}'{did_you_mean(dep, known)}",
                     container=entry,
                     key="depends",
                     task=task.id,
@@ -405,7 +397,7 @@ def _task(
             if resource not in capacities:
                 declared = ", ".join(sorted(capacities)) or "none"
                 raise fail(
-                    f"unknown resource '{resource}'{_suggest(str(resource), list(capacities))}"
+                    f"unknown resource '{resource}'{did_you_mean(str(resource), list(capacities))}"
                     f"; declare it under 'resources' (declared: {declared})",
                     "uses",
                 )
