@@ -16,7 +16,7 @@ __all__ = ["convert_command"]
 
 
 @click.command("convert")
-@click.argument("file", metavar="PATH")
+@click.argument("file", metavar="PATH", type=click.Path())
 @source_options
 @click.option(
     "-o",

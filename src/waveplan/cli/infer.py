@@ -79,7 +79,7 @@ def inferred(plan: Plan, kinds: str) -> Plan:
 
 
 @click.command("infer")
-@click.argument("file", metavar="PATH")
+@click.argument("file", metavar="PATH", type=click.Path())
 @source_options
 @click.option(
     "--repo",

@@ -10,7 +10,7 @@ import waveplan.schedule.exact as exact_solver
 from waveplan.cli.common import emit, terminal_style
 from waveplan.cli.infer import infer_option, inferred
 from waveplan.cli.learn import learn_option, learnt
-from waveplan.cli.sources import source_format, source_options
+from waveplan.cli.sources import source_format, source_options, targets_argument
 from waveplan.errors import MissingExtraError, UserError
 from waveplan.gcpause import collector_paused
 from waveplan.graph import Graph, upstream
@@ -31,8 +31,8 @@ EFFORTS = tuple(e.value for e in Effort)
 
 
 @click.command("plan")
-@click.argument("file", metavar="PATH")
-@click.argument("targets", nargs=-1, metavar="[TASK]...")
+@click.argument("file", metavar="PATH", type=click.Path())
+@targets_argument
 @source_options
 @click.option(
     "--format",

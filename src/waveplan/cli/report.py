@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime
+import sqlite3
 from pathlib import Path
 
 import click
+from click.shell_completion import CompletionItem
 
 from waveplan.cli.common import emit, terminal_style
-from waveplan.errors import UserError
+from waveplan.errors import UserError, WaveplanError
 from waveplan.history import HISTORY_FILE, History, state_dir
 from waveplan.render.figures import fmt_time
 from waveplan.render.html import report_html
@@ -29,8 +31,25 @@ def _open(root: str | None) -> History:
     return History(path)
 
 
+def _complete_run_ids(
+    ctx: click.Context, param: click.Parameter, incomplete: str
+) -> list[CompletionItem]:
+    """The recorded runs whose id starts with ``incomplete``, newest first, each with its
+    status and plan file; none when there is no history to read."""
+    try:
+        with _open(ctx.params.get("root")) as history:
+            runs = history.summaries()
+    except (WaveplanError, sqlite3.Error):
+        return []
+    return [
+        CompletionItem(run.run_id, help=f"{run.status.value}, {Path(run.plan_file).name}")
+        for run in sorted(runs, key=lambda r: r.started, reverse=True)
+        if run.run_id.startswith(incomplete)
+    ]
+
+
 @click.command("report")
-@click.argument("run_id", required=False, metavar="[RUN_ID]")
+@click.argument("run_id", required=False, metavar="[RUN_ID]", shell_complete=_complete_run_ids)
 @click.option(
     "--format",
     "fmt",

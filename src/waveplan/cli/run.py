@@ -17,7 +17,7 @@ from waveplan.cli.backend import check_backend_options, cluster_threads, dask_ba
 from waveplan.cli.common import terminal_style
 from waveplan.cli.isolate import isolate_choice, isolate_options
 from waveplan.cli.learn import learn_option, learnt
-from waveplan.cli.sources import source_format, source_options
+from waveplan.cli.sources import source_format, source_options, targets_argument
 from waveplan.errors import UserError
 from waveplan.graph import Graph, upstream
 from waveplan.history import History, state_dir
@@ -91,8 +91,8 @@ def _progress(width: int) -> Sink:
 
 
 @click.command("run")
-@click.argument("file", metavar="PATH")
-@click.argument("targets", nargs=-1, metavar="[TASK]...")
+@click.argument("file", metavar="PATH", type=click.Path())
+@targets_argument
 @source_options
 @click.option(
     "-w",
