@@ -630,6 +630,36 @@ def test_history_lists_runs_and_attempts_of_a_task(
     assert "no attempts of task 'zz'" in err
 
 
+def test_history_as_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """history --format json lists the runs (newest first) and --task the attempts, with the
+    same facts as the text."""
+    plan = write_plan(tmp_path, SMALL)
+    cli(capsys, "run", str(plan), "-q")
+    cli(capsys, "run", str(plan), "-q", "--dry-run")
+    code, out, _ = cli(capsys, "history", "--root", str(tmp_path), "--format", "json")
+    assert code == 0
+    runs = json.loads(out)
+    assert [r["dry_run"] for r in runs] == [True, False]
+    real = runs[1]
+    assert real["status"] == "succeeded"
+    assert (real["tasks"], real["succeeded"], real["failed"]) == (4, 4, 0)
+    assert real["plan_file"] == str(plan)
+    assert real["ended"] >= real["started"]
+    assert report(capsys, tmp_path, runs[1]["run_id"])["run_id"] == real["run_id"]
+    code, out, _ = cli(
+        capsys, "history", "--root", str(tmp_path), "--task", "a", "--format", "json"
+    )
+    assert code == 0
+    attempts = json.loads(out)
+    assert len(attempts) == 2
+    for attempt in attempts:
+        assert attempt["task"] == "a" and attempt["attempt"] == 1
+        assert attempt["status"] == "succeeded" and attempt["exit_code"] == 0
+        assert attempt["duration"] == pytest.approx(attempt["end"] - attempt["start"])
+        assert attempt["session"] == 1
+    assert {a["run_id"] for a in attempts} == {r["run_id"] for r in runs}
+
+
 def test_history_gives_durations_to_tasks_without_one(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -24,6 +24,7 @@ from waveplan.model import (
     AttemptStatus,
     RunInfo,
     RunStatus,
+    RunSummary,
     TaskRun,
     TaskStatus,
     WorktreeRecord,
@@ -34,7 +35,6 @@ __all__ = [
     "SCHEMA_VERSION",
     "History",
     "HistoryError",
-    "RunSummary",
     "WorktreeRun",
     "state_dir",
 ]
@@ -138,21 +138,6 @@ class WorktreeRun:
     repo: str
     integration: str
     base: str
-
-
-@dataclass(frozen=True, slots=True)
-class RunSummary:
-    """One line of ``waveplan history``."""
-
-    run_id: str
-    plan_file: str
-    status: RunStatus
-    started: float
-    ended: float | None
-    tasks: int
-    succeeded: int
-    failed: int
-    dry_run: bool
 
 
 class History:

@@ -26,6 +26,7 @@ __all__ = [
     "ResourceKind",
     "RunInfo",
     "RunStatus",
+    "RunSummary",
     "Slot",
     "SourceFormat",
     "Task",
@@ -319,6 +320,21 @@ class TaskRun:
     def final(self) -> AttemptInfo | None:
         """The last attempt, if any."""
         return self.attempts[-1] if self.attempts else None
+
+
+@dataclass(frozen=True, slots=True)
+class RunSummary:
+    """A recorded run in brief: one line of ``waveplan history``."""
+
+    run_id: str
+    plan_file: str
+    status: RunStatus
+    started: float
+    ended: float | None
+    tasks: int
+    succeeded: int
+    failed: int
+    dry_run: bool
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime
 import sqlite3
 from pathlib import Path
 
@@ -12,7 +11,7 @@ from click.shell_completion import CompletionItem
 from waveplan.cli.common import emit, terminal_style
 from waveplan.errors import UserError, WaveplanError
 from waveplan.history import HISTORY_FILE, History, state_dir
-from waveplan.render.figures import fmt_time
+from waveplan.render.history import attempts_json, attempts_text, runs_json, runs_text
 from waveplan.render.html import report_html
 from waveplan.render.report import report_json, report_text
 from waveplan.schedule.measured import measure
@@ -76,12 +75,6 @@ def report_command(run_id: str | None, fmt: str, output: str | None, root: str |
         emit(report_text(report, width=width, color=color and output is None), output)
 
 
-def _when(stamp: float | None) -> str:
-    if stamp is None:
-        return "-"
-    return datetime.datetime.fromtimestamp(stamp).strftime("%Y-%m-%d %H:%M:%S")
-
-
 @click.command("history")
 @click.option("--task", "task", metavar="ID", help="List the attempts of one task.")
 @click.option(
@@ -92,28 +85,23 @@ def _when(stamp: float | None) -> str:
     show_default=True,
     help="How many runs to list.",
 )
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(("text", "json")),
+    default="text",
+    show_default=True,
+    help="Output format.",
+)
 @click.option("--root", metavar="DIR", help="Plan root holding .waveplan/ (default: here).")
-def history_command(task: str | None, limit: int, root: str | None) -> None:
+def history_command(task: str | None, limit: int, fmt: str, root: str | None) -> None:
     """List recorded runs, or the attempts of one task."""
     with _open(root) as history:
         if task is None:
-            lines = [
-                f"{s.run_id}  {s.status.value:<11} {_when(s.started)}  "
-                f"{s.succeeded}/{s.tasks} succeeded, {s.failed} failed"
-                f"{'  (dry run)' if s.dry_run else ''}  {s.plan_file}"
-                for s in history.summaries(limit)
-            ]
-            if not lines:
-                lines = ["no runs recorded yet"]
-        else:
-            found = history.attempt_runs(task)
-            if not found:
-                raise UserError(f"no attempts of task '{task}' in the history")
-            lines = [
-                f"{run_id}  attempt {a.attempt}  {a.status.value:<11} {_when(a.start)}  "
-                f"{fmt_time(round((a.end or a.start) - a.start, 3))}s"
-                f"  exit {a.exit_code if a.exit_code is not None else '-'}"
-                f"  {a.worker or '-'}@{a.host or '-'}"
-                for run_id, a in found
-            ]
-    emit("\n".join(lines) + "\n", None)
+            runs = history.summaries(limit)
+            emit(runs_json(runs) if fmt == "json" else runs_text(runs), None)
+            return
+        found = history.attempt_runs(task)
+    if not found:
+        raise UserError(f"no attempts of task '{task}' in the history")
+    emit(attempts_json(found) if fmt == "json" else attempts_text(found), None)
