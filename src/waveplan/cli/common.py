@@ -1,4 +1,5 @@
-"""Helpers shared by the commands: error lines, output destinations, terminal detection."""
+"""Helpers shared by the commands: error lines, output destinations, terminal detection, the
+``--format`` option."""
 
 from __future__ import annotations
 
@@ -6,7 +7,9 @@ import os
 import shutil
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 
@@ -18,6 +21,7 @@ __all__ = [
     "EXIT_OK",
     "EXIT_USAGE",
     "emit",
+    "format_option",
     "print_error",
     "terminal_style",
 ]
@@ -26,6 +30,20 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def format_option(*choices: str) -> Callable[[F], F]:
+    """``--format`` (as ``fmt``) with these choices; the first is the default."""
+    return click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(choices),
+        default=choices[0],
+        show_default=True,
+        help="Output format.",
+    )
 
 
 def print_error(message: str) -> None:

@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 
 import click
 
-from waveplan.cli.common import emit
+from waveplan.cli.common import emit, format_option
 from waveplan.cli.sources import source_format, source_options
 from waveplan.errors import UserError
 from waveplan.graph import Graph
@@ -115,14 +115,7 @@ def inferred(plan: Plan, kinds: str) -> Plan:
     metavar="N",
     help="Least number of such commits.",
 )
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(("text", "json")),
-    default="text",
-    show_default=True,
-    help="Output format.",
-)
+@format_option("text", "json")
 @click.option("-o", "--output", metavar="OUT", help="Write to OUT instead of standard output.")
 @click.option("--no-cache", is_flag=True, help="Read every file again; write no cache.")
 def infer_command(

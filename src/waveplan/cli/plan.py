@@ -7,7 +7,7 @@ import dataclasses
 import click
 
 import waveplan.schedule.exact as exact_solver
-from waveplan.cli.common import emit, terminal_style
+from waveplan.cli.common import emit, format_option, terminal_style
 from waveplan.cli.infer import infer_option, inferred
 from waveplan.cli.learn import learn_option, learnt
 from waveplan.cli.sources import source_format, source_options, targets_argument
@@ -34,14 +34,7 @@ EFFORTS = tuple(e.value for e in Effort)
 @click.argument("file", metavar="PATH", type=click.Path())
 @targets_argument
 @source_options
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(FORMATS),
-    default="text",
-    show_default=True,
-    help="Output format.",
-)
+@format_option(*FORMATS)
 @click.option("-o", "--output", metavar="OUT", help="Write to OUT instead of standard output.")
 @click.option(
     "--root",

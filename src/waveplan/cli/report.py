@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 from click.shell_completion import CompletionItem
 
-from waveplan.cli.common import emit, terminal_style
+from waveplan.cli.common import emit, format_option, terminal_style
 from waveplan.errors import UserError, WaveplanError
 from waveplan.history import HISTORY_FILE, History, state_dir
 from waveplan.render.history import attempts_json, attempts_text, runs_json, runs_text
@@ -49,14 +49,7 @@ def _complete_run_ids(
 
 @click.command("report")
 @click.argument("run_id", required=False, metavar="[RUN_ID]", shell_complete=_complete_run_ids)
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(("text", "json", "html")),
-    default="text",
-    show_default=True,
-    help="Output format.",
-)
+@format_option("text", "json", "html")
 @click.option("-o", "--output", metavar="OUT", help="Write to OUT instead of standard output.")
 @click.option("--root", metavar="DIR", help="Plan root holding .waveplan/ (default: here).")
 def report_command(run_id: str | None, fmt: str, output: str | None, root: str | None) -> None:
@@ -85,14 +78,7 @@ def report_command(run_id: str | None, fmt: str, output: str | None, root: str |
     show_default=True,
     help="How many runs to list.",
 )
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(("text", "json")),
-    default="text",
-    show_default=True,
-    help="Output format.",
-)
+@format_option("text", "json")
 @click.option("--root", metavar="DIR", help="Plan root holding .waveplan/ (default: here).")
 def history_command(task: str | None, limit: int, fmt: str, root: str | None) -> None:
     """List recorded runs, or the attempts of one task."""
