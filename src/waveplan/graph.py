@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from waveplan.errors import CycleError, PlanValidationError, UserError, did_you_mean
@@ -25,6 +25,7 @@ from waveplan.model import Plan
 __all__ = [
     "CriticalPath",
     "Graph",
+    "ancestors",
     "critical_path",
     "heads",
     "levels",
@@ -239,6 +240,19 @@ def sequential_makespan(durations: Sequence[float]) -> float:
     return math.fsum(durations)
 
 
+def ancestors(preds: Sequence[Sequence[int]], nodes: Iterable[int]) -> set[int]:
+    """Every node that one of ``nodes`` depends on, directly or not (``preds[i]``: what ``i``
+    depends on); the nodes themselves only when another of them depends on them."""
+    found: set[int] = set()
+    pending = [p for node in nodes for p in preds[node]]
+    while pending:
+        node = pending.pop()
+        if node not in found:
+            found.add(node)
+            pending.extend(preds[node])
+    return found
+
+
 def upstream(plan: Plan, targets: Sequence[str]) -> Plan:
     """The plan cut down to ``targets`` and every task they depend on, directly or not, in the
     plan's order; the plan itself when ``targets`` is empty. What an imported plan declared
@@ -247,18 +261,14 @@ def upstream(plan: Plan, targets: Sequence[str]) -> Plan:
     if not targets:
         return plan
     position = {task.id: i for i, task in enumerate(plan.tasks)}
-    pending: list[int] = []
+    chosen: list[int] = []
     for target in targets:
         if target not in position:
             hint = did_you_mean(target, list(position))
             raise UserError(f"{plan.source} has no task '{target}'{hint}")
-        pending.append(position[target])
-    keep: set[int] = set()
-    while pending:
-        i = pending.pop()
-        if i not in keep:
-            keep.add(i)
-            pending.extend(position[d] for d in plan.tasks[i].depends)
+        chosen.append(position[target])
+    preds = [[position[d] for d in task.depends] for task in plan.tasks]
+    keep = ancestors(preds, chosen).union(chosen)
     tasks = tuple(task for i, task in enumerate(plan.tasks) if i in keep)
     kept = {task.id for task in tasks}
     origin = plan.origin

@@ -42,7 +42,7 @@ def _complete_run_ids(
         return []
     return [
         CompletionItem(run.run_id, help=f"{run.status.value}, {Path(run.plan_file).name}")
-        for run in sorted(runs, key=lambda r: r.started, reverse=True)
+        for run in runs  # (newest first)
         if run.run_id.startswith(incomplete)
     ]
 

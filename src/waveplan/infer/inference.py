@@ -29,7 +29,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from waveplan.graph import Graph
+from waveplan.graph import Graph, ancestors
 from waveplan.infer.cache import CACHE_DIR, FactCache
 from waveplan.infer.cochange import CoChange, CoChangeIndex, Commit, HistorySettings
 from waveplan.infer.modules import Edge, ModuleGraph, Resolver
@@ -377,14 +377,7 @@ class _Analysis:
     def _ancestors(self, graph: Graph, node: int) -> set[int]:
         found = self._upstream.get(node)
         if found is None:
-            found = set()
-            stack = list(graph.preds[node])
-            while stack:
-                up = stack.pop()
-                if up not in found:
-                    found.add(up)
-                    stack.extend(graph.preds[up])
-            self._upstream[node] = found
+            found = self._upstream[node] = ancestors(graph.preds, [node])
         return found
 
     def shown(self, file: str) -> str:

@@ -17,7 +17,6 @@ import math
 import time
 from dataclasses import dataclass
 
-import waveplan.schedule.exact as exact_solver
 from waveplan.graph import (
     CriticalPath,
     Graph,
@@ -45,6 +44,7 @@ from waveplan.schedule.exact import (
     ExactResult,
     ExactStatus,
     solve,
+    takes,
 )
 from waveplan.schedule.explain import ConflictGroup, Delay, conflict_groups, delays, point_groups
 from waveplan.schedule.instance import Instance
@@ -167,7 +167,7 @@ def _search_limits(
     large for the solver gives the search the whole time limit.
     """
     if optimal and effort is Effort.DEFAULT and tasks > PROOF_SEARCH_TASKS:
-        share = HINT_SHARE if exact_solver.takes(tasks) else 1.0  # (no solver runs then)
+        share = HINT_SHARE if takes(tasks) else 1.0  # (no solver runs then)
         return Effort.THOROUGH, effort, started + share * time_limit
     return effort, None, None
 
@@ -209,11 +209,7 @@ def analyse(
     exact: ExactResult | None = None
     # The solver runs unless the search already met the lower bound (nothing could be
     # shorter) or the plan is beyond what it handles in its time limit (MAX_TASKS).
-    if (
-        optimal
-        and planned.simulation.makespan > bound.value + _EPSILON
-        and exact_solver.takes(len(graph))
-    ):
+    if optimal and planned.simulation.makespan > bound.value + _EPSILON and takes(len(graph)):
         spent = time.monotonic() - started
         planned, exact, bound = _exact(
             graph,

@@ -86,8 +86,8 @@ PROOF_SEARCH_TASKS = 50
 Measured on PSPLIB at 10 s: j30 proves 479 of 480 optima instead of 472 (474 when the second
 search was the bound-raising tree search); on the j60 and j120 samples the default portfolio
 finds shorter schedules (10.16 and 31.64 % above the critical-path bound, against 10.51 and
-32.17 %). Beyond it, the schedule search takes the first
-part of the time limit (:func:`waveplan.schedule.analysis.analyse`)."""
+32.17 %). Beyond it, the schedule search takes the first part of the time limit
+(:func:`waveplan.schedule.analysis.analyse`)."""
 
 MAX_TASKS = 5_000
 """Plans of more tasks get no solver (``takes``): CP-SAT does not keep to its time limit while

@@ -86,8 +86,6 @@ STALL_TASKS = 10
 THOROUGH_PATIENCE = 4
 KEEP = 2
 """Distinct best schedules of the search that are replayed."""
-
-
 _SHORT = 16  # windows up to this long are updated unit by unit, longer ones with map()
 _EPSILON = 1e-9
 
