@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from waveplan.cli import main
-from waveplan.cli.run import plan_with_history
+from waveplan.cli.learn import plan_with_history
 from waveplan.graph import Graph
 from waveplan.history import History
 from waveplan.load import load_plan
@@ -677,6 +677,29 @@ def test_history_gives_durations_to_tasks_without_one(
     assert learnt.task("slow").duration_source is DurationSource.HISTORY
     assert 0.3 <= learnt.task("slow").duration < 1.0
     assert learnt.task("fixed").duration == 7
+
+
+def test_plan_uses_and_marks_durations_from_history(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``plan`` learns durations as ``run`` does, and says where they come from: the JSON
+    lists the tasks whose duration is not declared by source, the text view in a line."""
+    plan = write_plan(
+        tmp_path,
+        "tasks:\n  - {id: slow, run: 'sleep 0.3'}\n  - {id: fixed, run: 'true', duration: 7}\n"
+        "  - {id: new, depends: [slow]}\n",
+    )
+    code, out, _ = cli(capsys, "plan", str(plan), "--format", "json")
+    assert code == 0
+    assert json.loads(out)["duration_sources"] == {"default": ["new", "slow"]}
+    assert cli(capsys, "run", str(plan), "-q")[0] == 0
+    code, out, _ = cli(capsys, "plan", str(plan), "--format", "json")
+    data = json.loads(out)
+    # (``new`` was a checkpoint in the run: its instant attempt teaches a duration of 0)
+    assert data["duration_sources"] == {"history": ["new", "slow"]}
+    assert 7.3 <= data["makespan"]["sequential"] < 8.0
+    code, out, _ = cli(capsys, "plan", str(plan))
+    assert "Durations: new, slow from history (median of successful attempts)" in out
 
 
 def test_barrier_option_runs_wave_by_wave(

@@ -1,5 +1,7 @@
-"""``--learn`` for ``plan`` and ``run``: add the files tasks were seen changing without
-declaring them (in isolated runs recorded in the plan root's history) as observed writes."""
+"""What ``plan`` and ``run`` learn from the plan root's history: durations, always (a task
+without a declared duration takes the median of its successful attempts), and with
+``--learn`` the files tasks were seen changing without declaring them (in isolated runs) as
+observed writes."""
 
 from __future__ import annotations
 
@@ -11,9 +13,10 @@ import click
 
 from waveplan.history import HISTORY_FILE, History, state_dir
 from waveplan.model import Plan
+from waveplan.schedule.durations import with_history_durations
 from waveplan.schedule.observed import with_observed_writes
 
-__all__ = ["learn_option", "learnt"]
+__all__ = ["learn_option", "learnt", "plan_with_history"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -35,3 +38,12 @@ def learnt(plan: Plan, file: str) -> Plan:
         return plan
     with History(path) as history:
         return with_observed_writes(plan, history.undeclared_files(str(Path(file).absolute())))
+
+
+def plan_with_history(plan: Plan) -> Plan:
+    """The plan with durations learnt from the plan root's history, when there is one."""
+    path = state_dir(plan.root) / HISTORY_FILE
+    if not path.exists():
+        return plan
+    with History(path) as history:
+        return with_history_durations(plan, history.durations())

@@ -9,7 +9,7 @@ import click
 import waveplan.schedule.exact as exact_solver
 from waveplan.cli.common import emit, format_option, terminal_style
 from waveplan.cli.infer import infer_option, inferred
-from waveplan.cli.learn import learn_option, learnt
+from waveplan.cli.learn import learn_option, learnt, plan_with_history
 from waveplan.cli.sources import source_format, source_options, targets_argument
 from waveplan.errors import MissingExtraError, UserError
 from waveplan.gcpause import collector_paused
@@ -100,11 +100,13 @@ def plan_command(
     if optimal and not available():
         raise MissingExtraError("--optimal", "optimal", "ortools")
     with collector_paused():
-        plan = upstream(
-            load_plan(
-                file, root=root, source_format=source_format(source), infer_files=infer_files
-            ),
-            targets,
+        plan = plan_with_history(
+            upstream(
+                load_plan(
+                    file, root=root, source_format=source_format(source), infer_files=infer_files
+                ),
+                targets,
+            )
         )
         if workers is not None:
             plan = dataclasses.replace(plan, workers=workers)

@@ -16,31 +16,20 @@ import click
 from waveplan.cli.backend import check_backend_options, cluster_threads, dask_backend
 from waveplan.cli.common import terminal_style
 from waveplan.cli.isolate import isolate_choice, isolate_options
-from waveplan.cli.learn import learn_option, learnt
+from waveplan.cli.learn import learn_option, learnt, plan_with_history
 from waveplan.cli.sources import source_format, source_options, targets_argument
 from waveplan.errors import UserError
 from waveplan.graph import Graph, upstream
 from waveplan.history import History, state_dir
 from waveplan.load import load_plan
-from waveplan.model import Plan
 from waveplan.resources.index import ResourceIndex
 from waveplan.run.events import Sink
 from waveplan.run.executor import Executor
 from waveplan.run.runner import Runner, RunOptions
 from waveplan.run.session import SessionSpec, run_session
 from waveplan.schedule.analysis import practical_policy
-from waveplan.schedule.durations import with_history_durations
 
-__all__ = ["plan_with_history", "run_command"]
-
-
-def plan_with_history(plan: Plan) -> Plan:
-    """The plan with durations learnt from the plan root's history, when there is one."""
-    path = state_dir(plan.root) / "history.db"
-    if not path.exists():
-        return plan
-    with History(path) as history:
-        return with_history_durations(plan, history.durations())
+__all__ = ["run_command"]
 
 
 class _StopSwitch:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from waveplan.model import DurationSource, Plan
 from waveplan.schedule.advice import Action, Advice
 from waveplan.schedule.measured import RunReport
 
 __all__ = [
     "advice_sentence",
+    "duration_sources",
+    "durations_sentence",
     "efficiency",
     "faster",
     "fmt_time",
@@ -81,3 +84,31 @@ def retry_wait_sentence(report: RunReport) -> str | None:
         f"Retry backoff: {report.retry_wait:.2f}s in all ({_tasks(waiting)}), part of the"
         " measured time where it held the run up"
     )
+
+
+def duration_sources(plan: Plan) -> dict[str, list[str]]:
+    """The tasks whose duration was not declared, by where it comes from (``history``: the
+    median of their successful attempts; ``default``: no estimate, counted as 1)."""
+    found: dict[str, list[str]] = {}
+    for task in plan.tasks:
+        if task.duration_source is not DurationSource.DECLARED:
+            found.setdefault(task.duration_source.value, []).append(task.id)
+    return found
+
+
+def durations_sentence(plan: Plan) -> str | None:
+    """Where the durations of tasks that declare none come from (None when all declare one)."""
+    sources = duration_sources(plan)
+    parts = []
+    if DurationSource.HISTORY.value in sources:
+        ids = sources[DurationSource.HISTORY.value]
+        parts.append(f"{_some(ids)} from history (median of successful attempts)")
+    if DurationSource.DEFAULT.value in sources:
+        ids = sources[DurationSource.DEFAULT.value]
+        parts.append(f"{_some(ids)} without an estimate, counted as 1")
+    return "Durations: " + "; ".join(parts) if parts else None
+
+
+def _some(ids: list[str]) -> str:
+    """A few task ids by name, many by number."""
+    return ", ".join(ids) if len(ids) <= 3 else f"{len(ids):,} tasks"

@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from waveplan.model import Origin, Plan
-from waveplan.render.figures import advice_sentence, efficiency, saving
+from waveplan.render.figures import advice_sentence, duration_sources, efficiency, saving
 from waveplan.schedule.advice import Advice
 from waveplan.schedule.analysis import PlanAnalysis
 
@@ -68,6 +68,7 @@ def plan_to_dict(analysis: PlanAnalysis) -> dict[str, Any]:
             {"id": s.task, "start": s.start, "end": s.end, "worker": s.worker}
             for s in analysis.schedule
         ],
+        "duration_sources": duration_sources(analysis.plan),
         "critical_path": {
             "tasks": list(analysis.critical_path.tasks),
             "length": analysis.critical_path.length,

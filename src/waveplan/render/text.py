@@ -14,7 +14,7 @@ from rich.table import Table
 from rich.text import Text
 
 from waveplan.model import Origin
-from waveplan.render.figures import advice_sentence, faster, fmt_time
+from waveplan.render.figures import advice_sentence, durations_sentence, faster, fmt_time
 from waveplan.schedule.analysis import PlanAnalysis
 
 __all__ = ["plan_text", "render_to_string"]
@@ -219,6 +219,9 @@ def plan_text(analysis: PlanAnalysis, *, width: int = 100, color: bool = False) 
         header.append(f"\nImported from {plan.origin.format.value}: {plan.source}")
         if done:
             header.append(f" ({done:,} done, not run again)")
+    sources = durations_sentence(plan)
+    if sources is not None:
+        header.append(f"\n{sources}")
     path = analysis.critical_path
     critical = Text("Critical path: ", style="bold")
     critical.append(" -> ".join(path.tasks[:MAX_PATH]))
