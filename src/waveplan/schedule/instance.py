@@ -124,6 +124,16 @@ class Instance:
                 tail[i] += max(tail[s] for s in ss)
         return tail
 
+    def bound(self) -> int:
+        """A lower bound on the makespan of any schedule of the instance (grid units): the
+        longest dependency chain, and per family the work of its members over its capacity."""
+        durations = self.durations
+        best = max(self.tails(), default=0)
+        for family in self.families:
+            work = sum(q * durations[t] for t, q in zip(family.tasks, family.demands, strict=True))
+            best = max(best, -(-work // family.capacity))
+        return best
+
     @property
     def size(self) -> int:
         """Work units of one pass over the instance: tasks, dependencies and family terms."""

@@ -1,9 +1,9 @@
 """Schedule search: a better practical schedule within a bounded, deterministic effort.
 
 The critical-path rule (one pass of the scheduler) is where every search starts, and all a
-huge plan gets. Smaller plans get, within a budget of *work units* (one unit is about one task,
-dependency or resource term of one pass; never seconds, so output does not depend on the
-machine):
+huge plan gets. Smaller plans get, within a budget of *work units* (what each pass did,
+counted so that a unit takes about the same time on any plan; never seconds, so output does not
+depend on the machine; see :data:`BUDGET`):
 
 1. **priority rules**: the scheduler (a parallel schedule generation scheme) with the latest
    finish time rule, and serial schedule generation with the latest finish time, latest start
@@ -23,10 +23,12 @@ task wait until the tasks planned before it on its shared resources have started
 durations, a replay with the full sequence is never longer than the planned schedule; lighter
 policies (priorities only, or no order on the workers) are preferred when they replay as well.
 
-Effort: ``fast`` stops after step 2; ``default`` searches for about a second on a plan of a
-few hundred tasks; ``thorough`` ten times longer. A plan too large for a few dozen passes of
-its effort's budget gets the single pass. The exact mode alone may also give a search a
-wall-clock deadline, past a lighter effort it keeps (``plan_schedule``'s ``keep``).
+Effort: ``fast`` stops after step 2; ``default`` searches for a second or two on a plan of a
+few hundred tasks; ``thorough`` ten times longer. The search stops early once a schedule
+reaches the lower bound: the plan's, or on a grid of rounded durations the grid's own. A plan
+too large for a few dozen passes of its effort's budget gets the single pass. The exact mode
+alone may also give a search a wall-clock deadline, past a lighter effort it keeps
+(``plan_schedule``'s ``keep``).
 """
 
 from __future__ import annotations
@@ -67,9 +69,13 @@ class Effort(Enum):
     THOROUGH = "thorough"
 
 
-BUDGET = {Effort.FAST: 150_000, Effort.DEFAULT: 3_000_000, Effort.THOROUGH: 30_000_000}
-"""Work units per effort. One serial pass costs the instance's size (tasks + dependencies +
-family members, plus its time-indexed profiles); one replay by the scheduler costs three."""
+BUDGET = {Effort.FAST: 150_000, Effort.DEFAULT: 3_900_000, Effort.THOROUGH: 39_000_000}
+"""Work units per effort (a unit is roughly half a microsecond of a serial pass). A serial
+pass costs what it did: one unit per placement attempt (each time a task's start is tried
+against its resources, see ``_Search.serial``), one per five grid units of counted-family
+windows, one per eight tasks, dependencies and family members. Placement attempts are what
+varies between plans of one size: a fragmented resource profile takes a task dozens of them.
+One replay by the scheduler costs three units per task, dependency and resource claim."""
 MIN_PASSES = 30
 """A plan whose effort affords fewer passes than this gets the single critical-path pass."""
 SEARCH_GRID = 20_000
@@ -123,9 +129,15 @@ class _Candidate:
     method: Method
 
 
-def search_size(instance: Instance, horizon: int) -> int:
-    """Work units of one serial pass."""
-    return instance.size + len(instance.families) * horizon // 1000 + 1
+def search_size(instance: Instance) -> int:
+    """Work units of one serial pass before its placement attempts (see :data:`BUDGET`)."""
+    windows = sum(
+        instance.durations[t]
+        for family in instance.families
+        if family.kind in (FamilyKind.COUNTED, FamilyKind.WORKERS)
+        for t in family.tasks
+    )
+    return instance.size // 8 + windows // 5 + 1
 
 
 def searchable(graph: Graph, index: ResourceIndex, effort: Effort) -> bool:
@@ -271,7 +283,7 @@ class _Search:
             min(sum(durations), math.ceil(base.makespan * instance.scale * room) + max(durations))
             + 2
         )
-        self.pass_cost = search_size(instance, self.horizon)
+        self.pass_cost = search_size(instance)
         self.replay_cost = 3 * (n + sum(map(len, graph.preds)) + sum(map(len, index.claims)))
         self.budget = budget
         self.left = budget
@@ -300,8 +312,8 @@ class _Search:
         self.tie = [(n if durations[j] else 0) + self.position[j] for j in range(n)]
         self.stride = 2 * n
         self.target = -1
-        if lower is not None and instance.exact:
-            self.target = math.ceil(lower * instance.scale - 1e-6)
+        if lower is not None:
+            self.target = max(math.ceil(lower * instance.scale - 1e-6), instance.bound())
         self.rng = random.Random(SEED)
         self.edges = {(p, j) for j in range(n) for p in instance.preds[j]}
 
@@ -317,7 +329,6 @@ class _Search:
         writers, one for readers: a family's capacity is its number of readers, so readers
         never fill it), which makes a check one shift whatever the duration; counted families
         and the workers are lists of the capacity left per time unit."""
-        self.left -= self.pass_cost
         self.schedules += 1
         durations = self.instance.durations
         preds = self.instance.succs if backward else self.instance.preds
@@ -333,6 +344,7 @@ class _Search:
         finish = [0] * self.n
         start = [0] * self.n
         makespan = 0
+        tries = 0  # placement attempts: a start tried against the task's resources
         for j in order:
             t = 0
             for p in preds[j]:
@@ -346,8 +358,10 @@ class _Search:
                 need = d or 1  # a zero-duration task needs its resources for an instant
                 mask = masks[j]
                 while True:
+                    tries += 1
                     end = t + need
                     if end > horizon:
+                        self.left -= self.pass_cost + tries
                         return None
                     moved = False
                     for f, writes in held:
@@ -399,6 +413,7 @@ class _Search:
             finish[j] = e
             if e > makespan:
                 makespan = e
+        self.left -= self.pass_cost + tries
         return start, finish, makespan
 
     def justify(self, order: Sequence[int]) -> tuple[int, list[int]] | None:
