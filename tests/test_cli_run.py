@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -17,7 +18,7 @@ import pytest
 from waveplan.cli import main
 from waveplan.cli.learn import plan_with_history
 from waveplan.graph import Graph
-from waveplan.history import History
+from waveplan.history import SCHEMA_VERSION, History
 from waveplan.load import load_plan
 from waveplan.model import AttemptStatus, DurationSource, Plan, RunStatus, TaskStatus
 from waveplan.resources.index import ResourceIndex
@@ -700,6 +701,24 @@ def test_plan_uses_and_marks_durations_from_history(
     assert 7.3 <= data["makespan"]["sequential"] < 8.0
     code, out, _ = cli(capsys, "plan", str(plan))
     assert "Durations: new, slow from history (median of successful attempts)" in out
+
+
+def test_plan_without_a_usable_history_warns_and_plans(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A history ``plan`` cannot read (here: written by a newer waveplan) costs the learnt
+    durations and a warning, not the plan; ``run``, which must record, refuses."""
+    plan = write_plan(tmp_path, "tasks:\n  - {id: a, run: 'true'}\n")
+    (tmp_path / ".waveplan").mkdir()
+    with sqlite3.connect(tmp_path / ".waveplan" / "history.db") as db:
+        db.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    code, out, err = cli(capsys, "plan", str(plan), "--format", "json")
+    assert code == 0
+    assert json.loads(out)["duration_sources"] == {"default": ["a"]}
+    assert "warning:" in err and "written by a newer waveplan" in err
+    assert "durations are not learnt from it" in err
+    code, _, err = cli(capsys, "run", str(plan), "-q")
+    assert code == 2 and "written by a newer waveplan" in err
 
 
 def test_barrier_option_runs_wave_by_wave(

@@ -14,6 +14,7 @@ from waveplan.cli.sources import source_format, source_options, targets_argument
 from waveplan.errors import MissingExtraError, UserError
 from waveplan.gcpause import collector_paused
 from waveplan.graph import Graph, upstream
+from waveplan.history import HistoryError
 from waveplan.load import load_plan
 from waveplan.render.html import plan_html
 from waveplan.render.json import plan_json
@@ -100,14 +101,16 @@ def plan_command(
     if optimal and not available():
         raise MissingExtraError("--optimal", "optimal", "ortools")
     with collector_paused():
-        plan = plan_with_history(
-            upstream(
-                load_plan(
-                    file, root=root, source_format=source_format(source), infer_files=infer_files
-                ),
-                targets,
-            )
+        plan = upstream(
+            load_plan(
+                file, root=root, source_format=source_format(source), infer_files=infer_files
+            ),
+            targets,
         )
+        try:
+            plan = plan_with_history(plan)
+        except HistoryError as exc:  # planning does not need the history: say so and go on
+            click.echo(f"warning: {exc}; durations are not learnt from it", err=True)
         if workers is not None:
             plan = dataclasses.replace(plan, workers=workers)
         if infer is not None:

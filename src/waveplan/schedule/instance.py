@@ -136,7 +136,8 @@ class Instance:
 
     @property
     def size(self) -> int:
-        """Work units of one pass over the instance: tasks, dependencies and family terms."""
+        """Tasks, dependencies and family members: the terms every pass over the instance
+        goes through."""
         return (
             len(self.durations)
             + sum(map(len, self.preds))
