@@ -721,6 +721,25 @@ def test_plan_without_a_usable_history_warns_and_plans(
     assert code == 2 and "written by a newer waveplan" in err
 
 
+def test_no_attempt_ends_before_it_started(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The recorded start of an attempt is read before the executor starts it, so even a
+    checkpoint (which ends the instant it starts) never shows a negative duration."""
+    tasks = "".join(
+        f"  - {{id: c{i}, depends: [t{i}]}}\n  - {{id: t{i}, run: 'true'}}\n" for i in range(20)
+    )
+    plan = write_plan(tmp_path, "tasks:\n" + tasks)
+    assert cli(capsys, "run", str(plan), "-q")[0] == 0
+    code, out, _ = cli(capsys, "history", "--root", str(tmp_path), "--format", "json")
+    assert code == 0
+    run_id = json.loads(out)[0]["run_id"]
+    data = report(capsys, tmp_path, run_id)
+    assert len(data["tasks"]) == 40
+    for task in data["tasks"]:
+        assert task["end"] >= task["start"], task
+
+
 def test_barrier_option_runs_wave_by_wave(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -22,7 +22,8 @@ def fmt_time(value: float) -> str:
     """A duration or time for humans: ``7``, ``1.5``, ``0.333``."""
     if value == int(value) and abs(value) < 1e15:
         return str(int(value))
-    return f"{value:.3f}".rstrip("0").rstrip(".")
+    text = f"{value:.3f}".rstrip("0").rstrip(".")
+    return "0" if text == "-0" else text
 
 
 def saving(makespan: float, sequential: float) -> float | None:

@@ -283,8 +283,11 @@ class Runner:
             stdin=stdin,
         )
         self._in_flight.add(task)
+        # The start is read before the executor starts the job, which reads its own start
+        # (and its end) later: a recorded attempt never ends before it started.
+        started = self.executor.now()
         worker = self.executor.submit(job)
-        self._emit(TaskStarted(spec.id, attempt, self.executor.now(), worker, log))
+        self._emit(TaskStarted(spec.id, attempt, started, worker, log))
 
     def _finish(self, outcome: Outcome) -> None:
         job = outcome.job
