@@ -69,7 +69,7 @@ class Effort(Enum):
     THOROUGH = "thorough"
 
 
-BUDGET = {Effort.FAST: 150_000, Effort.DEFAULT: 3_900_000, Effort.THOROUGH: 39_000_000}
+BUDGET = {Effort.FAST: 150_000, Effort.DEFAULT: 4_500_000, Effort.THOROUGH: 45_000_000}
 """Work units per effort (a unit is roughly half a microsecond of a serial pass). A serial
 pass costs what it did: one unit per placement attempt (each time a task's start is tried
 against its resources, see ``_Search.serial``), one per five grid units of counted-family
