@@ -322,7 +322,14 @@ def test_timeout_option_applies_to_tasks_without_their_own(
     assert code == 1
     tasks = tasks_of(report(capsys, tmp_path))
     assert tasks["slow"]["status"] == "failed"
+    assert tasks["slow"]["timed_out"] is True
     assert tasks["own"]["status"] == "succeeded"
+    assert tasks["own"]["timed_out"] is False
+    # The report says the task timed out, not which signal ended it.
+    code, out, _ = cli(capsys, "report", "--root", str(tmp_path))
+    assert code == 0
+    slow = next(line for line in out.splitlines() if line.strip().startswith("slow"))
+    assert "timed out" in slow and "exit code" not in slow
 
 
 @pytest.mark.parametrize(

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from waveplan.model import DurationSource, Plan
+from waveplan.model import DurationSource, Plan, TaskStatus
 from waveplan.schedule.advice import Action, Advice
-from waveplan.schedule.measured import RunReport
+from waveplan.schedule.measured import RunReport, TaskReport
 
 __all__ = [
     "advice_sentence",
@@ -15,6 +15,7 @@ __all__ = [
     "fmt_time",
     "retry_wait_sentence",
     "saving",
+    "task_note",
 ]
 
 
@@ -113,3 +114,14 @@ def durations_sentence(plan: Plan) -> str | None:
 def _some(ids: list[str]) -> str:
     """A few task ids by name, many by number."""
     return ", ".join(ids) if len(ids) <= 3 else f"{len(ids):,} tasks"
+
+
+def task_note(task: TaskReport) -> str:
+    """What the run report says about a task beside its status (empty when nothing)."""
+    if task.flaky:
+        return "flaky: passed after a retry"
+    if task.status is TaskStatus.FAILED and task.timed_out:
+        return "timed out"
+    if task.status is TaskStatus.FAILED and task.exit_code is not None:
+        return f"exit code {task.exit_code}"
+    return task.reason or ""

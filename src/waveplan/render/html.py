@@ -17,11 +17,17 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from waveplan.model import AttemptStatus, DurationSource, Plan, TaskStatus
-from waveplan.render.figures import advice_sentence, faster, fmt_time, retry_wait_sentence
+from waveplan.render.figures import (
+    advice_sentence,
+    faster,
+    fmt_time,
+    retry_wait_sentence,
+    task_note,
+)
 from waveplan.render.svg import Bar, GraphStyle, esc, gantt, pack_lanes, wave_graph, wave_summary
 from waveplan.schedule.analysis import PlanAnalysis, analyse
 from waveplan.schedule.explain import ConflictGroup, Delay
-from waveplan.schedule.measured import RunReport, TaskReport
+from waveplan.schedule.measured import RunReport
 
 __all__ = ["DETAIL_LIMIT", "plan_html", "report_html"]
 
@@ -661,14 +667,6 @@ def _run_gantt(report: RunReport, analysis: PlanAnalysis) -> str:
     )
 
 
-def _task_note(task: TaskReport) -> str:
-    if task.flaky:
-        return "flaky: passed after a retry"
-    if task.status is TaskStatus.FAILED and task.exit_code is not None:
-        return f"exit code {task.exit_code}"
-    return task.reason or ""
-
-
 def _run_tasks(report: RunReport) -> str:
     ordered = sorted(
         report.tasks,
@@ -682,7 +680,7 @@ def _run_tasks(report: RunReport) -> str:
             fmt_time(t.planned_start),
             "-" if t.start is None else fmt_time(round(t.start, 3)),
             fmt_time(round(t.duration, 3)) if t.attempts else "-",
-            esc(_task_note(t)),
+            esc(task_note(t)),
             numeric=(2, 3, 4, 5),
             attrs=f' data-ref="{esc(t.id)}"',
         )
@@ -710,7 +708,7 @@ def _run_data(report: RunReport, analysis: PlanAnalysis) -> dict[str, Any]:
     for entry in report.tasks:
         task = tasks[entry.id]
         status = entry.status.value
-        note = _task_note(entry)
+        note = task_note(entry)
         rows = [["status", f"{status} ({note})" if note else status]]
         for a in attempts.get(entry.id, ()):
             took = "" if a.end is None else f", {fmt_time(round(a.end - a.start, 3))} s"

@@ -10,7 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from waveplan.model import RunStatus, TaskStatus
-from waveplan.render.figures import faster, fmt_time, retry_wait_sentence, saving
+from waveplan.render.figures import faster, fmt_time, retry_wait_sentence, saving, task_note
 from waveplan.render.json import dumps
 from waveplan.render.text import MAX_ROWS, render_to_string
 from waveplan.schedule.measured import RunReport
@@ -46,6 +46,7 @@ def report_to_dict(report: RunReport) -> dict[str, Any]:
                 "reason": t.reason,
                 "flaky": t.flaky,
                 "waited": t.waited,
+                "timed_out": t.timed_out,
                 "branch": t.branch,
                 "observed_files": list(t.observed_files),
                 "undeclared": list(t.undeclared),
@@ -149,9 +150,7 @@ def tasks_table(report: RunReport) -> Table:
         key=lambda t: (t.status is TaskStatus.SUCCEEDED and not t.flaky, t.start or 0.0),
     )
     for task in interesting[: MAX_ROWS * 2]:
-        note = "flaky: passed after a retry" if task.flaky else (task.reason or "")
-        if task.status is TaskStatus.FAILED and task.exit_code is not None:
-            note = f"exit code {task.exit_code}"
+        note = task_note(task)
         table.add_row(
             task.id,
             Text(task.status.value, style=_STYLE[task.status]),

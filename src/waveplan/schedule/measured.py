@@ -16,7 +16,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from waveplan.graph import Graph, critical_path, tails
-from waveplan.model import DurationSource, Plan, RunInfo, TaskRun, TaskStatus, WorktreeRecord
+from waveplan.model import (
+    AttemptStatus,
+    DurationSource,
+    Plan,
+    RunInfo,
+    TaskRun,
+    TaskStatus,
+    WorktreeRecord,
+)
 from waveplan.resources.index import ResourceIndex
 from waveplan.schedule.simulate import simulate
 
@@ -52,6 +60,7 @@ class TaskReport:
     flaky: bool
     worker: str | None = None  # the last attempt's worker (with Dask: the worker's address)
     waited: float = 0.0  # between its attempts: the retry backoff
+    timed_out: bool = False  # its last attempt was stopped at its timeout
     branch: str | None = None
     observed_files: tuple[str, ...] = ()
     undeclared: tuple[str, ...] = ()
@@ -155,6 +164,7 @@ def measure(run: RunInfo) -> RunReport:
                 flaky=record.flaky,
                 worker=None if final is None else final.worker,
                 waited=_waited(record),
+                timed_out=final is not None and final.status is AttemptStatus.TIMED_OUT,
                 branch=None if git is None else git.branch,
                 observed_files=() if git is None else git.observed,
                 undeclared=() if git is None else git.undeclared,
