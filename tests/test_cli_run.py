@@ -707,7 +707,7 @@ def test_plan_uses_and_marks_durations_from_history(
     assert data["duration_sources"] == {"history": ["new", "slow"]}
     assert 7.3 <= data["makespan"]["sequential"] < 8.0
     code, out, _ = cli(capsys, "plan", str(plan))
-    assert "Durations: new, slow from history (median of successful attempts)" in out
+    assert "Durations: new, slow from history (measured in earlier runs)" in out
 
 
 def test_plan_without_a_usable_history_warns_and_plans(

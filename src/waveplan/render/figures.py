@@ -89,8 +89,9 @@ def retry_wait_sentence(report: RunReport) -> str | None:
 
 
 def duration_sources(plan: Plan) -> dict[str, list[str]]:
-    """The tasks whose duration was not declared, by where it comes from (``history``: the
-    median of their successful attempts; ``default``: no estimate, counted as 1)."""
+    """The tasks whose duration was not declared, by where it comes from (``history``:
+    measured in earlier runs, the median of their successful attempts in the plan root's
+    history or what an imported plan recorded; ``default``: no estimate, counted as 1)."""
     found: dict[str, list[str]] = {}
     for task in plan.tasks:
         if task.duration_source is not DurationSource.DECLARED:
@@ -104,7 +105,7 @@ def durations_sentence(plan: Plan) -> str | None:
     parts = []
     if DurationSource.HISTORY.value in sources:
         ids = sources[DurationSource.HISTORY.value]
-        parts.append(f"{_some(ids)} from history (median of successful attempts)")
+        parts.append(f"{_some(ids)} from history (measured in earlier runs)")
     if DurationSource.DEFAULT.value in sources:
         ids = sources[DurationSource.DEFAULT.value]
         parts.append(f"{_some(ids)} without an estimate, counted as 1")
