@@ -710,6 +710,23 @@ def test_plan_uses_and_marks_durations_from_history(
     assert "Durations: new, slow from history (measured in earlier runs)" in out
 
 
+def test_a_changed_command_is_not_timed_by_its_old_runs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Learnt durations count only attempts that ran the task's current command: after the
+    command changes the task is back to no estimate, until a run of the new command."""
+    plan = write_plan(tmp_path, "tasks:\n  - {id: a, run: 'sleep 0.3'}\n")
+    assert cli(capsys, "run", str(plan), "-q")[0] == 0
+    assert plan_with_history(load_plan(plan)).task("a").duration >= 0.3
+    write_plan(tmp_path, "tasks:\n  - {id: a, run: 'sleep 0.01'}\n")
+    learnt = plan_with_history(load_plan(plan)).task("a")
+    assert learnt.duration_source is DurationSource.DEFAULT
+    assert cli(capsys, "run", str(plan), "-q")[0] == 0
+    learnt = plan_with_history(load_plan(plan)).task("a")
+    assert learnt.duration_source is DurationSource.HISTORY
+    assert learnt.duration < 0.3
+
+
 def test_plan_without_a_usable_history_warns_and_plans(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

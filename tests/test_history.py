@@ -59,8 +59,10 @@ def attempt(
     *,
     status: AttemptStatus = AttemptStatus.SUCCEEDED,
     session: int = 1,
+    command: str | None = "abc",
 ) -> None:
-    """Record one attempt from ``span`` (start, end), finished unless the end is None."""
+    """Record one attempt from ``span`` (start, end), finished unless the end is None;
+    ``command`` is the command hash it records."""
     start, end = span
     history.attempt_started(
         run_id,
@@ -70,7 +72,7 @@ def attempt(
         start=start,
         worker="w1",
         host="host",
-        command_hash="abc",
+        command_hash=command,
         log=f"/logs/{task}.{number}.log",
     )
     if end is not None:
@@ -268,6 +270,25 @@ def test_durations_are_medians_of_successful_real_attempts(tmp_path: Path) -> No
         attempt(history, "dry", "a", 1, (4000.0, 4100.0))
         attempt(history, "dry", "c", 1, (4000.0, 4001.0))
         assert history.durations() == {"a": 3.0, "b": 0.25}
+
+
+def test_durations_follow_the_current_command_and_the_latest_attempts(tmp_path: Path) -> None:
+    """Given the tasks' current command hashes, durations() counts only attempts that ran
+    those commands (a changed command starts afresh), of named tasks only, and only each
+    task's latest ``recent`` successful attempts."""
+    plan = make_plan(tmp_path)
+    with History.for_root(tmp_path) as history:
+        for n in range(15):  # a: 1 s, 2 s ... 15 s, one attempt per run, oldest first
+            run_id = f"r{n}"
+            start_run(history, plan, run_id, started=1000.0 * (n + 1))
+            at = 1000.0 * (n + 1)
+            attempt(history, run_id, "a", 1, (at, at + n + 1))
+            attempt(history, run_id, "b", 1, (at, at + 100.0), command="old")
+            if n >= 13:
+                attempt(history, run_id, "b", 2, (at + 200, at + 207.0), command="new")
+        assert history.durations(recent=10) == {"a": 10.5, "b": 100.0}  # 6..15; b: any command
+        assert history.durations({"a": "abc", "b": "new"}, recent=3) == {"a": 14.0, "b": 7.0}
+        assert history.durations({"b": "gone"}) == {}
 
 
 def test_abandon_attempts_marks_running_attempts_interrupted(tmp_path: Path) -> None:

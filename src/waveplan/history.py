@@ -10,6 +10,7 @@ message saying what to do.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import sqlite3
 import statistics
@@ -25,6 +26,7 @@ from waveplan.model import (
     RunInfo,
     RunStatus,
     RunSummary,
+    Task,
     TaskRun,
     TaskStatus,
     WorktreeRecord,
@@ -32,15 +34,28 @@ from waveplan.model import (
 
 __all__ = [
     "HISTORY_FILE",
+    "RECENT_ATTEMPTS",
     "SCHEMA_VERSION",
     "History",
     "HistoryError",
     "WorktreeRun",
+    "command_hash",
     "state_dir",
 ]
 
 STATE_DIR = ".waveplan"
 HISTORY_FILE = "history.db"
+RECENT_ATTEMPTS = 10
+"""A learnt duration is the median of at most this many of the task's latest successful
+attempts: durations drift (a growing test suite), and the estimate follows."""
+
+
+def command_hash(task: Task) -> str | None:
+    """What an attempt records of the command it ran (the task's ``run``, or its agent
+    prompt): a learnt duration only counts attempts that ran the task's current command."""
+    command = task.run if task.run is not None else task.agent
+    return None if command is None else hashlib.sha256(command.encode()).hexdigest()[:12]
+
 
 _MIGRATIONS: tuple[str, ...] = (
     """
@@ -496,15 +511,26 @@ class History:
             )
         }
 
-    def durations(self) -> dict[str, float]:
-        """Median duration of each task's successful attempts over all real (not dry) runs."""
+    def durations(
+        self, commands: Mapping[str, str | None] | None = None, *, recent: int = RECENT_ATTEMPTS
+    ) -> dict[str, float]:
+        """Per task, the median duration of its latest ``recent`` successful attempts in real
+        (not dry) runs. With ``commands`` (task id -> :func:`command_hash`), only the tasks it
+        names, and only attempts that ran the command the task has now."""
         found: dict[str, list[float]] = {}
-        for task, start, end in self._db.execute(
-            "SELECT a.task, a.start, a.end FROM attempts a JOIN runs r ON r.id = a.run_id"
-            " WHERE a.status = ? AND r.dry_run = 0 AND a.end IS NOT NULL",
+        for row_task, start, end, recorded in self._db.execute(
+            "SELECT a.task, a.start, a.end, a.command_hash FROM attempts a"
+            " JOIN runs r ON r.id = a.run_id"
+            " WHERE a.status = ? AND r.dry_run = 0 AND a.end IS NOT NULL"
+            " ORDER BY a.start DESC, a.attempt DESC",
             (AttemptStatus.SUCCEEDED.value,),
         ):
-            found.setdefault(str(task), []).append(max(0.0, float(end) - float(start)))
+            task = str(row_task)
+            if commands is not None and (task not in commands or commands[task] != recorded):
+                continue
+            values = found.setdefault(task, [])
+            if len(values) < recent:
+                values.append(max(0.0, float(end) - float(start)))
         return {task: statistics.median(values) for task, values in found.items()}
 
     def summaries(self, limit: int | None = None) -> list[RunSummary]:

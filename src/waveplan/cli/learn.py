@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 
 import click
 
-from waveplan.history import HISTORY_FILE, History, state_dir
+from waveplan.history import HISTORY_FILE, History, command_hash, state_dir
 from waveplan.model import Plan
 from waveplan.schedule.durations import with_history_durations
 from waveplan.schedule.observed import with_observed_writes
@@ -41,9 +41,12 @@ def learnt(plan: Plan, file: str) -> Plan:
 
 
 def plan_with_history(plan: Plan) -> Plan:
-    """The plan with durations learnt from the plan root's history, when there is one."""
+    """The plan with durations learnt from the plan root's history, when there is one: per
+    task without a declared duration, the median of its latest successful attempts that ran
+    its current command."""
     path = state_dir(plan.root) / HISTORY_FILE
     if not path.exists():
         return plan
     with History(path) as history:
-        return with_history_durations(plan, history.durations())
+        medians = history.durations({t.id: command_hash(t) for t in plan.tasks})
+    return with_history_durations(plan, medians)

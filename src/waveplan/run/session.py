@@ -31,7 +31,7 @@ from pathlib import Path
 
 from waveplan.errors import UserError
 from waveplan.graph import Graph
-from waveplan.history import History, state_dir
+from waveplan.history import History, command_hash, state_dir
 from waveplan.model import Isolation, Plan, RunStatus, Task, TaskStatus
 from waveplan.render.taskfile import taskfile_json
 from waveplan.resources.index import ResourceIndex
@@ -96,10 +96,6 @@ def definition_hash(task: Task) -> str:
     return hashlib.sha256(json.dumps(data).encode()).hexdigest()[:16]
 
 
-def command_hash(command: str | None) -> str | None:
-    return None if command is None else hashlib.sha256(command.encode()).hexdigest()[:12]
-
-
 @dataclass(frozen=True, slots=True)
 class SessionSpec:
     """What to run and how."""
@@ -125,9 +121,7 @@ class HistorySink:
         self.session = session
         self.wall0 = wall0
         self.host = socket.gethostname()
-        self.commands = {
-            t.id: command_hash(t.run if t.run is not None else t.agent) for t in plan.tasks
-        }
+        self.commands = {t.id: command_hash(t) for t in plan.tasks}
 
     def handle(self, event: Event) -> None:
         if isinstance(event, TaskStarted):
