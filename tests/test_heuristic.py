@@ -240,6 +240,25 @@ def test_the_reported_schedule_respects_every_rule(doc: dict[str, Any]) -> None:
     assert replay.makespan == analysis.practical
 
 
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(plan_docs(max_tasks=40), st.randoms(use_true_random=False))
+def test_plans_of_measured_durations_get_valid_schedules(doc: dict[str, Any], rng: Any) -> None:
+    """Measured durations (microsecond fractions, as learnt from a history) are rounded onto
+    the search's grid; whatever the search settles on, and wherever it stops, the reported
+    schedule is valid, within the bound and no later than the critical-path pass."""
+    for task in doc["tasks"]:
+        task["duration"] = round(rng.uniform(0.0001, 3.0), 6)
+    plan = load(doc)
+    graph = Graph.from_plan(plan)
+    index = ResourceIndex.build(plan)
+    assert not Instance.build(graph, index, plan.workers, grid_limit=SEARCH_GRID).exact
+    analysis = analyse(plan)
+    check_schedule(plan, analysis.schedule)
+    single = simulate(graph, index, workers=plan.workers, priority=tails(graph))
+    assert analysis.lower_bound.value - EPSILON <= analysis.practical
+    assert analysis.practical <= single.makespan + EPSILON
+
+
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(plan_docs(max_tasks=20), st.randoms(use_true_random=False))
 def test_a_schedule_replayed_with_its_full_sequence_is_never_later(
