@@ -761,6 +761,25 @@ def test_no_attempt_ends_before_it_started(
         assert task["end"] >= task["start"], task
 
 
+def test_a_run_outlives_the_reader_of_its_output(tmp_path: Path) -> None:
+    """``waveplan run ... | head -1``: when the reader of the progress lines goes away, the
+    run goes on, records every task and exits with the run's own code; nothing is printed
+    about the closed pipe."""
+    tasks = "".join(f"  - {{id: t{i}, run: 'sleep 0.05'}}\n" for i in range(8))
+    write_plan(tmp_path, "workers: 2\ntasks:\n" + tasks)
+    process = spawn("run", "plan.yaml", cwd=tmp_path)
+    assert process.stdout is not None and process.stderr is not None
+    assert "running run" in process.stdout.readline()
+    process.stdout.close()  # the reader goes away after the first line
+    assert process.wait(timeout=60) == 0
+    assert process.stderr.read() == ""
+    process.stderr.close()
+    with History.for_root(tmp_path) as history:
+        (summary,) = history.summaries()
+        assert summary.status is RunStatus.SUCCEEDED
+        assert summary.succeeded == 8
+
+
 def test_barrier_option_runs_wave_by_wave(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

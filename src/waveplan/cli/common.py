@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import sys
@@ -23,6 +24,7 @@ __all__ = [
     "emit",
     "format_option",
     "print_error",
+    "stdout_gone",
     "terminal_style",
 ]
 
@@ -82,3 +84,12 @@ def emit(text: str, output: str | None) -> None:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def stdout_gone() -> None:
+    """Point standard output at /dev/null once its reader has gone (``waveplan run ... |
+    head``): what is left to print is dropped, and the run goes on to record its end."""
+    with contextlib.suppress(OSError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)

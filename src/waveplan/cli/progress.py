@@ -14,6 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 from rich.text import Text
 
+from waveplan.cli.common import stdout_gone
 from waveplan.model import AttemptStatus, TaskStatus
 from waveplan.render.figures import fmt_time
 from waveplan.run.events import (
@@ -38,15 +39,26 @@ def _indent(text: str) -> str:
 
 
 class PlainProgress:
-    """One line per event, for logs and pipes."""
+    """One line per event, for logs and pipes. When the reader of the pipe goes away, the
+    lines stop and the run goes on (a run is not stopped by ``| head``)."""
 
     def __init__(self, stream: IO[str]) -> None:
         self.stream = stream
         self._started = time.monotonic()
+        self._gone = False
 
     def _line(self, text: str) -> None:
-        self.stream.write(f"[{_seconds(time.monotonic() - self._started)}] {text}\n")
-        self.stream.flush()
+        self._write(f"[{_seconds(time.monotonic() - self._started)}] {text}\n")
+
+    def _write(self, text: str) -> None:
+        if self._gone:
+            return
+        try:
+            self.stream.write(text)
+            self.stream.flush()
+        except BrokenPipeError:
+            self._gone = True
+            stdout_gone()
 
     def handle(self, event: Event) -> None:
         if isinstance(event, RunStarted):
@@ -83,10 +95,10 @@ class PlainProgress:
         }.get(event.status, event.status.value)
         self._line(f"FAILED {event.task} ({why}) after {took}; log: {event.log}")
         if event.tail:
-            self.stream.write(_indent(event.tail) + "\n")
+            self._write(_indent(event.tail) + "\n")
 
     def close(self) -> None:
-        self.stream.flush()
+        self._write("")
 
 
 class LiveProgress:

@@ -14,7 +14,7 @@ from types import FrameType
 import click
 
 from waveplan.cli.backend import check_backend_options, cluster_threads, dask_backend
-from waveplan.cli.common import terminal_style
+from waveplan.cli.common import stdout_gone, terminal_style
 from waveplan.cli.isolate import isolate_choice, isolate_options
 from waveplan.cli.learn import learn_option, learnt, plan_with_history
 from waveplan.cli.sources import source_format, source_options, targets_argument
@@ -252,8 +252,10 @@ def run_command(
 
         with History.for_root(plan.root) as history:
             report = measure(history.run_info(run_id))
-        click.echo(report_text(report, width=width, color=color), nl=False)
-        if not dry_run:
-            logs = state_dir(plan.root) / "runs" / run_id
-            click.echo(f"Logs: {logs}")
+        try:
+            click.echo(report_text(report, width=width, color=color), nl=False)
+            if not dry_run:
+                click.echo(f"Logs: {state_dir(plan.root) / 'runs' / run_id}")
+        except BrokenPipeError:  # the exit code is the run's, whoever stopped reading
+            stdout_gone()
     return result.exit_code

@@ -236,21 +236,23 @@ class Runner:
         self._events.append(event)
 
     def _flush(self) -> None:
-        """Hand the events of one loop turn to the sinks, in order. The turn first hands new
+        """Hand the events of one loop turn to the sinks: all of them to the first sink (the
+        history), then to the next, so that a sink failing (a display whose terminal went
+        away) can never leave the record of the turn half-written. The turn first hands new
         jobs to the executor, so idle workers do not wait for the history to be written."""
         if not self._events:
             return
+        events, self._events = self._events, []
         batching = self._batching
         for batch in batching:
             batch.begin_batch()
         try:
-            for event in self._events:
-                for sink in self.sinks:
+            for sink in self.sinks:
+                for event in events:
                     sink.handle(event)
         finally:
             for batch in batching:
                 batch.end_batch()
-        self._events.clear()
 
     def _submit(self, task: int) -> None:
         spec = self.plan.tasks[task]
