@@ -853,11 +853,11 @@ def test_second_run_on_the_same_root_is_refused(tmp_path: Path) -> None:
     assert first.returncode == 130
 
 
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
 def test_signal_interrupts_the_run_and_stops_its_processes(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], sig: signal.Signals
 ) -> None:
-    """Ctrl-C or SIGTERM to waveplan terminates the running task's whole group, starts
+    """Ctrl-C, SIGTERM or a hang-up to waveplan terminates the running task's whole group, starts
     nothing more, records the run as interrupted and exits 130."""
     plan = write_plan(
         tmp_path,

@@ -56,7 +56,7 @@ class PlainProgress:
         try:
             self.stream.write(text)
             self.stream.flush()
-        except BrokenPipeError:
+        except OSError:  # a closed pipe, or a terminal that went away (hang-up)
             self._gone = True
             stdout_gone()
 

@@ -53,12 +53,14 @@ class _StopSwitch:
 
 @contextmanager
 def _stop_on_signals(switch: _StopSwitch) -> Iterator[None]:
-    """Ctrl-C and SIGTERM stop the run cleanly instead of killing waveplan."""
+    """Ctrl-C, SIGTERM and SIGHUP (the terminal closed) stop the run cleanly instead of
+    killing waveplan."""
 
     def handler(_signum: int, _frame: FrameType | None) -> None:
         switch.request()
 
-    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    stops = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    previous = {sig: signal.signal(sig, handler) for sig in stops}
     try:
         yield
     finally:
@@ -256,6 +258,6 @@ def run_command(
             click.echo(report_text(report, width=width, color=color), nl=False)
             if not dry_run:
                 click.echo(f"Logs: {state_dir(plan.root) / 'runs' / run_id}")
-        except BrokenPipeError:  # the exit code is the run's, whoever stopped reading
+        except OSError:  # the reader or terminal went away: the exit code is still the run's
             stdout_gone()
     return result.exit_code
