@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import pty
 import signal
 import sqlite3
 import subprocess
@@ -890,6 +891,38 @@ def test_signal_interrupts_the_run_and_stops_its_processes(
         (attempt,) = history.attempts(run_id=data["run_id"])
     assert summary.status is RunStatus.INTERRUPTED
     assert attempt.status is AttemptStatus.INTERRUPTED
+
+
+def test_a_hang_up_on_a_terminal_records_the_run_as_interrupted(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """On a terminal (the live display), closing the terminal and hanging up stops the run
+    cleanly: its display fails on the lost terminal without taking the run's record or exit
+    code with it."""
+    plan = write_plan(tmp_path, "tasks:\n  - {id: long, run: 'echo $$ > long.pid; sleep 60'}\n")
+    leader, follower = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "waveplan", "run", str(plan)],
+        cwd=tmp_path,
+        stdin=subprocess.DEVNULL,
+        stdout=follower,
+        stderr=follower,
+        env={**os.environ, "COLUMNS": "80"},
+    )
+    os.close(follower)
+    try:
+        pid = int(wait_for(tmp_path / "long.pid"))
+        os.close(leader)  # the terminal goes away...
+        process.send_signal(signal.SIGHUP)  # ...and says so
+        assert process.wait(timeout=30) == 130
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert gone_within(pid, 5)
+    data = report(capsys, tmp_path)
+    assert data["status"] == "interrupted"
+    assert tasks_of(data)["long"]["status"] == "interrupted"
 
 
 def test_interrupted_run_can_be_resumed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

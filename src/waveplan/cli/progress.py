@@ -142,6 +142,12 @@ class LiveProgress:
         return f"ETA {left:.0f}s"
 
     def handle(self, event: Event) -> None:
+        try:
+            self._show(event)
+        except OSError:  # the terminal went away (hang-up): drop the display, keep the run
+            stdout_gone()
+
+    def _show(self, event: Event) -> None:
         if isinstance(event, RunStarted):
             self._planned = {t: end - start for t, (start, end) in event.planned.items()}
             self._planned_total = sum(self._planned.values())
@@ -165,4 +171,8 @@ class LiveProgress:
         self._live.update(self._render())
 
     def close(self) -> None:
-        self._live.stop()
+        try:
+            self._live.stop()
+        except OSError:
+            stdout_gone()
+            self._live.stop()
