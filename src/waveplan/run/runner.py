@@ -139,7 +139,10 @@ class Runner:
         self.sinks = list(sinks)
         # (checked once: isinstance against a runtime protocol is slow, and a run flushes
         # once per turn of its loop)
-        self._batching = [s for s in self.sinks if isinstance(s, BatchingSink)]
+        # Each sink with itself again when it wants to know which events come together.
+        self._sinks: list[tuple[Sink, BatchingSink | None]] = [
+            (s, s if isinstance(s, BatchingSink) else None) for s in self.sinks
+        ]
         self.options = options
         self.graph = graph if graph is not None else Graph.from_plan(plan)
         self.index = index if index is not None else ResourceIndex.build(plan)
@@ -237,22 +240,22 @@ class Runner:
 
     def _flush(self) -> None:
         """Hand the events of one loop turn to the sinks: all of them to the first sink (the
-        history), then to the next, so that a sink failing (a display whose terminal went
-        away) can never leave the record of the turn half-written. The turn first hands new
-        jobs to the executor, so idle workers do not wait for the history to be written."""
+        history, which commits them together), then to the next, so that a sink failing or
+        slow (a display whose reader went away or lags) can neither cut the record of the
+        turn in half nor hold its commit back. The turn first hands new jobs to the executor,
+        so idle workers do not wait for the history to be written."""
         if not self._events:
             return
         events, self._events = self._events, []
-        batching = self._batching
-        for batch in batching:
-            batch.begin_batch()
-        try:
-            for sink in self.sinks:
+        for sink, batch in self._sinks:
+            if batch is not None:
+                batch.begin_batch()
+            try:
                 for event in events:
                     sink.handle(event)
-        finally:
-            for batch in batching:
-                batch.end_batch()
+            finally:
+                if batch is not None:
+                    batch.end_batch()
 
     def _submit(self, task: int) -> None:
         spec = self.plan.tasks[task]
