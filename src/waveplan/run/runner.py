@@ -136,12 +136,11 @@ class Runner:
         self.resumed = bool(done or first_attempt) if resumed is None else resumed
         self.run_id = run_id
         self.executor = executor
-        self.sinks = list(sinks)
+        # Each sink, with itself again when it wants to know which events come together
         # (checked once: isinstance against a runtime protocol is slow, and a run flushes
-        # once per turn of its loop)
-        # Each sink with itself again when it wants to know which events come together.
+        # once per turn of its loop).
         self._sinks: list[tuple[Sink, BatchingSink | None]] = [
-            (s, s if isinstance(s, BatchingSink) else None) for s in self.sinks
+            (s, s if isinstance(s, BatchingSink) else None) for s in sinks
         ]
         self.options = options
         self.graph = graph if graph is not None else Graph.from_plan(plan)

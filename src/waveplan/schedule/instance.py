@@ -124,11 +124,12 @@ class Instance:
                 tail[i] += max(tail[s] for s in ss)
         return tail
 
-    def bound(self) -> int:
+    def bound(self, tail: Sequence[int] | None = None) -> int:
         """A lower bound on the makespan of any schedule of the instance (grid units): the
-        longest dependency chain, and per family the work of its members over its capacity."""
+        longest dependency chain, and per family the work of its members over its capacity.
+        ``tail`` is :meth:`tails`, when the caller has it."""
         durations = self.durations
-        best = max(self.tails(), default=0)
+        best = max(self.tails() if tail is None else tail, default=0)
         for family in self.families:
             work = sum(q * durations[t] for t, q in zip(family.tasks, family.demands, strict=True))
             best = max(best, -(-work // family.capacity))

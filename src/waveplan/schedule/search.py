@@ -311,9 +311,10 @@ class _Search:
         # Composite sort keys: start time first, zero-duration tasks first, then topological.
         self.tie = [(n if durations[j] else 0) + self.position[j] for j in range(n)]
         self.stride = 2 * n
+        self.tail = instance.tails()  # grid units: the longest chain from each task's start
         self.target = -1
         if lower is not None:
-            self.target = max(math.ceil(lower * instance.scale - 1e-6), instance.bound())
+            self.target = max(math.ceil(lower * instance.scale - 1e-6), instance.bound(self.tail))
         self.rng = random.Random(SEED)
         self.edges = {(p, j) for j in range(n) for p in instance.preds[j]}
 
@@ -451,7 +452,7 @@ class _Search:
         graph = self.graph
         n = self.n
         durations = instance.durations
-        tail = [float(t) for t in instance.tails()]
+        tail = [float(t) for t in self.tail]
         after = [tail[j] - durations[j] for j in range(n)]  # latest-finish rule, as a priority
 
         # Replays in order of preference: on equal makespans the first wins (lighter policies).
