@@ -948,3 +948,50 @@ def test_interrupted_run_can_be_resumed(tmp_path: Path, capsys: pytest.CaptureFi
     )
     assert tasks["first"]["attempts"] == 1
     assert tasks["long"]["attempts"] == 2
+
+
+def test_a_dry_run_never_resumes_a_real_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`--resume --dry-run` after a failed real run does not record fake successes into it
+    (which made `history` say succeeded, taught `plan` fake durations and refused the real
+    `--resume`): it resumes only a dry run."""
+    plan = write_plan(
+        tmp_path,
+        "tasks:\n  - {id: build, run: 'test -f fixed'}\n"
+        "  - {id: deploy, run: 'touch deployed', depends: [build]}\n",
+    )
+    assert cli(capsys, "run", str(plan), "-q")[0] == 1
+    real = report(capsys, tmp_path)["run_id"]
+    code, _, err = cli(capsys, "run", str(plan), "-q", "--resume", "--dry-run")
+    assert code == 2
+    assert "no earlier dry run of this plan to resume" in err
+    assert report(capsys, tmp_path, real)["status"] == "failed"
+    assert cli(capsys, "run", str(plan), "-q", "--dry-run")[0] == 0
+    code, _, err = cli(capsys, "run", str(plan), "-q", "--resume", "--dry-run")
+    assert (code, "succeeded; there is nothing to resume" in err) == (2, True)
+    (tmp_path / "fixed").touch()
+    assert cli(capsys, "run", str(plan), "-q", "--resume")[0] == 0
+    data = report(capsys, tmp_path, real)
+    assert data["status"] == "succeeded"
+    assert (tmp_path / "deployed").exists()
+
+
+def test_resume_finds_the_plan_however_its_path_is_spelled(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run started as `plan.yaml` is resumed from a subfolder as `../plan.yaml` and through
+    a symbolic link."""
+    plan = write_plan(tmp_path, "tasks:\n  - {id: a, run: 'test -f fixed'}\n")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "link.yaml").symlink_to(plan)
+    monkeypatch.chdir(tmp_path)
+    assert cli(capsys, "run", "plan.yaml", "-q")[0] == 1
+    first = report(capsys, tmp_path)["run_id"]
+    monkeypatch.chdir(tmp_path / "sub")
+    assert cli(capsys, "run", "../link.yaml", "-q", "--resume")[0] == 1
+    (tmp_path / "fixed").touch()
+    assert cli(capsys, "run", "../plan.yaml", "-q", "--resume")[0] == 0
+    data = report(capsys, tmp_path)
+    assert (data["run_id"], data["status"]) == (first, "succeeded")
+    assert tasks_of(data)["a"]["attempts"] == 3

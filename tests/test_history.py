@@ -10,7 +10,7 @@ import pytest
 from waveplan import history as history_module
 from waveplan.history import HISTORY_FILE, SCHEMA_VERSION, History, HistoryError, state_dir
 from waveplan.load import parse_plan_text
-from waveplan.model import AttemptStatus, Plan, RunStatus, TaskStatus
+from waveplan.model import AttemptInfo, AttemptStatus, Plan, RunStatus, TaskRun, TaskStatus
 from waveplan.render.taskfile import taskfile_json
 
 PLAN_TEXT = """
@@ -366,6 +366,7 @@ def test_summaries_list_runs_newest_first_with_counts(tmp_path: Path) -> None:
     with History.for_root(tmp_path) as history:
         start_run(history, plan, "r1", started=1000.0)
         history.task_finished("r1", "a", TaskStatus.FAILED)
+        history.task_finished("r1", "b", TaskStatus.CONFLICT)  # its work did not merge: failed
         history.finish_run("r1", RunStatus.FAILED, 1001.0)
         start_run(history, plan, "r2", started=2000.0, dry_run=True)
         for task in "abc":
@@ -375,7 +376,7 @@ def test_summaries_list_runs_newest_first_with_counts(tmp_path: Path) -> None:
         assert (first.run_id, first.status, first.dry_run) == ("r2", RunStatus.SUCCEEDED, True)
         assert (first.tasks, first.succeeded, first.failed) == (3, 3, 0)
         assert (second.run_id, second.status, second.ended) == ("r1", RunStatus.FAILED, 1001.0)
-        assert (second.tasks, second.succeeded, second.failed) == (3, 0, 1)
+        assert (second.tasks, second.succeeded, second.failed) == (3, 0, 2)
         assert [s.run_id for s in history.summaries(limit=1)] == ["r2"]
         assert history.latest_run() == "r2"
         assert history.run_ids() == ["r1", "r2"]
@@ -411,3 +412,40 @@ def test_history_survives_reopening(tmp_path: Path) -> None:
         assert history.run_ids() == ["r1"]
         assert history.start_session("r1", pid=2, host="h", started=1100.0) == 2
         assert [a.task for a in history.attempts()] == ["a"]
+
+
+def _attempt(number: int, status: AttemptStatus, command: str = "abc") -> AttemptInfo:
+    return AttemptInfo("a", number, float(number), number + 0.5, status, command_hash=command)
+
+
+@pytest.mark.parametrize(
+    ("attempts", "flaky"),
+    [
+        ((AttemptStatus.FAILED, AttemptStatus.SUCCEEDED), True),
+        ((AttemptStatus.TIMED_OUT, AttemptStatus.SUCCEEDED), True),
+        # killed (Ctrl-C, kill -9) and resumed: nothing failed
+        ((AttemptStatus.INTERRUPTED, AttemptStatus.SUCCEEDED), False),
+        ((AttemptStatus.LOST, AttemptStatus.SUCCEEDED), False),
+        ((AttemptStatus.CONFLICT, AttemptStatus.SUCCEEDED), False),
+        ((AttemptStatus.SUCCEEDED,), False),
+    ],
+)
+def test_flaky_means_the_same_command_failed_before_it_passed(
+    attempts: tuple[AttemptStatus, ...], flaky: bool
+) -> None:
+    task = TaskRun(
+        "a",
+        TaskStatus.SUCCEEDED,
+        tuple(_attempt(n, s) for n, s in enumerate(attempts, start=1)),
+    )
+    assert task.flaky is flaky
+
+
+def test_a_fixed_command_that_passes_is_not_flaky() -> None:
+    """The command failed, was changed, and the new one passed on --resume: not flaky."""
+    task = TaskRun(
+        "a",
+        TaskStatus.SUCCEEDED,
+        (_attempt(1, AttemptStatus.FAILED, "old"), _attempt(2, AttemptStatus.SUCCEEDED, "new")),
+    )
+    assert not task.flaky

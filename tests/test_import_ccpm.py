@@ -25,7 +25,7 @@ WARNINGS = [
     f"{EPIC}/005.md:7: 005 conflicts with 009, which is not in this epic; ignored",
     "002 is marked parallel, but the computed plan serializes it: 003 waits for it on "
     "state:conflict.002+003",
-    "003 is marked parallel, but the computed plan serializes it: it waits 5 for "
+    "003 is marked parallel, but the computed plan serializes it: it waits 5h for "
     "state:conflict.002+003 held by 002",
     "004 is marked parallel, but the computed plan serializes it: its dependencies order it "
     "against every other task",
@@ -71,9 +71,11 @@ def test_a_declared_conflict_is_one_exclusive_resource_for_the_pair() -> None:
 
 
 def test_effort_hours_are_durations() -> None:
-    """``Hours: 6`` is 6; a range ``4-6`` is its middle; ``Hours: 1.5`` is 1.5."""
+    """``Hours: 6`` is 6 hours; a range ``4-6`` is its middle; ``Hours: 1.5`` is 1.5 hours:
+    the plan is timed, in seconds."""
     plan = load_plan(EPIC)
-    assert [(t.id, t.duration) for t in plan.tasks] == [
+    assert plan.timed
+    assert [(t.id, t.duration / 3600) for t in plan.tasks] == [
         ("001", 6.0),
         ("002", 5.0),
         ("003", 3.0),

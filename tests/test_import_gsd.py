@@ -84,7 +84,8 @@ def test_a_summary_marks_the_plan_done_with_its_footprint_and_duration() -> None
     plan = load_plan(PHASE)
     first = plan.task("02-01")
     assert first.done
-    assert first.duration == 14.0
+    assert first.duration == 14 * 60  # 14min: the plan is timed, in seconds
+    assert plan.timed
     assert first.duration_source is DurationSource.HISTORY
     origins = {a.key: a.origin for a in first.accesses if a.mode is Mode.WRITE}
     assert origins == {
@@ -124,8 +125,8 @@ def test_a_finished_phase_is_read_when_given() -> None:
     """A phase folder whose plans all have summaries: every task done, no phase note."""
     plan = load_plan(".planning/phases/01-foundation")
     assert [(t.id, t.done, t.duration) for t in plan.tasks] == [
-        ("01-01", True, 9.0),
-        ("01-02", True, 6.0),
+        ("01-01", True, 9 * 60.0),
+        ("01-02", True, 6 * 60.0),
     ]
     assert plan.origin is not None
     assert plan.origin.warnings == ()

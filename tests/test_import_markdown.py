@@ -75,7 +75,9 @@ def test_field_lines_under_a_task_are_declared() -> None:
         "src/billing/export.ts": (Mode.READ, Origin.DECLARED),
     }
     six = plan.task("6")
-    assert six.duration == 0.5  # 30min, in hours
+    assert six.duration == 1800  # 30min: the plan is timed, in seconds
+    assert plan.timed
+    assert plan.default_duration == 3600  # its other estimates are hours
     assert six.duration_source is DurationSource.DECLARED
     assert plan.task("5").description == (
         "Adds `GET /exports/billing.csv`, streaming the writer's output."
@@ -146,11 +148,11 @@ def test_without_inference_the_prose_conflict_is_gone(capsys: pytest.CaptureFixt
         "6 is declared in wave 3, but dependencies and conflicts let it run in wave 2",
     ]
     assert data["makespan"] == {
-        "sequential": 6.5,
-        "theoretical": 4.0,
-        "practical": 4.0,
-        "practical_waves": 4.0,
-        "lower_bound": 4.0,
+        "sequential": 6.5 * 3600,
+        "theoretical": 4.0 * 3600,
+        "practical": 4.0 * 3600,
+        "practical_waves": 4.0 * 3600,
+        "lower_bound": 4.0 * 3600,
     }
 
 
@@ -164,7 +166,7 @@ def test_text_output_marks_done_inferred_and_lists_findings(
     assert "Declared (markdown)" in out
     assert "(done)" in out
     assert "src/billing/export.ts (inferred)" in out
-    assert "3 waited 1 for src/billing/export.ts held by 2 (inferred)" in out
+    assert "3 waited 1h for src/billing/export.ts held by 2 (inferred)" in out
     assert "Declared vs computed" in out
     assert "- 6 depends on 9, which is not in the plan: counted as done" in out
 

@@ -535,3 +535,19 @@ def test_group_alive_ignores_a_reaped_group() -> None:
     process = subprocess.Popen(["true"], start_new_session=True)
     process.wait()
     assert not group_alive(process.pid)
+
+
+def test_group_alive_ignores_zombies() -> None:
+    """A group whose only process exited but is not reaped yet (a zombie) runs nothing: not
+    alive. (A killed command's orphans are reaped by init, sometimes late, sometimes never
+    when waveplan itself is PID 1: waiting for them held a timed-out task for seconds.)"""
+    process = subprocess.Popen(["true"], start_new_session=True)
+    try:
+        stat = Path(f"/proc/{process.pid}/stat")
+        deadline = time.monotonic() + 10
+        while stat.read_text().rsplit(")", 1)[-1].split()[0] != "Z":
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        assert not group_alive(process.pid)
+    finally:
+        process.wait()

@@ -3,6 +3,7 @@ prompt, standard input of the local executor, and a fake agent script in a workt
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -16,7 +17,7 @@ from waveplan.cli import main
 from waveplan.errors import PlanValidationError
 from waveplan.history import state_dir
 from waveplan.load import parse_plan_text
-from waveplan.model import AttemptStatus, Isolation, Task
+from waveplan.model import Access, AttemptStatus, Isolation, Mode, Origin, ResourceKind, Task
 from waveplan.render.taskfile import taskfile_json
 from waveplan.run.agent import render_prompt
 from waveplan.run.executor import Job, Outcome
@@ -95,6 +96,24 @@ def test_changing_the_prompt_changes_the_task_for_resume() -> None:
     plain = task("{id: c, run: x, depends: []}")
     before = json.dumps(["x", [], [], None, None])
     assert definition_hash(plain) == hashlib.sha256(before.encode()).hexdigest()[:16]
+
+
+def test_learnt_and_inferred_accesses_do_not_change_the_task_for_resume() -> None:
+    """`--learn` and `--infer` add accesses from the runs and the code, which the run itself
+    changes: a task they add to is still the same task (`--resume --learn` re-ran tasks that
+    had succeeded); a declared access is part of the definition."""
+    plan = parse_plan_text("tasks:\n  - {id: a, run: x, files: [a.py]}\n", name="p.yaml")
+    task = plan.tasks[0]
+    extra = [
+        Access(ResourceKind.FILE, "b.py", Mode.WRITE, origin=Origin.OBSERVED),
+        Access(ResourceKind.FILE, "c.py", Mode.READ, origin=Origin.INFERRED),
+    ]
+    grown = dataclasses.replace(task, accesses=(*task.accesses, *extra))
+    assert definition_hash(grown) == definition_hash(task)
+    declared = dataclasses.replace(
+        task, accesses=(*task.accesses, Access(ResourceKind.FILE, "b.py", Mode.WRITE))
+    )
+    assert definition_hash(declared) != definition_hash(task)
 
 
 def test_local_executor_gives_a_large_stdin_without_blocking(tmp_path: Path) -> None:
@@ -184,3 +203,26 @@ def test_a_missing_agent_command_stops_before_anything_runs(
     assert not (tmp_path / "ran").exists()
     assert not (state_dir(tmp_path) / "history.db").exists()
     assert os.environ.get("WAVEPLAN_AGENT_CMD") is None
+
+
+def test_resuming_after_the_agent_tasks_succeeded_needs_no_agent_command(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The agent task succeeded, a shell task failed: `--resume` without the agent command
+    runs the shell task (only an agent task left to run needs the command)."""
+    monkeypatch.delenv("WAVEPLAN_AGENT_CMD", raising=False)
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(
+        "tasks:\n  - {id: t1, agent: 'write {id}'}\n"
+        "  - {id: t2, run: 'test -f fixed', depends: [t1]}\n"
+    )
+    assert main(["run", str(plan), "-q", "--agent-cmd", "cat > out.txt"]) == 1
+    (tmp_path / "fixed").touch()
+    code = main(["run", str(plan), "-q", "--resume"])
+    assert code == 0, capsys.readouterr().err
+    (tmp_path / "fixed").unlink()
+    assert main(["run", str(plan), "-q", "--agent-cmd", "cat > out.txt"]) == 1
+    plan.write_text(plan.read_text().replace("write {id}", "rewrite {id}"))  # t1 must run again
+    code = main(["run", str(plan), "-q", "--resume"])
+    assert code == 2
+    assert "task 't1' has an agent prompt" in capsys.readouterr().err

@@ -79,6 +79,22 @@ def test_rerun_runs_a_conflicting_task_once_more_at_once() -> None:
     assert result.flaky == ()
 
 
+def test_a_rerun_is_no_retry() -> None:
+    """A task with one retry whose rerun after a conflict fails still gets its retry (the
+    rerun did not use it up), and passing then makes it flaky."""
+
+    def outcomes(task: str, attempt: int) -> AttemptStatus:
+        if task != "b":
+            return AttemptStatus.SUCCEEDED
+        return (AttemptStatus.CONFLICT, AttemptStatus.FAILED, AttemptStatus.SUCCEEDED)[attempt - 1]
+
+    result, record, _ = run(outcomes, on_conflict=ConflictPolicy.RERUN, retries=1)
+    assert result.statuses["b"] is TaskStatus.SUCCEEDED
+    finished = [e.status for e in record.events if isinstance(e, TaskFinished) and e.task == "b"]
+    assert finished == [AttemptStatus.CONFLICT, AttemptStatus.FAILED, AttemptStatus.SUCCEEDED]
+    assert result.flaky == ("b",)
+
+
 def test_rerun_happens_only_once() -> None:
     """A rerun that conflicts again settles the task as a conflict."""
     result, record, _ = run(conflicting("b"), on_conflict=ConflictPolicy.RERUN)

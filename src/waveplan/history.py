@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import os
 import sqlite3
 import statistics
 from collections.abc import Mapping, Sequence
@@ -40,6 +41,7 @@ __all__ = [
     "HistoryError",
     "WorktreeRun",
     "command_hash",
+    "plan_file_key",
     "state_dir",
 ]
 
@@ -55,6 +57,13 @@ def command_hash(task: Task) -> str | None:
     prompt): a learnt duration only counts attempts that ran the task's current command."""
     command = task.run if task.run is not None else task.agent
     return None if command is None else hashlib.sha256(command.encode()).hexdigest()[:12]
+
+
+def plan_file_key(path: str) -> str:
+    """A plan file as runs record it: its real path, the same however it was spelled
+    (relative, through ``..`` or a symbolic link), so ``--resume`` and ``--learn`` find the
+    plan's runs from any folder."""
+    return os.path.realpath(path)
 
 
 _MIGRATIONS: tuple[str, ...] = (
@@ -536,11 +545,15 @@ class History:
     def summaries(self, limit: int | None = None) -> list[RunSummary]:
         sql = (
             "SELECT r.id, r.plan_file, r.status, r.started, r.ended, r.dry_run,"
-            " COUNT(t.task), SUM(t.status = ?), SUM(t.status = ?)"
+            " COUNT(t.task), SUM(t.status = ?), SUM(t.status IN (?, ?))"
             " FROM runs r LEFT JOIN tasks t ON t.run_id = r.id GROUP BY r.id"
             " ORDER BY r.started DESC, r.id DESC"
         )
-        params: list[object] = [TaskStatus.SUCCEEDED.value, TaskStatus.FAILED.value]
+        params: list[object] = [
+            TaskStatus.SUCCEEDED.value,
+            TaskStatus.FAILED.value,
+            TaskStatus.CONFLICT.value,  # its work did not merge: the task failed
+        ]
         if limit is not None:
             sql += " LIMIT ?"
             params.append(limit)

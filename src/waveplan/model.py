@@ -179,6 +179,10 @@ class Plan:
     ``evidence`` says, per task id and inferred access, why the access was inferred (for the
     accesses ``waveplan plan --infer`` adds from code, tests and history).
     ``isolate`` is the plan's ``isolate:`` key (None when it does not say).
+    ``timed`` says that durations are seconds: a task wrote its duration with a unit (``30m``)
+    or durations were measured (:mod:`waveplan.units`); otherwise they have no unit.
+    ``default_duration`` is what a task without an estimate counts as (the plan's
+    ``default_duration:`` key, else 1).
     """
 
     tasks: tuple[Task, ...]
@@ -190,6 +194,8 @@ class Plan:
     origin: PlanSource | None = None
     evidence: Mapping[str, Mapping[Access, Evidence]] = field(default_factory=dict)
     isolate: Isolation | None = None
+    timed: bool = False
+    default_duration: float = 1.0
 
     def task(self, task_id: str) -> Task:
         """The task with this id (KeyError if there is none)."""
@@ -310,10 +316,16 @@ class TaskRun:
 
     @property
     def flaky(self) -> bool:
-        """Succeeded, but only after a failed attempt (a merge conflict is not a failure of
-        the attempt)."""
-        return self.status is TaskStatus.SUCCEEDED and any(
-            a.status not in (AttemptStatus.SUCCEEDED, AttemptStatus.CONFLICT) for a in self.attempts
+        """Succeeded, but only after an attempt of the same command failed or timed out (an
+        attempt that was interrupted, lost or did not merge did not fail, and a command that
+        changed since is another command)."""
+        final = self.final
+        if self.status is not TaskStatus.SUCCEEDED or final is None:
+            return False
+        return any(
+            a.status in (AttemptStatus.FAILED, AttemptStatus.TIMED_OUT)
+            and a.command_hash == final.command_hash
+            for a in self.attempts
         )
 
     @property

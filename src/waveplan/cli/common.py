@@ -10,17 +10,19 @@ import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from waveplan.errors import UserError
+from waveplan.units import parse_duration
 
 __all__ = [
     "EXIT_FAILED",
     "EXIT_INTERRUPTED",
     "EXIT_OK",
     "EXIT_USAGE",
+    "Seconds",
     "emit",
     "format_option",
     "print_error",
@@ -46,6 +48,36 @@ def format_option(*choices: str) -> Callable[[F], F]:
         show_default=True,
         help="Output format.",
     )
+
+
+if TYPE_CHECKING:
+    _FloatParam = click.ParamType[float]
+else:  # generic only for type checkers in the click versions waveplan supports
+    _FloatParam = click.ParamType
+
+
+class Seconds(_FloatParam):
+    """An option in seconds: a number, or a duration with a unit (``90s``, ``10m``,
+    ``1h 30m``); more than zero unless ``zero`` allows it."""
+
+    name = "seconds"
+
+    def __init__(self, *, zero: bool = False) -> None:
+        self.zero = zero
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> float:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            seconds = float(value)
+        else:
+            try:
+                seconds = parse_duration(str(value))[0]
+            except ValueError as exc:
+                self.fail(f"{value!r} is not a duration: {exc}", param, ctx)
+        if not (seconds > 0 or (self.zero and seconds == 0)) or seconds == float("inf"):
+            self.fail(f"{value!r} must be more than 0{' or 0' if self.zero else ''}", param, ctx)
+        return seconds
 
 
 def print_error(message: str) -> None:

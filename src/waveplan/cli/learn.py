@@ -6,12 +6,11 @@ observed writes."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
-from waveplan.history import HISTORY_FILE, History, command_hash, state_dir
+from waveplan.history import HISTORY_FILE, History, command_hash, plan_file_key, state_dir
 from waveplan.model import Plan
 from waveplan.schedule.durations import with_history_durations
 from waveplan.schedule.observed import with_observed_writes
@@ -37,7 +36,7 @@ def learnt(plan: Plan, file: str) -> Plan:
     if not path.exists():
         return plan
     with History(path) as history:
-        return with_observed_writes(plan, history.undeclared_files(str(Path(file).absolute())))
+        return with_observed_writes(plan, history.undeclared_files(plan_file_key(file)))
 
 
 def plan_with_history(plan: Plan) -> Plan:

@@ -7,7 +7,7 @@ import dataclasses
 import click
 
 import waveplan.schedule.exact as exact_solver
-from waveplan.cli.common import emit, format_option, terminal_style
+from waveplan.cli.common import Seconds, emit, format_option, terminal_style
 from waveplan.cli.infer import infer_option, inferred
 from waveplan.cli.learn import learn_option, learnt, plan_with_history
 from waveplan.cli.sources import source_format, source_options, targets_argument
@@ -66,7 +66,7 @@ EFFORTS = tuple(e.value for e in Effort)
 )
 @click.option(
     "--time-limit",
-    type=click.FloatRange(min=0, min_open=True),
+    type=Seconds(),
     metavar="S",
     help=f"Seconds the exact solver may run (with --optimal; default {DEFAULT_TIME_LIMIT:g}).",
 )

@@ -8,19 +8,18 @@ import signal
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from types import FrameType
 
 import click
 
 from waveplan.cli.backend import check_backend_options, cluster_threads, dask_backend
-from waveplan.cli.common import stdout_gone, terminal_style
+from waveplan.cli.common import Seconds, stdout_gone, terminal_style
 from waveplan.cli.isolate import isolate_choice, isolate_options
 from waveplan.cli.learn import learn_option, learnt, plan_with_history
 from waveplan.cli.sources import source_format, source_options, targets_argument
 from waveplan.errors import UserError
 from waveplan.graph import Graph, upstream
-from waveplan.history import History, state_dir
+from waveplan.history import History, plan_file_key, state_dir
 from waveplan.load import load_plan
 from waveplan.resources.index import ResourceIndex
 from waveplan.run.events import Sink
@@ -112,7 +111,7 @@ def _progress(width: int) -> Sink:
 )
 @click.option(
     "--retry-delay",
-    type=click.FloatRange(min=0),
+    type=Seconds(zero=True),
     default=1.0,
     show_default=True,
     metavar="S",
@@ -120,9 +119,9 @@ def _progress(width: int) -> Sink:
 )
 @click.option(
     "--timeout",
-    type=click.FloatRange(min=0, min_open=True),
+    type=Seconds(),
     metavar="S",
-    help="Timeout in seconds for tasks that do not set 'timeout'.",
+    help="Timeout in seconds (or 10m, 1h 30m) for tasks that do not set 'timeout'.",
 )
 @click.option(
     "--barrier",
@@ -229,7 +228,7 @@ def run_command(
     graph, index = Graph.from_plan(plan), ResourceIndex.build(plan)
     spec = SessionSpec(
         plan=plan,
-        plan_file=str(Path(file).absolute()),
+        plan_file=plan_file_key(file),
         options=options,
         resume=resume,
         dry_run=dry_run,

@@ -19,6 +19,7 @@ from waveplan.load.markdown import DONE_WORDS
 from waveplan.load.prose import find_paths
 from waveplan.load.text import read_text
 from waveplan.model import DurationSource, Origin, SourceFormat, id_sort_key
+from waveplan.units import HOUR
 
 __all__ = ["EPIC_FILE", "read_ccpm", "task_files"]
 
@@ -140,6 +141,7 @@ def read_ccpm(folder: Path, *, display: str, root: str, infer: bool) -> Import:
         name=name,
         scope="this epic",
         warnings=warnings,
+        duration_unit=HOUR if any(d.duration is not None for d in drafts) else None,
     )
 
 

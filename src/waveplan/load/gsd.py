@@ -24,6 +24,7 @@ from waveplan.load.imported import Draft, Import, join_ids
 from waveplan.load.prose import list_entries, path_of_entry
 from waveplan.load.text import read_text
 from waveplan.model import DurationSource, Origin, SourceFormat
+from waveplan.units import MINUTE
 
 __all__ = ["PLAN_SUFFIX", "SUMMARY_SUFFIX", "parse_minutes", "plan_files", "read_gsd"]
 
@@ -119,6 +120,7 @@ def read_gsd(folder: Path, *, display: str, root: str, notes: list[str]) -> Impo
         name=folder.name,
         scope="this phase folder",
         warnings=warnings,
+        duration_unit=MINUTE if any(d.duration is not None for d in drafts) else None,
     )
 
 

@@ -37,6 +37,7 @@ from waveplan.model import (
     id_sort_key,
 )
 from waveplan.resources import normalize_path, normalize_state
+from waveplan.units import duration_text
 
 __all__ = ["Draft", "DraftAccess", "Import", "assemble", "id_list", "join_ids"]
 
@@ -88,6 +89,9 @@ class Import:
     """What an importer read: its tasks, in the source's order, and its warnings so far.
 
     ``scope`` names what the import holds in messages (``this phase folder``).
+    ``duration_unit`` is the seconds in a unit of the drafts' durations when the source gives
+    them a unit (the plan is then timed, and a task without a duration counts as one unit);
+    None when they have none.
     """
 
     format: SourceFormat
@@ -97,6 +101,7 @@ class Import:
     name: str | None = None
     scope: str = "the plan"
     warnings: list[str] = field(default_factory=list)
+    duration_unit: float | None = None
 
 
 def join_ids(ids: list[str]) -> str:
@@ -278,7 +283,11 @@ def assemble(imported: Import) -> Plan:
             if origin is not Origin.DECLARED:
                 origins.setdefault(task_id, {})[(field_name, key)] = origin
         if draft.duration is not None:
-            entry["duration"] = draft.duration
+            entry["duration"] = (
+                draft.duration
+                if imported.duration_unit is None
+                else duration_text(draft.duration * imported.duration_unit)
+            )
             where["duration"] = draft.duration_where
         if draft.done:
             entry["done"] = True
@@ -292,6 +301,8 @@ def assemble(imported: Import) -> Plan:
         entries.append(entry)
 
     data: dict[str, Any] = {"tasks": entries}
+    if imported.duration_unit is not None:
+        data = {"default_duration": duration_text(imported.duration_unit), **data}
     if imported.name:
         data = {"name": imported.name, **data}
     plan = build_plan(Document(data), name=imported.source, root=imported.root)

@@ -18,6 +18,7 @@ from waveplan.load.frontmatter import read_front_matter, text_value
 from waveplan.load.imported import Draft, Import, id_list
 from waveplan.load.prose import find_paths, list_entries, path_of_entry
 from waveplan.model import DurationSource, Origin, SourceFormat
+from waveplan.units import HOUR
 
 __all__ = ["DONE_WORDS", "parse_duration_hours", "read_markdown"]
 
@@ -135,6 +136,7 @@ def read_markdown(path: Path, text: str, *, display: str, root: str, infer: bool
         if matter is not None and matter.present:
             name = text_value(matter.fields.get("title"))
             text = "\n" * (matter.body_line - 1) + matter.body
+    timed = False  # an estimate was written with a unit
     wave: int | None = None
     wave_where = ""
     wave_heading = 0  # the heading level that opened the wave; 7 for a bold line
@@ -150,7 +152,7 @@ def read_markdown(path: Path, text: str, *, display: str, root: str, infer: bool
             current.body.append(line)
             continue
         if current is not None:
-            _finish(current, display, infer)
+            timed |= _finish(current, display, infer)
             current = None
         if marker is not None:
             wave, wave_where = marker, f"{display}:{line.number}"
@@ -177,7 +179,7 @@ def read_markdown(path: Path, text: str, *, display: str, root: str, infer: bool
         drafts.append(draft)
         current = _Open(draft, line.heading, line.indent, line.bullet)
     if current is not None:
-        _finish(current, display, infer)
+        timed |= _finish(current, display, infer)
     if not drafts:
         raise PlanSyntaxError(
             "no tasks found: expected lines such as 'Task 2: Add event hook [depends: 1]'",
@@ -190,6 +192,7 @@ def read_markdown(path: Path, text: str, *, display: str, root: str, infer: bool
         drafts=drafts,
         name=name,
         scope="the plan",
+        duration_unit=HOUR if timed else None,  # one estimate with a unit: all are hours
     )
 
 
@@ -206,9 +209,11 @@ def _in_body(task: _Open, line: _Line) -> bool:
     return not line.bullet or line.indent > task.indent
 
 
-def _finish(task: _Open, display: str, infer: bool) -> None:
-    """Read the fields of a task's body; the rest is its description."""
+def _finish(task: _Open, display: str, infer: bool) -> bool:
+    """Read the fields of a task's body; the rest is its description. True when its
+    estimate is written with a unit."""
     draft = task.draft
+    timed = False
     prose: list[_Line] = []
     for line in task.body:
         found = _FIELD.match(line.text.strip())
@@ -228,9 +233,10 @@ def _finish(task: _Open, display: str, infer: bool) -> None:
             ids, _ = id_list(value)
             draft.depends.extend((dep, where) for dep in ids)
         elif label in ("duration", "estimate"):
-            hours, _ = parse_duration_hours(value)
+            hours, unit_given = parse_duration_hours(value)
             if hours is not None:
                 draft.duration, draft.duration_where = hours, where
+                timed = unit_given
                 draft.duration_source = DurationSource.DECLARED
         elif label == "status" and value.lower().strip(" .`*") in DONE_WORDS:
             draft.done, draft.done_where = True, where
@@ -245,6 +251,7 @@ def _finish(task: _Open, display: str, infer: bool) -> None:
         for number, text in mentions:
             for path in find_paths(text):
                 draft.add("files", path, Origin.INFERRED, f"{display}:{number}")
+    return timed
 
 
 def _dedent(lines: list[str]) -> str:

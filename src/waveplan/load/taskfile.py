@@ -27,10 +27,11 @@ from waveplan.model import (
     id_sort_key,
 )
 from waveplan.resources import normalize_path, normalize_state, normalize_test
+from waveplan.units import parse_duration
 
 __all__ = ["TASK_KEYS", "TOP_KEYS", "build_plan"]
 
-TOP_KEYS = ("name", "workers", "resources", "isolate", "tasks")
+TOP_KEYS = ("name", "workers", "resources", "isolate", "default_duration", "tasks")
 TASK_KEYS = (
     "id",
     "title",
@@ -170,6 +171,14 @@ def build_plan(doc: Document, *, name: str, root: str) -> Plan:
     workers = _workers(ctx, data)
     capacities = _capacities(ctx, data)
     isolate = _isolate(ctx, data)
+    default = 1.0
+    if "default_duration" in data:
+        default = _seconds(
+            data["default_duration"],
+            "default_duration",
+            ">= 0",
+            lambda message, field: ctx.error(message, container=data, key=field, field=field),
+        )
     if "tasks" not in data:
         raise ctx.error("no 'tasks': a plan needs a list or mapping of tasks")
     raw_tasks = _task_entries(ctx, data)
@@ -177,7 +186,7 @@ def build_plan(doc: Document, *, name: str, root: str) -> Plan:
     seen: dict[str, int] = {}
     access_cache: dict[tuple[str, str], Access] = {}
     for position, (entry, task_id) in enumerate(raw_tasks):
-        task = _task(ctx, entry, task_id, capacities, access_cache)
+        task = _task(ctx, entry, task_id, capacities, access_cache, default=default)
         if task.id in seen:
             raise ctx.error(
                 f"duplicate id (tasks #{seen[task.id] + 1} and #{position + 1})",
@@ -200,6 +209,9 @@ def build_plan(doc: Document, *, name: str, root: str) -> Plan:
         root=root,
         source=name,
         isolate=isolate,
+        timed=_timed(data.get("default_duration"))
+        or any(_timed(entry.get("duration")) for entry, _ in raw_tasks),
+        default_duration=default,
     )
 
 
@@ -365,6 +377,8 @@ def _task(
     task_id: str,
     capacities: Mapping[str, int],
     access_cache: dict[tuple[str, str], Access],
+    *,
+    default: float,
 ) -> Task:
     def fail(message: str, field: str) -> PlanValidationError:
         return ctx.error(message, container=entry, key=field, task=task_id, field=field)
@@ -414,18 +428,10 @@ def _task(
             if amount:
                 accesses.append(Access(ResourceKind.COUNTED, resource, Mode.AMOUNT, amount))
 
-    duration = 1.0
+    duration = default
     source = DurationSource.DEFAULT
     if "duration" in entry:
-        raw_duration = entry["duration"]
-        if (
-            isinstance(raw_duration, bool)
-            or not isinstance(raw_duration, int | float)
-            or not math.isfinite(raw_duration)
-            or raw_duration < 0
-        ):
-            raise fail(f"expected a number >= 0, got {_type_name(raw_duration)}", "duration")
-        duration = float(raw_duration)
+        duration = _seconds(entry["duration"], "duration", ">= 0", fail)
         source = DurationSource.DECLARED
 
     command = entry.get("run")
@@ -449,14 +455,7 @@ def _task(
         raise fail(f"expected a whole number >= 0, got {_type_name(retries)}", "retries")
     timeout = entry.get("timeout")
     if timeout is not None:
-        if (
-            isinstance(timeout, bool)
-            or not isinstance(timeout, int | float)
-            or not math.isfinite(timeout)
-            or timeout <= 0
-        ):
-            raise fail(f"expected a number of seconds > 0, got {_type_name(timeout)}", "timeout")
-        timeout = float(timeout)
+        timeout = _seconds(timeout, "timeout", "> 0", fail)
 
     return Task(
         id=task_id,
@@ -472,6 +471,34 @@ def _task(
         description=description,
         agent=agent,
     )
+
+
+def _seconds(
+    raw: object, field: str, limit: str, fail: Callable[[str, str], PlanValidationError]
+) -> float:
+    """A duration field: a number, or text with units (``90s``, ``1h 30m``) read as seconds."""
+    value: object = raw
+    if isinstance(raw, str):
+        try:
+            value = parse_duration(raw)[0]
+        except ValueError as exc:
+            raise fail(f"{_type_name(raw)} is not a duration: {exc}", field) from None
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)
+        or (value < 0 if limit == ">= 0" else value <= 0)
+    ):
+        raise fail(
+            f"expected a number {limit} or a duration such as 90s or 1h 30m, got {_type_name(raw)}",
+            field,
+        )
+    return float(value)
+
+
+def _timed(raw: object) -> bool:
+    """Whether a (valid) duration field is written with a unit, which makes the plan timed."""
+    return isinstance(raw, str) and parse_duration(raw)[1]
 
 
 def _depends(

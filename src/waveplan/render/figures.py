@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from waveplan.model import DurationSource, Plan, TaskStatus
 from waveplan.schedule.advice import Action, Advice
 from waveplan.schedule.measured import RunReport, TaskReport
+from waveplan.units import format_number as fmt_time
+from waveplan.units import time_formatter
 
 __all__ = [
     "advice_sentence",
@@ -16,15 +20,20 @@ __all__ = [
     "retry_wait_sentence",
     "saving",
     "task_note",
+    "time_format",
+    "time_heading",
 ]
 
 
-def fmt_time(value: float) -> str:
-    """A duration or time for humans: ``7``, ``1.5``, ``0.333``."""
-    if value == int(value) and abs(value) < 1e15:
-        return str(int(value))
-    text = f"{value:.3f}".rstrip("0").rstrip(".")
-    return "0" if text == "-0" else text
+def time_format(plan: Plan) -> Callable[[float], str]:
+    """How the plan's times are written: ``1h 30m`` when it is timed (seconds), else as the
+    bare numbers its durations are."""
+    return time_formatter(plan.timed)
+
+
+def time_heading(plan: Plan) -> str:
+    """The heading of a column of the plan's times."""
+    return "Time" if plan.timed else "Time units"
 
 
 def saving(makespan: float, sequential: float) -> float | None:
@@ -59,14 +68,15 @@ def _tasks(ids: tuple[str, ...], limit: int = 6) -> str:
     return shown + (f" and {len(ids) - limit} more" if len(ids) > limit else "")
 
 
-def advice_sentence(advice: Advice) -> str:
-    """What to do, in one sentence (without the resulting makespan)."""
+def advice_sentence(advice: Advice, fmt: Callable[[float], str] = fmt_time) -> str:
+    """What to do, in one sentence (without the resulting makespan); ``fmt`` writes the
+    plan's times (:func:`time_format`)."""
     if advice.action is Action.SPLIT:
         return f"Split {advice.resource} so that {_tasks(advice.tasks)} edit separate parts"
     if advice.action is Action.ISOLATE:
         return f"Give each task its own {advice.resource} (per-task copy, port or fixture)"
     if advice.action is Action.EXTRACT:
-        duration = fmt_time(advice.new_duration or 0.0)
+        duration = fmt(advice.new_duration or 0.0)
         return (
             f"Extract the shared part of {advice.resource} into an earlier task "
             f"'{advice.new_task}' (assumed duration {duration}) that {_tasks(advice.tasks)} "
@@ -108,7 +118,8 @@ def durations_sentence(plan: Plan) -> str | None:
         parts.append(f"{_some(ids)} from history (measured in earlier runs)")
     if DurationSource.DEFAULT.value in sources:
         ids = sources[DurationSource.DEFAULT.value]
-        parts.append(f"{_some(ids)} without an estimate, counted as 1")
+        counted = time_format(plan)(plan.default_duration)
+        parts.append(f"{_some(ids)} without an estimate, counted as {counted}")
     return "Durations: " + "; ".join(parts) if parts else None
 
 

@@ -13,7 +13,7 @@ import dataclasses
 import datetime
 import itertools
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from waveplan.model import AttemptStatus, DurationSource, Plan, TaskStatus
@@ -23,11 +23,14 @@ from waveplan.render.figures import (
     fmt_time,
     retry_wait_sentence,
     task_note,
+    time_format,
+    time_heading,
 )
 from waveplan.render.svg import Bar, GraphStyle, esc, gantt, pack_lanes, wave_graph, wave_summary
 from waveplan.schedule.analysis import PlanAnalysis, analyse
 from waveplan.schedule.explain import ConflictGroup, Delay
 from waveplan.schedule.measured import RunReport
+from waveplan.units import HOUR, MINUTE
 
 __all__ = ["DETAIL_LIMIT", "plan_html", "report_html"]
 
@@ -124,12 +127,12 @@ def _section(key: str, heading: str, *parts: str) -> str:
     return f'<section id="{key}">\n<h2>{esc(heading)}</h2>\n{inner}\n</section>'
 
 
-def _delay_text(delay: Delay) -> str:
+def _delay_text(delay: Delay, fmt: Callable[[float], str]) -> str:
     """``1 for src/x.ts held by t2``: the rest of "waited ..."."""
     more = f" and {delay.more_holders:,} more" if delay.more_holders else ""
     held = f" held by {_ids(delay.holders)}{more}" if delay.holders else ""
     note = " (conservative overlap)" if delay.conservative else ""
-    return f"{fmt_time(delay.duration)} for {delay.resource}{held}{note}"
+    return f"{fmt(delay.duration)} for {delay.resource}{held}{note}"
 
 
 def _delays_by_task(analysis: PlanAnalysis) -> dict[str, list[Delay]]:
@@ -269,13 +272,14 @@ def _conflicts_section(conflicts: _Conflicts, analysis: PlanAnalysis) -> str:
 def _serialization_section(analysis: PlanAnalysis, heading: str) -> str:
     parts = []
     points = analysis.serialization
+    fmt = time_format(analysis.plan)
     if points:
         rows = [
             _row(
                 esc(p.resource + (" (conservative)" if p.conservative else "")),
                 esc(_ids(p.tasks)),
-                fmt_time(p.wait),
-                "?" if p.cost is None else fmt_time(p.cost),
+                fmt(p.wait),
+                "?" if p.cost is None else fmt(p.cost),
                 numeric=(2, 3),
             )
             for p in points[:MAX_ROWS]
@@ -291,7 +295,7 @@ def _serialization_section(analysis: PlanAnalysis, heading: str) -> str:
         )
     if analysis.delays:
         items = [
-            f"<li>{esc(d.task)} waited {esc(_delay_text(d))}</li>"
+            f"<li>{esc(d.task)} waited {esc(_delay_text(d, fmt))}</li>"
             for d in analysis.delays[:MAX_ROWS]
         ]
         more = len(analysis.delays) - len(items)
@@ -309,11 +313,12 @@ def _advice_section(analysis: PlanAnalysis, heading: str) -> str:
     if not analysis.advice:
         return _section("advice", heading, "<p>No restructuring would shorten the plan.</p>")
     seq = analysis.sequential
+    fmt = time_format(analysis.plan)
     rows = [
         _row(
             str(n),
-            esc(advice_sentence(a)),
-            fmt_time(a.makespan),
+            esc(advice_sentence(a, fmt)),
+            fmt(a.makespan),
             esc(faster(a.makespan, seq)),
             numeric=(0, 2),
         )
@@ -351,7 +356,7 @@ def _critical_text(analysis: PlanAnalysis) -> str:
     shown = " \u2192 ".join(path.tasks[:MAX_PATH])
     if len(path.tasks) > MAX_PATH:
         shown += f" \u2192 ... ({len(path.tasks) - MAX_PATH:,} more)"
-    return f"critical path {shown} (length {fmt_time(path.length)})"
+    return f"critical path {shown} (length {time_format(analysis.plan)(path.length)})"
 
 
 def _task_facts(
@@ -361,6 +366,7 @@ def _task_facts(
     theoretical = {t: n for n, w in enumerate(analysis.theoretical_waves, start=1) for t in w}
     practical = {t: n for n, w in enumerate(analysis.practical_waves, start=1) for t in w}
     critical = set(analysis.critical_path.tasks)
+    fmt = time_format(analysis.plan)
     facts: dict[str, list[list[str]]] = {}
     for task in analysis.plan.tasks:
         rows = [
@@ -368,7 +374,7 @@ def _task_facts(
             ["waves", f"theoretical {theoretical[task.id]}, practical {practical[task.id]}"],
         ]
         waits = delays.get(task.id, [])
-        rows.extend(["waited", _delay_text(d)] for d in waits)
+        rows.extend(["waited", _delay_text(d, fmt)] for d in waits)
         if not waits:
             rows.append(["waited", "no: it started as soon as its dependencies finished"])
         rows.append(["depends on", ", ".join(task.depends) or "nothing"])
@@ -394,7 +400,8 @@ def plan_html(analysis: PlanAnalysis) -> str:
         f"<header>\n<h1>{esc(plan.name or plan.source)}</h1>\n"
         f'<p class="sub">{esc(plan.source)} \u00b7 {len(plan.tasks):,} tasks \u00b7 {workers}</p>\n'
         f"<p>{esc(_critical_text(analysis))}<br>\n"
-        f"lower bound {fmt_time(bound.value)} ({esc(bound.reason)}){optimal}</p>\n</header>"
+        f"lower bound {time_format(plan)(bound.value)} ({esc(bound.reason)}){optimal}</p>\n"
+        "</header>"
     )
     return _page(
         plan.name or plan.source,
@@ -414,22 +421,35 @@ def plan_html(analysis: PlanAnalysis) -> str:
 
 def _plan_speedup(analysis: PlanAnalysis) -> str:
     seq = analysis.sequential
-    rows = [_row("Pure sequential", fmt_time(seq), "baseline", numeric=(1,))]
+    fmt = time_format(analysis.plan)
+    rows = [_row("Pure sequential", fmt(seq), "baseline", numeric=(1,))]
     for label, value, note in (
         ("Theoretical parallel", analysis.theoretical, "(on paper)"),
         ("Practical parallel", analysis.practical, "(conflicts respected)"),
         ("Practical, wave by wave", analysis.practical_waves_makespan, "(barrier between waves)"),
     ):
-        rows.append(_row(label, fmt_time(value), esc(f"{faster(value, seq)} {note}"), numeric=(1,)))
+        rows.append(_row(label, fmt(value), esc(f"{faster(value, seq)} {note}"), numeric=(1,)))
     rows.append(
         _row(
             "Lower bound",
-            fmt_time(analysis.lower_bound.value),
+            fmt(analysis.lower_bound.value),
             esc(f"no schedule can beat it ({analysis.lower_bound.reason})"),
             numeric=(1,),
         )
     )
-    return _section("speedup", "Speedup", _table("", ["Approach", "Time units", "Notes"], rows))
+    head = ["Approach", time_heading(analysis.plan), "Notes"]
+    return _section("speedup", "Speedup", _table("", head, rows))
+
+
+def _axis_unit(plan: Plan, end: float) -> tuple[str, float]:
+    """The unit a chart of the plan's times counts in, and its length in the plan's times."""
+    if not plan.timed:
+        return "time units", 1.0
+    if end >= 3 * HOUR:
+        return "hours", HOUR
+    if end >= 3 * MINUTE:
+        return "minutes", MINUTE
+    return "seconds", 1.0
 
 
 def _plan_gantt(analysis: PlanAnalysis) -> str:
@@ -450,12 +470,14 @@ def _plan_gantt(analysis: PlanAnalysis) -> str:
         )
         for s in analysis.schedule
     ]
+    unit, per_unit = _axis_unit(analysis.plan, analysis.practical)
     drawing = gantt(
         "Practical schedule",
         bars,
         [f"worker {n + 1}" for n in range(lanes)],
         analysis.practical,
-        "time units",
+        unit,
+        per_unit=per_unit,
     )
     return _section(
         "gantt",
@@ -469,15 +491,13 @@ def _plan_gantt(analysis: PlanAnalysis) -> str:
 def _plan_data(analysis: PlanAnalysis) -> dict[str, Any]:
     facts = _task_facts(analysis, _delays_by_task(analysis))
     slots = {s.task: s for s in analysis.schedule}
+    fmt = time_format(analysis.plan)
     data: dict[str, Any] = {}
     for task in analysis.plan.tasks:
         slot = slots[task.id]
         rows = [
-            ["duration", fmt_time(task.duration) + _duration_note(task.duration_source)],
-            [
-                "scheduled",
-                f"{fmt_time(slot.start)} to {fmt_time(slot.end)} on worker {slot.worker + 1}",
-            ],
+            ["duration", fmt(task.duration) + _duration_note(task.duration_source)],
+            ["scheduled", f"{fmt(slot.start)} to {fmt(slot.end)} on worker {slot.worker + 1}"],
             *facts[task.id],
         ]
         data[task.id] = {"title": task.title, "depends": list(task.depends), "facts": rows}

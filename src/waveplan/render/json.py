@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from waveplan.model import Origin, Plan
-from waveplan.render.figures import advice_sentence, duration_sources, efficiency, saving
+from waveplan.render.figures import (
+    advice_sentence,
+    duration_sources,
+    efficiency,
+    saving,
+    time_format,
+)
 from waveplan.schedule.advice import Advice
 from waveplan.schedule.analysis import PlanAnalysis
 
@@ -24,13 +31,13 @@ __all__ = [
 PRETTY_LIMIT = 2000
 
 
-def _advice(advice: Advice) -> dict[str, Any]:
+def _advice(advice: Advice, fmt: Callable[[float], str]) -> dict[str, Any]:
     entry: dict[str, Any] = {
         "action": advice.action.value,
         "resource": advice.resource,
         "makespan": advice.makespan,
         "gain": advice.gain,
-        "description": advice_sentence(advice),
+        "description": advice_sentence(advice, fmt),
     }
     if advice.tasks:
         entry["tasks"] = list(advice.tasks)
@@ -47,6 +54,7 @@ def plan_to_dict(analysis: PlanAnalysis) -> dict[str, Any]:
     data: dict[str, Any] = {
         "tasks": len(analysis.plan.tasks),
         "workers": analysis.plan.workers,
+        "time_unit": "s" if analysis.plan.timed else None,
         "makespan": {
             "sequential": seq,
             "theoretical": analysis.theoretical,
@@ -103,7 +111,7 @@ def plan_to_dict(analysis: PlanAnalysis) -> dict[str, Any]:
             }
             for s in analysis.serialization
         ],
-        "advice": [_advice(a) for a in analysis.advice],
+        "advice": [_advice(a, time_format(analysis.plan)) for a in analysis.advice],
         "optimal": analysis.optimal,
         "solver": solver_to_dict(analysis),
         "done": [t.id for t in analysis.plan.tasks if t.done],

@@ -227,10 +227,13 @@ def gantt(
     lane_names: Sequence[str],
     end: float,
     unit: str,
+    *,
+    per_unit: float = 1.0,
 ) -> str:
     """A Gantt chart: time axis on top, one lane per entry of ``lane_names``, one ``rect.bar``
     with ``data-task`` per task. Bars with attempts get them drawn over the bar; bars with a
-    planned span get a thin planned strip above them."""
+    planned span get a thin planned strip above them. The axis counts in ``unit``, each
+    ``per_unit`` of the bars' time (minutes of a chart in seconds: ``per_unit=60``)."""
     end = end if end > 0 else 1.0
     scale = CHART_W / end
     run = any(b.attempts or b.planned is not None for b in bars)
@@ -257,8 +260,8 @@ def gantt(
                 f"{esc(name)}</text>"
             )
     bottom = top + len(lane_names) * lane_h
-    for value in _ticks(end):
-        x = left + value * scale
+    for value in _ticks(end / per_unit):
+        x = left + value * per_unit * scale
         lines.append(
             f'<line class="tick" x1="{num(x)}" y1="{top - 4}" x2="{num(x)}" y2="{bottom}"/>'
         )

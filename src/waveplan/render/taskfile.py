@@ -13,6 +13,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from waveplan.model import DurationSource, Mode, Plan, ResourceKind, Task
+from waveplan.units import duration_text
 
 if TYPE_CHECKING:
     import yaml
@@ -29,7 +30,7 @@ _FIELDS = {
 }
 
 
-def _task(task: Task) -> dict[str, Any]:
+def _task(task: Task, timed: bool) -> dict[str, Any]:
     entry: dict[str, Any] = {"id": task.id}
     if task.title != task.id:
         entry["title"] = task.title
@@ -46,7 +47,7 @@ def _task(task: Task) -> dict[str, Any]:
     if uses:
         entry["uses"] = uses
     if task.duration_source is not DurationSource.DEFAULT:
-        entry["duration"] = task.duration
+        entry["duration"] = duration_text(task.duration) if timed else task.duration
     if task.run is not None:
         entry["run"] = task.run
     if task.agent is not None:
@@ -71,7 +72,10 @@ def plan_to_taskfile(plan: Plan) -> dict[str, Any]:
         data["resources"] = dict(plan.capacities)
     if plan.isolate is not None:
         data["isolate"] = plan.isolate.value
-    data["tasks"] = [_task(t) for t in plan.tasks]
+    if plan.default_duration != 1.0:
+        default = plan.default_duration
+        data["default_duration"] = duration_text(default) if plan.timed else default
+    data["tasks"] = [_task(t, plan.timed) for t in plan.tasks]
     return data
 
 

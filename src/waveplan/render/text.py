@@ -13,8 +13,15 @@ from rich.console import Console, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from waveplan.model import Origin
-from waveplan.render.figures import advice_sentence, durations_sentence, faster, fmt_time
+from waveplan.model import Origin, Plan
+from waveplan.render.figures import (
+    advice_sentence,
+    durations_sentence,
+    faster,
+    fmt_time,
+    time_format,
+    time_heading,
+)
 from waveplan.schedule.analysis import PlanAnalysis
 
 __all__ = ["plan_text", "render_to_string"]
@@ -94,16 +101,19 @@ def waves_table(analysis: PlanAnalysis, titles: dict[str, str]) -> Table:
     return table
 
 
-def speedup_table(sequential: float, rows: list[tuple[str, float, str]]) -> Table:
+def speedup_table(
+    sequential: float, rows: list[tuple[str, float, str]], plan: Plan | None = None
+) -> Table:
     """The seed's table: pure sequential as the baseline, then each approach with its time
-    units and how much faster it is (``43% faster (on paper)``)."""
+    (in the plan's units) and how much faster it is (``43% faster (on paper)``)."""
+    fmt = fmt_time if plan is None else time_format(plan)
     table = Table(title="Speedup", box=box.SIMPLE_HEAVY, title_justify="left")
     table.add_column("Approach")
-    table.add_column("Time units", justify="right")
+    table.add_column("Time units" if plan is None else time_heading(plan), justify="right")
     table.add_column("Notes")
-    table.add_row("Pure sequential", fmt_time(sequential), "baseline")
+    table.add_row("Pure sequential", fmt(sequential), "baseline")
     for label, value, note in rows:
-        table.add_row(label, fmt_time(value), f"{faster(value, sequential)} {note}".strip())
+        table.add_row(label, fmt(value), f"{faster(value, sequential)} {note}".strip())
     return table
 
 
@@ -140,10 +150,11 @@ def serialization_table(analysis: PlanAnalysis) -> Table:
     table.add_column("Waited", justify="right")
     table.add_column("Costs", justify="right")
     points = analysis.serialization
+    fmt = time_format(analysis.plan)
     for point in points[:MAX_ROWS]:
         note = " (conservative)" if point.conservative else ""
-        cost = "?" if point.cost is None else fmt_time(point.cost)
-        table.add_row(point.resource + note, _ids(point.tasks), fmt_time(point.wait), cost)
+        cost = "?" if point.cost is None else fmt(point.cost)
+        table.add_row(point.resource + note, _ids(point.tasks), fmt(point.wait), cost)
     if len(points) > MAX_ROWS:
         table.add_row(_more(len(points), MAX_ROWS, "resources"), "", "", "")
     return table
@@ -152,6 +163,7 @@ def serialization_table(analysis: PlanAnalysis) -> Table:
 def delay_lines(analysis: PlanAnalysis) -> list[RenderableType]:
     """``t3 waited 1 for src/x.ts held by t2``, one line per task and resource."""
     lines: list[RenderableType] = [Text("Why tasks waited", style="italic")]
+    fmt = time_format(analysis.plan)
     for delay in analysis.delays[:MAX_ROWS]:
         more = f" and {delay.more_holders:,} more" if delay.more_holders else ""
         held = f" held by {_ids(delay.holders)}{more}" if delay.holders else ""
@@ -161,9 +173,7 @@ def delay_lines(analysis: PlanAnalysis) -> list[RenderableType]:
         ):
             note += " (inferred)"
         lines.append(
-            Text(
-                f"  {delay.task} waited {fmt_time(delay.duration)} for {delay.resource}{held}{note}"
-            )
+            Text(f"  {delay.task} waited {fmt(delay.duration)} for {delay.resource}{held}{note}")
         )
     if len(analysis.delays) > MAX_ROWS:
         lines.append(_more(len(analysis.delays), MAX_ROWS, "waits"))
@@ -178,11 +188,12 @@ def advice_table(analysis: PlanAnalysis) -> Table:
     table.add_column("Practical", justify="right")
     table.add_column("Notes")
     seq = analysis.sequential
+    fmt = time_format(analysis.plan)
     for number, advice in enumerate(analysis.advice[:MAX_ROWS], start=1):
         table.add_row(
             str(number),
-            advice_sentence(advice),
-            fmt_time(advice.makespan),
+            advice_sentence(advice, fmt),
+            fmt(advice.makespan),
             faster(advice.makespan, seq),
         )
     return table
@@ -227,9 +238,10 @@ def plan_text(analysis: PlanAnalysis, *, width: int = 100, color: bool = False) 
     critical.append(" -> ".join(path.tasks[:MAX_PATH]))
     if len(path.tasks) > MAX_PATH:
         critical.append(f" -> ... ({len(path.tasks) - MAX_PATH:,} more)")
-    critical.append(f"  (length {fmt_time(path.length)})")
+    fmt = time_format(plan)
+    critical.append(f"  (length {fmt(path.length)})")
     bound = Text("Lower bound: ", style="bold")
-    bound.append(f"{fmt_time(analysis.lower_bound.value)} ({analysis.lower_bound.reason})")
+    bound.append(f"{fmt(analysis.lower_bound.value)} ({analysis.lower_bound.reason})")
     if analysis.optimal:
         bound.append(": the practical schedule is optimal")
     else:
@@ -261,6 +273,7 @@ def plan_text(analysis: PlanAnalysis, *, width: int = 100, color: bool = False) 
                     "(barrier between waves)",
                 ),
             ],
+            plan,
         )
     )
     if analysis.advice:

@@ -82,6 +82,7 @@ class _Processes:
         self._stopping = False
         self._base_env = dict(os.environ)
         self._log_dirs: set[str] = set()
+        self._stoppers: list[threading.Thread] = []
         self._watchdog = self._start_watchdog(run_id) if watchdog and run_id else None
         self._open()
 
@@ -103,7 +104,19 @@ class _Processes:
     def _stop_group_async(self, pgid: int) -> threading.Thread:
         thread = threading.Thread(target=stop_group, args=(pgid, self.grace), daemon=True)
         thread.start()
+        with self._lock:
+            self._stoppers = [t for t in self._stoppers if t.is_alive()]
+            self._stoppers.append(thread)
         return thread
+
+    def _join_stoppers(self) -> None:
+        """Wait for the groups being stopped (at most the grace period, then they are
+        killed): after ``close`` nothing an attempt started is left running, and a group
+        that ignores SIGTERM still gets its SIGKILL before waveplan exits."""
+        with self._lock:
+            stoppers, self._stoppers = self._stoppers, []
+        for thread in stoppers:
+            thread.join()
 
     def _is_stopping(self) -> bool:
         return self._stopping
@@ -316,6 +329,7 @@ class LocalExecutor(_Processes):
         while self._attempts:
             self.wait(None)
         self._ready.clear()
+        self._join_stoppers()
         self._close_watchdog()
         # (-1 first: a signal handler calling interrupt() must not write to a reused number)
         wake_read, wake_write = self._wake_read, self._wake_write
@@ -427,6 +441,7 @@ class ThreadedExecutor(_Processes):
             self._jobs.put(None)
         for thread in self._threads:
             thread.join()
+        self._join_stoppers()
         self._close_watchdog()
 
     # --- workers -----------------------------------------------------------------------------

@@ -22,15 +22,29 @@ KILL_GRACE = 5.0
 """Seconds between SIGTERM and SIGKILL."""
 
 
-def group_alive(pgid: int) -> bool:
-    """True while any process of the group exists."""
+def group_alive(pgid: int, proc: str = "/proc") -> bool:
+    """True while a process of the group runs: a zombie does not count (it runs nothing and
+    only waits for its parent, often init, to reap it)."""
     try:
         os.killpg(pgid, 0)
     except ProcessLookupError:
-        return False
+        return False  # the common case, answered without reading /proc
     except PermissionError:
         return True
-    return True
+    try:
+        entries = list(Path(proc).iterdir())
+    except OSError:
+        return True
+    for entry in entries:
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[-1].split()
+        except OSError:
+            continue  # gone meanwhile
+        if len(fields) > 2 and fields[2] == str(pgid) and fields[0] != "Z":
+            return True
+    return False
 
 
 def _signal_group(pgid: int, sig: int) -> None:

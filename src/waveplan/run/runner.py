@@ -315,9 +315,10 @@ class Runner:
             )
         )
         now = self.executor.now()
-        if ok:
-            if self._tries[task] - (task in self._reran) > 1:  # a rerun after a conflict is not
-                self._flaky.append(job.task)  # a retry: the first attempt did succeed
+        tries = self._tries[task] - (task in self._reran)  # a rerun after a conflict is not a
+        if ok:  # try of its own: the attempt before it did succeed
+            if tries > 1:
+                self._flaky.append(job.task)
             self._scheduler.finished(task, True, now)
             self._settle(task, TaskStatus.SUCCEEDED)
             return
@@ -330,11 +331,8 @@ class Runner:
             return
         spec = self.plan.tasks[task]
         retries = spec.retries if spec.retries is not None else self.options.retries
-        if self._tries[task] <= retries:
-            delay = min(
-                self.options.max_retry_delay,
-                self.options.retry_delay * 2 ** (self._tries[task] - 1),
-            )
+        if tries <= retries:
+            delay = min(self.options.max_retry_delay, self.options.retry_delay * 2 ** (tries - 1))
             heapq.heappush(self._retry_at, (now + delay, task))
             self._emit(TaskRetrying(job.task, job.attempt + 1, delay))
             return

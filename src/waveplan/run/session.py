@@ -25,14 +25,14 @@ import os
 import secrets
 import socket
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from waveplan.errors import UserError
 from waveplan.graph import Graph
-from waveplan.history import History, command_hash, state_dir
-from waveplan.model import Isolation, Plan, RunStatus, Task, TaskStatus
+from waveplan.history import History, command_hash, plan_file_key, state_dir
+from waveplan.model import Isolation, Origin, Plan, RunStatus, Task, TaskStatus
 from waveplan.render.taskfile import taskfile_json
 from waveplan.resources.index import ResourceIndex
 from waveplan.run.agent import AGENT_CMD_ENV
@@ -83,11 +83,17 @@ def new_run_id(now: float | None = None) -> str:
 
 def definition_hash(task: Task) -> str:
     """What makes a task the same task for ``--resume``: its command or agent prompt,
-    dependencies, accesses, retries and timeout (not its title or duration estimate)."""
+    dependencies, declared accesses, retries and timeout (not its title or duration estimate,
+    nor the accesses ``--infer`` or ``--learn`` add: they come from the code and the runs,
+    which the run itself changes)."""
     data: list[object] = [
         task.run,
         list(task.depends),
-        sorted((a.kind.value, a.key, a.mode.value, a.amount) for a in task.accesses),
+        sorted(
+            (a.kind.value, a.key, a.mode.value, a.amount)
+            for a in task.accesses
+            if a.origin is Origin.DECLARED
+        ),
         task.retries,
         task.timeout,
     ]
@@ -196,7 +202,7 @@ def run_session(
     """
     plan = spec.plan
     folder = state_dir(plan.root)
-    if not spec.dry_run:
+    if not spec.dry_run and not spec.resume:
         check_agent_command(plan, spec.options.agent_command)
     try:
         with RunLock(folder), History.for_root(plan.root) as history:
@@ -207,18 +213,19 @@ def run_session(
             first_attempt: dict[str, int] = {}
             workspace: Workspace | None = None
             if spec.resume:
-                run_id = _resumable(history, spec.plan_file)
-                if not spec.dry_run:
-                    workspace = _resumed_workspace(spec, history, run_id)
+                run_id = _resumable(history, spec.plan_file, dry_run=spec.dry_run)
                 before = history.task_states(run_id)
-                history.resume_run(
-                    run_id, snapshot=snapshot, workers=spec.options.workers, definitions=definitions
-                )
                 done = {
                     task
                     for task, (status, definition) in before.items()
                     if status is TaskStatus.SUCCEEDED and definitions.get(task) == definition
                 }
+                if not spec.dry_run:
+                    check_agent_command(plan, spec.options.agent_command, done)
+                    workspace = _resumed_workspace(spec, history, run_id)
+                history.resume_run(
+                    run_id, snapshot=snapshot, workers=spec.options.workers, definitions=definitions
+                )
                 if workspace is not None:
                     done |= _recover_merged(history, run_id, workspace, before, definitions)
                 first_attempt = _next_attempts(
@@ -299,11 +306,12 @@ def run_session(
             sink.close()
 
 
-def check_agent_command(plan: Plan, command: str | None) -> None:
-    """Agent tasks that will run need the agent command."""
+def check_agent_command(plan: Plan, command: str | None, done: Collection[str] = ()) -> None:
+    """Agent tasks that will run (not done in the source, nor ``done`` by the run being
+    resumed) need the agent command."""
     if command:
         return
-    waiting = [t.id for t in plan.tasks if t.agent is not None and not t.done]
+    waiting = [t.id for t in plan.tasks if t.agent is not None and not t.done and t.id not in done]
     if waiting:
         raise UserError(
             f"task '{waiting[0]}' has an agent prompt: give the command that runs the agent with "
@@ -373,10 +381,22 @@ def _next_attempts(recorded: dict[str, int], log_dir: Path) -> dict[str, int]:
     return found
 
 
-def _resumable(history: History, plan_file: str) -> str:
-    latest = [s for s in history.summaries() if s.plan_file == plan_file and not s.dry_run]
+def _same_file(path: str) -> Callable[[str], bool]:
+    """Whether a recorded plan path names the same file as ``path`` (runs recorded by older
+    versions kept the path as it was spelled)."""
+    key = plan_file_key(path)
+    return lambda recorded: recorded == key or plan_file_key(recorded) == key
+
+
+def _resumable(history: History, plan_file: str, *, dry_run: bool) -> str:
+    """The run ``--resume`` continues: the plan's latest run of the same kind (a dry run
+    resumes a dry run; a real run never takes fake attempts for real ones). Runs recorded
+    under another spelling of the plan's path (``..``, a symbolic link) count too."""
+    same = _same_file(plan_file)
+    latest = [s for s in history.summaries() if s.dry_run == dry_run and same(s.plan_file)]
     if not latest:
-        raise UserError(f"{plan_file}: no earlier run of this plan to resume")
+        kind = "dry run" if dry_run else "run"
+        raise UserError(f"{plan_file}: no earlier {kind} of this plan to resume")
     last = latest[0]
     if last.status is RunStatus.SUCCEEDED:
         raise UserError(

@@ -21,13 +21,14 @@ every plan with inferred accesses, imported or not.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from waveplan.graph import Graph
 from waveplan.model import Origin, Plan, PlanSource, Slot
 from waveplan.resources.index import ResourceIndex
 from waveplan.schedule.explain import ConflictGroup, Delay, conflict_groups
+from waveplan.units import time_formatter
 
 __all__ = ["InferredReport", "SourceReport", "compare", "inferred_report"]
 
@@ -54,12 +55,6 @@ class SourceReport:
     findings: tuple[str, ...]
     inferred_conflicts: frozenset[str] = frozenset()
     inferred_waits: frozenset[tuple[str, str]] = frozenset()
-
-
-def _number(value: float) -> str:
-    if value == int(value):
-        return str(int(value))
-    return f"{value:.3f}".rstrip("0").rstrip(".")
 
 
 def _join(names: Sequence[str]) -> str:
@@ -104,7 +99,13 @@ def compare(
             limited=plan.workers is not None,
         )
     findings += _parallel(
-        origin, graph, done, schedule=schedule, delays=delays, inferred=inferred_waits
+        origin,
+        graph,
+        done,
+        schedule=schedule,
+        delays=delays,
+        inferred=inferred_waits,
+        fmt=time_formatter(plan.timed),
     )
     return SourceReport(tuple(findings), inferred_conflicts, inferred_waits)
 
@@ -215,6 +216,7 @@ def _parallel(
     schedule: Sequence[Slot],
     delays: Sequence[Delay],
     inferred: frozenset[tuple[str, str]],
+    fmt: Callable[[float], str],
 ) -> list[str]:
     """Tasks marked parallel that the practical schedule serializes, with the reasons."""
     name = origin.source_id
@@ -229,9 +231,7 @@ def _parallel(
             if delay.task == task:
                 holders = [name(h) for h in delay.holders]
                 held = f" held by {_join(holders)}" if holders else ""
-                reasons.append(
-                    f"it waits {_number(delay.duration)} for {delay.resource}{held}{note}"
-                )
+                reasons.append(f"it waits {fmt(delay.duration)} for {delay.resource}{held}{note}")
             elif task in delay.holders:
                 reasons.append(f"{name(delay.task)} waits for it on {delay.resource}{note}")
         if not reasons and len(graph) > 1 and _alone(graph, task, slots):

@@ -12,7 +12,8 @@ __all__ = ["with_history_durations"]
 
 def with_history_durations(plan: Plan, medians: Mapping[str, float]) -> Plan:
     """The plan where every task without a declared duration takes the median of its
-    successful attempts, when the history has any (its source becomes ``history``)."""
+    successful attempts, when the history has any (its source becomes ``history``). Measured
+    durations are seconds, so a plan that learns any is timed (:attr:`Plan.timed`)."""
     learnt = [
         t.id for t in plan.tasks if t.duration_source is DurationSource.DEFAULT and t.id in medians
     ]
@@ -25,4 +26,4 @@ def with_history_durations(plan: Plan, medians: Mapping[str, float]) -> Plan:
         else t
         for t in plan.tasks
     )
-    return dataclasses.replace(plan, tasks=tasks)
+    return dataclasses.replace(plan, tasks=tasks, timed=True)

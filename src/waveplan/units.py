@@ -1,0 +1,120 @@
+"""Durations with units: ``90s``, ``30m``, ``1.5h``, ``1h 30m``, read into seconds and written back.
+
+A plan's durations are unitless numbers until one of them is written with a unit; from then on
+the plan is *timed*: every duration is in seconds (bare numbers included), as are the durations
+waveplan measures when it runs tasks. Nothing here does I/O.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+
+__all__ = [
+    "HOUR",
+    "MINUTE",
+    "duration_text",
+    "format_duration",
+    "format_number",
+    "parse_duration",
+    "time_formatter",
+]
+
+MINUTE = 60.0
+HOUR = 3600.0
+
+_SECONDS = {
+    "ms": 0.001,
+    "msec": 0.001,
+    "msecs": 0.001,
+    "millisecond": 0.001,
+    "milliseconds": 0.001,
+    "s": 1.0,
+    "sec": 1.0,
+    "secs": 1.0,
+    "second": 1.0,
+    "seconds": 1.0,
+    "m": MINUTE,
+    "min": MINUTE,
+    "mins": MINUTE,
+    "minute": MINUTE,
+    "minutes": MINUTE,
+    "h": HOUR,
+    "hr": HOUR,
+    "hrs": HOUR,
+    "hour": HOUR,
+    "hours": HOUR,
+}
+_DAYS = frozenset({"d", "day", "days", "w", "wk", "week", "weeks"})
+_NUMBER = re.compile(r"\d+(?:\.\d*)?|\.\d+")
+_PART = re.compile(r"\s*(\d+(?:\.\d*)?|\.\d+)\s*([a-zA-Z]+)\s*")
+
+
+def parse_duration(text: str) -> tuple[float, bool]:
+    """``(seconds, unit_given)`` for a duration such as ``90s``, ``30m``, ``1.5h``, ``1h 30m``
+    or ``2 hours``; a bare number (``"30"``) is returned as it is, with ``unit_given`` False.
+
+    Raises ValueError saying what is wrong: an unknown unit, days or weeks (a day of work is
+    not 24 hours, so they are refused rather than guessed), or text that is not a duration.
+    """
+    stripped = text.strip()
+    if _NUMBER.fullmatch(stripped):
+        return float(stripped), False
+    total = 0.0
+    position = 0
+    while position < len(stripped):
+        part = _PART.match(stripped, position)
+        if part is None:
+            raise ValueError("expected a number or a duration such as 90s, 30m, 1.5h or 1h 30m")
+        unit = part.group(2).lower()
+        if unit in _DAYS:
+            raise ValueError(
+                "days and weeks are ambiguous (a day of work is not 24 hours): write hours, "
+                "such as 16h"
+            )
+        if unit not in _SECONDS:
+            raise ValueError(
+                f"unknown unit '{part.group(2)}' (use ms, s, m or h: 90s, 30m, 1h 30m)"
+            )
+        total += float(part.group(1)) * _SECONDS[unit]
+        position = part.end()
+    if not stripped or not math.isfinite(total):
+        raise ValueError("expected a number or a duration such as 90s, 30m, 1.5h or 1h 30m")
+    return total, True
+
+
+def format_number(value: float) -> str:
+    """A unitless time for humans: ``7``, ``1.5``, ``0.333`` (never ``-0``)."""
+    if value == int(value) and abs(value) < 1e15:
+        return str(int(value))
+    text = f"{value:.3f}".rstrip("0").rstrip(".")
+    return "0" if text == "-0" else text
+
+
+def format_duration(seconds: float) -> str:
+    """Seconds for humans: ``0.25s``, ``45s``, ``2m 30s``, ``1h 30m``, ``36h`` (whole seconds
+    from a minute up)."""
+    if seconds < 0:
+        return "-" + format_duration(-seconds)
+    if round(seconds, 3) < MINUTE:
+        return f"{format_number(round(seconds, 3))}s"
+    hours, rest = divmod(round(seconds), int(HOUR))
+    minutes, secs = divmod(rest, int(MINUTE))
+    parts = [f"{n}{unit}" for n, unit in ((hours, "h"), (minutes, "m"), (secs, "s")) if n]
+    return " ".join(parts)
+
+
+def duration_text(seconds: float) -> str:
+    """A task file's ``duration`` for these seconds: :func:`format_duration` when that reads
+    back exactly, else the seconds with an ``s`` (``61.5s``)."""
+    shown = format_duration(seconds)
+    if parse_duration(shown)[0] == seconds:
+        return shown
+    return f"{seconds:.6f}".rstrip("0").rstrip(".") + "s"
+
+
+def time_formatter(timed: bool) -> Callable[[float], str]:
+    """How a plan's times are written: :func:`format_duration` for a timed plan (seconds),
+    else :func:`format_number`."""
+    return format_duration if timed else format_number
