@@ -118,6 +118,17 @@ def test_convert_of_unreadable_input_writes_nothing(
     assert not target.exists()
 
 
+@pytest.mark.parametrize("name", ["plan.toml", "plan.md"])
+def test_convert_refuses_an_output_waveplan_would_read_as_another_format(
+    name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """YAML written to ``plan.toml`` was refused by the next ``plan`` (malformed TOML)."""
+    target = tmp_path / name
+    assert main(["convert", str(EXAMPLES / "git-workflow.yaml"), "-o", str(target)]) == 2
+    assert "convert writes YAML or JSON" in capsys.readouterr().err
+    assert not target.exists()
+
+
 def test_convert_of_a_task_file_is_canonical(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

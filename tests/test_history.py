@@ -449,3 +449,19 @@ def test_a_fixed_command_that_passes_is_not_flaky() -> None:
         (_attempt(1, AttemptStatus.FAILED, "old"), _attempt(2, AttemptStatus.SUCCEEDED, "new")),
     )
     assert not task.flaky
+
+
+def test_a_session_without_an_end_counts_until_its_last_record(tmp_path: Path) -> None:
+    """A session killed before it recorded its end (or still running) counts until the last
+    attempt start or end it recorded, not as 0 (which made a crashed run "100% faster")."""
+    plan = make_plan(tmp_path)
+    with History.for_root(tmp_path) as history:
+        start_run(history, plan, "r1", started=1000.0)
+        first = history.start_session("r1", pid=1, host="h", started=1000.0)
+        attempt(history, "r1", "a", 1, (1000.5, 1003.0), session=first)
+        attempt(history, "r1", "b", 1, (1003.0, None), session=first)  # killed while running
+        second = history.start_session("r1", pid=2, host="h", started=2000.0)
+        attempt(history, "r1", "b", 2, (2000.0, 2001.5), session=second)
+        history.end_session("r1", second, 2002.0)
+        history.start_session("r1", pid=3, host="h", started=3000.0)  # recorded nothing
+        assert history.run_info("r1").wall == 3.0 + 2.0 + 0.0

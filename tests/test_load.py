@@ -253,6 +253,34 @@ def test_ids_given_as_numbers_become_text() -> None:
     assert plan.task("2").depends == ("1",)
 
 
+def test_yaml_numbers_with_leading_zeros_keep_their_text() -> None:
+    """YAML 1.1 reads ``010`` as 8 and ``001`` as 1: ids written so keep their text (they were
+    renamed, so ``depends: ["001"]`` named no task), in the list and the mapping form."""
+    plan = _parse('tasks:\n  - id: 001\n  - id: 010\n    depends: ["001"]\n  - id: 0x10\n')
+    assert sorted(t.id for t in plan.tasks) == ["001", "010", "0x10"]
+    assert plan.task("010").depends == ("001",)
+    plan = _parse("tasks:\n  007: {}\n  8:\n    depends: 007\n")
+    assert plan.task("8").depends == ("007",)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            "workers: 010\ntasks: [{id: a}]\n",
+            "field 'workers': expected a whole number >= 1, got the text '010'",
+        ),
+        ("tasks: [{id: a, duration: 1:30}]\n", "the text '1:30' is not a duration"),
+        ("tasks: [{id: a, retries: 1_0}]\n", "got the text '1_0'"),
+    ],
+)
+def test_yaml_1_1_numbers_are_not_converted_silently(text: str, message: str) -> None:
+    """A workers count ``010`` was 8 and a duration ``1:30`` was 90 (base 60): now an error
+    naming the field and the text."""
+    with pytest.raises(PlanValidationError, match=message):
+        _parse(text)
+
+
 def test_mapping_form_numeric_keys_become_text() -> None:
     """Numeric keys of the mapping form are ids too."""
     plan = _parse("tasks:\n  10: {}\n  9:\n    depends: 10\n")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 import subprocess
@@ -551,3 +552,35 @@ def test_group_alive_ignores_zombies() -> None:
         assert not group_alive(process.pid)
     finally:
         process.wait()
+
+
+def test_programs_run_as_the_shell_would_run_them(executor: AnyExecutor, tmp_path: Path) -> None:
+    """A plain command is executed without a shell, but what the shell does for it still
+    happens: an executable script without a ``#!`` line runs (the shell runs it itself; a
+    direct exec failed), a file that is not executable fails with the shell's 126 and a
+    missing program with 127, each with the shell's message in the log."""
+    script = tmp_path / "build.sh"
+    script.write_text("echo built > built.txt\n")
+    script.chmod(0o755)
+    plain = tmp_path / "notes.sh"
+    plain.write_text("echo never\n")
+    executor.submit(job(tmp_path, "./build.sh", task="script"))
+    executor.submit(job(tmp_path, "./notes.sh", task="plain"))
+    executor.submit(job(tmp_path, "./missing-tool --flag", task="missing"))
+    outcomes = {o.job.task: o for o in collect(executor, 3)}
+    assert outcomes["script"].status is AttemptStatus.SUCCEEDED
+    assert (tmp_path / "built.txt").read_text() == "built\n"
+    assert (outcomes["plain"].status, outcomes["plain"].exit_code) == (AttemptStatus.FAILED, 126)
+    assert "ermission denied" in (tmp_path / "logs" / "plain.1.log").read_text()
+    assert outcomes["missing"].exit_code == 127
+    assert "not found" in (tmp_path / "logs" / "missing.1.log").read_text()
+
+
+def test_a_command_that_cannot_start_says_why(executor: AnyExecutor, tmp_path: Path) -> None:
+    """When not even the shell can start (the task's folder is gone), the outcome carries
+    the reason (the progress line said "exit code None")."""
+    executor.submit(dataclasses.replace(job(tmp_path, "true"), cwd=str(tmp_path / "nowhere")))
+    (outcome,) = collect(executor, 1)
+    assert (outcome.status, outcome.exit_code) == (AttemptStatus.FAILED, None)
+    assert outcome.reason is not None
+    assert outcome.reason.startswith("cannot start the command: ")

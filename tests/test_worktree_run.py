@@ -323,6 +323,23 @@ def test_into_head_refuses_a_dirty_checkout(
     assert not (repo / "x.txt").exists()
 
 
+def test_into_head_names_an_untracked_file_a_merge_would_overwrite(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A task creates new.txt while the checkout has an untracked new.txt: the task ends in
+    conflict with a reason naming the file as untracked (it said "uncommitted changes to
+    files", naming none), the file is left as it was, and the report lists it."""
+    repo = make_repo(tmp_path / "repo", {"a.txt": "a\n"})
+    (repo / "new.txt").write_text("mine\n")
+    plan = plan_file(repo, "tasks:\n  - {id: t1, files: [new.txt], run: 'echo N > new.txt'}\n")
+    code, _ = isolated(capsys, plan, "--into", "HEAD")
+    assert code == 1
+    task = by_id(report(capsys, repo))["t1"]
+    assert task["status"] == "conflict"
+    assert "untracked new.txt that this merge would overwrite" in task["reason"]
+    assert (repo / "new.txt").read_text() == "mine\n"
+
+
 def test_outside_a_repository_isolation_is_refused(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

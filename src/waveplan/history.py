@@ -635,10 +635,15 @@ class History:
             for task in plan.tasks
         )
         isolated = self.worktree_run(run_id)
+        # A session that never recorded its end (waveplan was killed, or is still running)
+        # counts until the last start or end of an attempt it recorded.
         wall = sum(
             max(0.0, float(e) - float(s))
             for s, e in self._db.execute(
-                "SELECT started, ended FROM sessions WHERE run_id = ? AND ended IS NOT NULL",
+                "SELECT s.started, COALESCE(s.ended, MAX(COALESCE(a.end, a.start)), s.started)"
+                " FROM sessions s LEFT JOIN attempts a"
+                " ON a.run_id = s.run_id AND a.session = s.session"
+                " WHERE s.run_id = ? GROUP BY s.session",
                 (run_id,),
             )
         )

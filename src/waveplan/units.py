@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 __all__ = [
     "HOUR",
+    "MAX_SECONDS",
     "MINUTE",
     "duration_text",
     "format_duration",
@@ -23,6 +24,9 @@ __all__ = [
 
 MINUTE = 60.0
 HOUR = 3600.0
+# Durations and timeouts above this are refused: a million of them still add up exactly
+# enough, far from overflowing to infinity (which broke the bounds' arithmetic).
+MAX_SECONDS = 1e12
 
 _SECONDS = {
     "ms": 0.001,
@@ -47,7 +51,7 @@ _SECONDS = {
     "hours": HOUR,
 }
 _DAYS = frozenset({"d", "day", "days", "w", "wk", "week", "weeks"})
-_NUMBER = re.compile(r"\d+(?:\.\d*)?|\.\d+")
+_NUMBER = re.compile(r"(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?")
 _PART = re.compile(r"\s*(\d+(?:\.\d*)?|\.\d+)\s*([a-zA-Z]+)\s*")
 
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from waveplan.errors import UserError
-from waveplan.units import parse_duration
+from waveplan.units import MAX_SECONDS, parse_duration
 
 __all__ = [
     "EXIT_FAILED",
@@ -75,8 +75,10 @@ class Seconds(_FloatParam):
                 seconds = parse_duration(str(value))[0]
             except ValueError as exc:
                 self.fail(f"{value!r} is not a duration: {exc}", param, ctx)
-        if not (seconds > 0 or (self.zero and seconds == 0)) or seconds == float("inf"):
+        if not (seconds > 0 or (self.zero and seconds == 0)):
             self.fail(f"{value!r} must be more than 0{' or 0' if self.zero else ''}", param, ctx)
+        if seconds > MAX_SECONDS:
+            self.fail(f"{value!r} is too large (at most {MAX_SECONDS:.0e} seconds)", param, ctx)
         return seconds
 
 

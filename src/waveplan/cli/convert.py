@@ -8,6 +8,7 @@ import click
 
 from waveplan.cli.common import emit
 from waveplan.cli.sources import source_format, source_options
+from waveplan.errors import UserError
 from waveplan.graph import Graph
 from waveplan.load import load_plan
 from waveplan.render.taskfile import plan_to_taskfile, taskfile_yaml
@@ -22,7 +23,8 @@ __all__ = ["convert_command"]
     "-o",
     "--output",
     metavar="OUT",
-    help="Write to OUT instead of standard output: YAML, or JSON when OUT ends with .json.",
+    help="Write to OUT instead of standard output: YAML, or JSON when OUT ends with .json "
+    "(.toml and .md are refused).",
 )
 @click.option(
     "--root",
@@ -34,6 +36,11 @@ def convert_command(
 ) -> None:
     """Write the plan in PATH (a markdown, GSD, ccpm or Sisyphus plan, or a task file) as a
     waveplan task file. The import's warnings go to standard error."""
+    if output is not None and output.lower().endswith((".toml", ".md", ".markdown")):
+        raise UserError(
+            f"{output}: convert writes YAML or JSON; name the output .yaml or .json "
+            "(waveplan would read this name as another format)"
+        )
     plan = load_plan(file, root=root, source_format=source_format(source), infer_files=infer_files)
     Graph.from_plan(plan)  # a cycle is an error here too: the task file would not load
     if output is not None and output.lower().endswith(".json"):

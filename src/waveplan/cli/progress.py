@@ -88,7 +88,11 @@ class PlainProgress:
             self._line(f"CONFLICT {event.task}: {event.reason}")
             return
         why = {
-            AttemptStatus.FAILED: f"exit code {event.exit_code}",
+            AttemptStatus.FAILED: (
+                f"exit code {event.exit_code}"
+                if event.exit_code is not None
+                else event.reason or "did not start"
+            ),
             AttemptStatus.TIMED_OUT: "timed out",
             AttemptStatus.INTERRUPTED: "interrupted",
             AttemptStatus.LOST: "worker lost",

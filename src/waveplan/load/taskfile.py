@@ -27,7 +27,7 @@ from waveplan.model import (
     id_sort_key,
 )
 from waveplan.resources import normalize_path, normalize_state, normalize_test
-from waveplan.units import parse_duration
+from waveplan.units import MAX_SECONDS, parse_duration
 
 __all__ = ["TASK_KEYS", "TOP_KEYS", "build_plan"]
 
@@ -493,6 +493,8 @@ def _seconds(
             f"expected a number {limit} or a duration such as 90s or 1h 30m, got {_type_name(raw)}",
             field,
         )
+    if value > MAX_SECONDS:
+        raise fail(f"{_type_name(raw)} is too large (at most {MAX_SECONDS:.0e})", field)
     return float(value)
 
 

@@ -8,6 +8,7 @@ matter.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -43,6 +44,7 @@ class DuplicateKeyError(Exception):
 
 
 _MERGE_TAG = "tag:yaml.org,2002:merge"
+_DECIMAL = re.compile(r"[-+]?(?:0|[1-9][0-9]*)\Z")
 
 
 class StrictLoader(_BaseLoader):
@@ -156,6 +158,21 @@ class StrictLoader(_BaseLoader):
         self.key_lines[id(data)] = lines
         self.node_lines[id(data)] = node.start_mark.line + 1
 
+    def construct_plain_int(self, node: yaml.ScalarNode) -> int | str:
+        """An integer written as JSON and YAML 1.2 write one (``12``, ``-3``); the other forms
+        YAML 1.1 reads as integers stay text (``010`` would be 8, ``0x10`` 16, ``1_000`` 1000,
+        ``1:30`` 90), so an id ``010`` is not renamed ``8`` and a duration ``1:30`` is not 90
+        without a word: the field's check then says what it expected."""
+        text = str(self.construct_scalar(node))
+        return int(text) if _DECIMAL.match(text) else text
+
+    def construct_plain_float(self, node: yaml.ScalarNode) -> float | str:
+        """A float, except the YAML 1.1 forms with ``_`` or ``:`` (``1:30.5`` is 90.5): text."""
+        text = str(self.construct_scalar(node))
+        if "_" in text or ":" in text:
+            return text
+        return float(self.construct_yaml_float(node))
+
     def construct_strict_seq(self, node: yaml.SequenceNode) -> Iterator[list[Any]]:
         data: list[Any] = []
         yield data
@@ -165,6 +182,8 @@ class StrictLoader(_BaseLoader):
 
 StrictLoader.add_constructor("tag:yaml.org,2002:map", StrictLoader.construct_strict_map)
 StrictLoader.add_constructor("tag:yaml.org,2002:seq", StrictLoader.construct_strict_seq)
+StrictLoader.add_constructor("tag:yaml.org,2002:int", StrictLoader.construct_plain_int)
+StrictLoader.add_constructor("tag:yaml.org,2002:float", StrictLoader.construct_plain_float)
 
 
 def yaml_problem(exc: yaml.MarkedYAMLError) -> str:

@@ -172,6 +172,11 @@ class Git:
                 skip = entry[0] in "RC"
         return found
 
+    def untracked_files(self) -> list[str]:
+        """Untracked files (not ignored) in the checkout at ``path``."""
+        out = self.run("ls-files", "--others", "--exclude-standard", "-z").stdout
+        return [p for p in out.decode(errors="surrogateescape").split("\0") if p]
+
     def is_ancestor(self, older: str, newer: str) -> bool:
         return self.run("merge-base", "--is-ancestor", older, newer, ok=(0, 1)).returncode == 0
 

@@ -128,21 +128,20 @@ class _Processes:
         stdin = open_stdin(job.stdin)
         argv = direct_argv(job.command)
         try:
-            process = subprocess.Popen(
-                argv or ["/bin/sh", "-c", job.command],
-                executable=_program(argv[0]) if argv else None,
-                cwd=job.cwd,
-                # A shell would set PWD to the folder it starts in; without one, set it here.
-                env={**self._base_env, "PWD": _absolute(job.cwd), **job.env},
-                stdin=stdin,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+            try:
+                process = self._popen(job, argv, stdin, log)
+            except OSError:
+                if argv is None:
+                    raise
+                # Not executable, or a script without a #! line: the shell says which (exit
+                # 126 or 127), or runs the script itself, as it would have without waveplan.
+                process = self._popen(job, None, stdin, log)
         except OSError as exc:
+            reason = f"cannot start the command: {exc}"
             if log != subprocess.DEVNULL:
-                os.write(log, f"waveplan: cannot start the command: {exc}\n".encode())
-            return Outcome(job, AttemptStatus.FAILED, None, start, self.now(), worker, self.host)
+                os.write(log, f"waveplan: {reason}\n".encode())
+            end = self.now()
+            return Outcome(job, AttemptStatus.FAILED, None, start, end, worker, self.host, reason)
         finally:
             if log != subprocess.DEVNULL:
                 os.close(log)
@@ -188,6 +187,24 @@ class _Processes:
         else:
             status = AttemptStatus.FAILED
         return Outcome(job, status, code, start, end, worker, self.host)
+
+    def _popen(
+        self, job: Job, argv: list[str] | None, stdin: int, log: int
+    ) -> subprocess.Popen[bytes]:
+        """The attempt's process: ``argv`` executed directly, or the command through the
+        shell when ``argv`` is None."""
+        assert job.command is not None
+        return subprocess.Popen(
+            argv or ["/bin/sh", "-c", job.command],
+            executable=_program(argv[0]) if argv else None,
+            cwd=job.cwd,
+            # A shell would set PWD to the folder it starts in; without one, set it here.
+            env={**self._base_env, "PWD": _absolute(job.cwd), **job.env},
+            stdin=stdin,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
 
     def _begin(self, job: Job, worker: str) -> tuple[subprocess.Popen[bytes], float] | Outcome:
         """Start the job's process: the process and its start time, or the job's outcome

@@ -367,12 +367,19 @@ class Workspace:
         if checkout is None or self.repo.fast_forward_checkout(checkout, old, new):
             return None
         touched = {c.path for c in self.repo.changes(old, new)}
-        dirty = [self._relative(p) for p in Git(checkout).dirty_files() if p in touched]
+        here = Git(checkout)
+        dirty = [self._relative(p) for p in here.dirty_files() if p in touched]
+        untracked = [self._relative(p) for p in here.untracked_files() if p in touched]
+        what = []
+        if dirty:
+            what.append(f"uncommitted changes to {', '.join(dirty)}")
+        if untracked:
+            what.append(f"untracked {', '.join(untracked)}")
         return Merge(
             AttemptStatus.CONFLICT,
-            conflicts=tuple(dirty),
-            reason=f"{checkout} has uncommitted changes to {', '.join(dirty) or 'files'} this "
-            "merge changes; commit or stash them",
+            conflicts=tuple(dirty + untracked),
+            reason=f"{checkout} has {' and '.join(what) or 'uncommitted changes to files'} that "
+            "this merge would overwrite; commit, stash or move them",
         )
 
     def _shared(self, opened: Opened, old: str) -> tuple[str, ...]:
