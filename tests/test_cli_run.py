@@ -634,6 +634,8 @@ def test_history_lists_runs_and_attempts_of_a_task(
     rows = out.splitlines()
     assert len(rows) == 2
     assert all("attempt 1  succeeded" in row and "exit 0" in row for row in rows)
+    code, out, _ = cli(capsys, "history", "--root", str(tmp_path), "--task", "a", "-n", "1")
+    assert out.splitlines() == rows[-1:]  # the latest attempt only
     code, _, err = cli(capsys, "history", "--root", str(tmp_path), "--task", "zz")
     assert code == 2
     assert "no attempts of task 'zz'" in err

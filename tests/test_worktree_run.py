@@ -451,3 +451,21 @@ def test_many_tasks_at_once_all_merge(tmp_path: Path, capsys: pytest.CaptureFixt
     merges = git(repo, "log", "--first-parent", "--format=%s", f"main..{integration}")
     assert len(merges.splitlines()) == 10
     assert worktrees(repo) == [str(repo.resolve())]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--into", "HEAD"), "--into needs --isolate worktree"),
+        (("--on-conflict", "rerun"), "--on-conflict needs --isolate worktree"),
+    ],
+)
+def test_worktree_options_without_worktrees_are_refused(
+    args: tuple[str, ...], message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Options that only mean something for isolated runs are usage errors without them
+    (--on-conflict rerun was accepted and ignored)."""
+    plan = plan_file(make_repo(tmp_path / "repo", {"a.txt": "a\n"}), "tasks:\n  - {id: t1}\n")
+    code, _, err = run(capsys, "run", plan, "-q", *args)
+    assert code == 2
+    assert message in err

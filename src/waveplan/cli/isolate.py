@@ -81,6 +81,8 @@ def isolate_choice(
     chosen = Isolation(isolate) if isolate is not None else plan.isolate or Isolation.NONE
     if chosen is not Isolation.WORKTREE and into is not None:
         raise click.UsageError("--into needs --isolate worktree")
+    if chosen is not Isolation.WORKTREE and on_conflict != ConflictPolicy.STOP.value:
+        raise click.UsageError("--on-conflict needs --isolate worktree (only merges conflict)")
     agent_command = agent_cmd or os.environ.get(AGENT_CMD_ENV) or None
     if backend != "local" and not dry_run and chosen is Isolation.WORKTREE:
         raise UserError("--isolate worktree runs tasks as local processes: use --backend local")

@@ -76,7 +76,7 @@ def report_command(run_id: str | None, fmt: str, output: str | None, root: str |
     type=click.IntRange(min=1),
     default=20,
     show_default=True,
-    help="How many runs to list.",
+    help="How many runs to list (with --task: how many of its latest attempts).",
 )
 @format_option("text", "json")
 @click.option("--root", metavar="DIR", help="Plan root holding .waveplan/ (default: here).")
@@ -87,7 +87,7 @@ def history_command(task: str | None, limit: int, fmt: str, root: str | None) ->
             runs = history.summaries(limit)
             emit(runs_json(runs) if fmt == "json" else runs_text(runs), None)
             return
-        found = history.attempt_runs(task)
+        found = history.attempt_runs(task)[-limit:]
     if not found:
         raise UserError(f"no attempts of task '{task}' in the history")
     emit(attempts_json(found) if fmt == "json" else attempts_text(found), None)
