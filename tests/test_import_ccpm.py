@@ -129,3 +129,21 @@ def test_a_task_file_stands_for_its_epic() -> None:
     plan = load_plan(f"{EPIC}/003.md")
     assert plan.source == EPIC
     assert len(plan.tasks) == 5
+
+
+def test_notes_after_depends_on_and_conflicts_with_entries_keep_the_ids(tmp_path: Path) -> None:
+    """``"1 (the API)"`` and ``"#1 \u2014 the schema"`` name task 1, in ``depends_on`` and in
+    ``conflicts_with``."""
+    (tmp_path / "1.md").write_text("---\nname: API\n---\n", encoding="utf-8")
+    (tmp_path / "2.md").write_text("---\nname: Schema\n---\n", encoding="utf-8")
+    (tmp_path / "3.md").write_text(
+        '---\nname: Client\ndepends_on: ["1 (the API)"]\n'
+        'conflicts_with: ["#2 \u2014 both edit the schema"]\n---\n',
+        encoding="utf-8",
+    )
+    plan = load_plan(tmp_path)
+    assert plan.task("3").depends == ("1",)
+    assert [a.key for a in plan.task("3").accesses] == ["conflict.2+3"]
+    assert [a.key for a in plan.task("2").accesses] == ["conflict.2+3"]
+    assert plan.origin is not None
+    assert plan.origin.warnings == ()

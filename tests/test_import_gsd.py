@@ -223,3 +223,55 @@ def test_fields_of_the_wrong_shape_are_ignored_with_warnings(tmp_path: Path) -> 
         f"{tmp_path}/01-02-PLAN.md:4: 01-02: 'files_modified' should be a list, not a mapping; "
         "ignored",
     )
+
+
+def test_a_note_after_a_depends_on_entry_keeps_the_plan(tmp_path: Path) -> None:
+    """``"04-01 (for the store)"`` names 04-01 of this folder; an entry that is no plan id is
+    a warning."""
+    phase = tmp_path / "04-ui"
+    phase.mkdir()
+    (phase / "04-01-PLAN.md").write_text("---\nwave: 1\n---\n# Store\n", encoding="utf-8")
+    (phase / "04-02-PLAN.md").write_text(
+        '---\nwave: 2\ndepends_on: ["04-01 (for the store)", "the design review"]\n---\n# Views\n',
+        encoding="utf-8",
+    )
+    (phase / "04-03-PLAN.md").write_text(
+        '---\nwave: 2\ndepends_on: ["04-01-PLAN.md \u2014 the store", "2 (views)"]\n---\n# Forms\n',
+        encoding="utf-8",
+    )
+    plan = load_plan(phase)
+    assert plan.task("04-02").depends == ("04-01",)
+    assert plan.task("04-03").depends == ("04-01", "04-02")
+    assert plan.origin is not None
+    assert plan.origin.warnings[0] == (
+        f"{phase}/04-02-PLAN.md:3: 04-02: cannot read the dependency 'the design review' (no "
+        "task has that id); ignored"
+    )
+    assert not any("not in this phase folder" in w for w in plan.origin.warnings)
+
+
+def test_notes_after_files_modified_entries_are_dropped(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``"src/a.ts (new)"`` and ``"`src/a.ts` \u2014 the store"`` both write src/a.ts, so the
+    two plans of one wave conflict; an entry with no path is a warning."""
+    (tmp_path / "01-01-PLAN.md").write_text(
+        '---\nwave: 1\nfiles_modified: ["src/a.ts (new)", "src/b.ts"]\n---\n# Store\n',
+        encoding="utf-8",
+    )
+    (tmp_path / "01-02-PLAN.md").write_text(
+        '---\nwave: 1\nfiles_modified:\n  - "`src/a.ts` \u2014 the store"\n'
+        "  - see the design notes\n---\n# Views\n",
+        encoding="utf-8",
+    )
+    plan = load_plan(tmp_path)
+    assert [a.key for a in plan.task("01-01").accesses] == ["src/a.ts", "src/b.ts"]
+    assert [a.key for a in plan.task("01-02").accesses] == ["src/a.ts"]
+    assert main(["plan", str(tmp_path), "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["source"]["warnings"] == [
+        f"{tmp_path}/01-02-PLAN.md:3: 01-02: 'see the design notes' names no file; ignored",
+        "01-01 and 01-02 are both in declared wave 1 but both write src/a.ts: they cannot run "
+        "at the same time",
+        "the source declares 1 wave; dependencies alone need 1, and with conflicts the plan "
+        "runs in 2",
+    ]

@@ -280,3 +280,134 @@ def test_a_markdown_file_without_tasks_is_an_error(tmp_path: Path) -> None:
     assert str(caught.value) == (
         f"{path}: no tasks found: expected lines such as 'Task 2: Add event hook [depends: 1]'"
     )
+
+
+def test_dotted_task_ids_are_read_whole(tmp_path: Path) -> None:
+    """``Task 1.1:`` is task 1.1 (not 1 titled ``1: ...``), so dependencies on dotted ids
+    make a chain; ``Task 3. Title`` still reads the dot as the separator."""
+    path = tmp_path / "plan.md"
+    path.write_text(
+        "- Task 1.1: Create schema\n"
+        "- Task 1.2: Seed data [depends: 1.1]\n"
+        "- Task 2: Use it [depends: 1.2]\n"
+        "- Task 3. Document it [depends: 2]\n",
+        encoding="utf-8",
+    )
+    plan = load_plan(path)
+    assert [(t.id, t.title, t.depends) for t in plan.tasks] == [
+        ("1.1", "Create schema", ()),
+        ("1.2", "Seed data", ("1.1",)),
+        ("2", "Use it", ("1.2",)),
+        ("3", "Document it", ("2",)),
+    ]
+    assert plan.origin is not None
+    assert plan.origin.warnings == ()
+
+
+def test_tasks_named_by_words_are_dependency_targets(tmp_path: Path) -> None:
+    """``Task A``, ``## Task setup``: dependencies name them as words, bare or as
+    ``Task A``."""
+    path = tmp_path / "plan.md"
+    path.write_text(
+        "- Task A: Setup\n"
+        "- Task B: Build [depends: A]\n"
+        "- Task C: Ship [depends: Task A and B]\n\n"
+        "## Task setup\n\n"
+        "## Task deploy\n\n"
+        "Depends: setup, C\n",
+        encoding="utf-8",
+    )
+    plan = load_plan(path)
+    assert [(t.id, t.depends) for t in plan.tasks] == [
+        ("A", ()),
+        ("B", ("A",)),
+        ("C", ("A", "B")),
+        ("deploy", ("setup", "C")),
+        ("setup", ()),
+    ]
+    assert plan.origin is not None
+    assert plan.origin.warnings == ()
+
+
+def test_dependencies_that_cannot_be_read_are_reported(tmp_path: Path) -> None:
+    """An entry that is no id is a warning naming its line; a word that no task has counts
+    as a task outside the plan; none of them is dropped silently."""
+    path = tmp_path / "plan.md"
+    path.write_text(
+        "- Task 1: Schema\n"
+        "- Task 2: API (after review)\n"
+        "  Depends: 1, the schema must exist first\n",
+        encoding="utf-8",
+    )
+    plan = load_plan(path)
+    assert plan.task("2").depends == ("1",)
+    assert plan.origin is not None
+    assert plan.origin.warnings == (
+        f"{path}:3: 2: cannot read the dependency 'the schema must exist first' (no task has "
+        "that id); ignored",
+        "2 depends on review, which is not in the plan: counted as done",
+    )
+
+
+def test_a_note_after_a_dependency_keeps_the_dependency(tmp_path: Path) -> None:
+    """``Depends: 1 (schema must exist)`` and ``[depends: 1 \u2014 the schema]`` name task 1;
+    commas inside the note do not split the list."""
+    path = tmp_path / "plan.md"
+    path.write_text(
+        "- Task 1: Schema\n"
+        "- Task 2: Seed\n"
+        "  Depends: 1 (schema must exist)\n"
+        "- Task 3: API [depends: 1 \u2014 the schema]\n"
+        "- Task 4: Client\n"
+        "  Depends: 2 (rows, and users), 3\n",
+        encoding="utf-8",
+    )
+    plan = load_plan(path)
+    assert [(t.id, t.depends) for t in plan.tasks] == [
+        ("1", ()),
+        ("2", ("1",)),
+        ("3", ("1",)),
+        ("4", ("2", "3")),
+    ]
+    assert plan.origin is not None
+    assert plan.origin.warnings == ()
+
+
+def test_paths_in_the_home_folder_are_skipped_with_a_warning(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``~/x.txt`` and ``$HOME/y.txt`` cannot be in the project: they are reported and not
+    converted; ``~z.txt`` is a file name of the project."""
+    path = tmp_path / "plan.md"
+    path.write_text(
+        "- Task 1: Notes\n  Files: ~/x.txt, $HOME/y.txt, ${HOME}/w.txt, ~z.txt, src/a.ts\n",
+        encoding="utf-8",
+    )
+    plan = load_plan(path)
+    assert [a.key for a in plan.task("1").accesses] == ["~z.txt", "src/a.ts"]
+    assert plan.origin is not None
+    assert plan.origin.warnings == (
+        "1: skipped paths: '~/x.txt' (in the home folder), '$HOME/y.txt' (in the home "
+        "folder), '${HOME}/w.txt' (in the home folder)",
+    )
+    out = tmp_path / "plan.yaml"
+    assert main(["convert", str(path), "-o", str(out)]) == 0
+    assert "in the home folder" in capsys.readouterr().err
+    converted = load_plan(out)
+    assert [a.key for a in converted.task("1").accesses] == ["~z.txt", "src/a.ts"]
+
+
+def test_file_entries_that_name_no_path_are_reported(tmp_path: Path) -> None:
+    """A ``Files:`` entry holding no path is a warning, not a silent drop; ``none`` and
+    ``n/a`` name no file."""
+    path = tmp_path / "plan.md"
+    path.write_text(
+        "- Task 1: Notes\n  Files: src/a.ts (new), see the design notes\n"
+        "- Task 2: Review\n  Files: none (read only)\n  Reads: N/A\n",
+        encoding="utf-8",
+    )
+    plan = load_plan(path)
+    assert [a.key for a in plan.task("1").accesses] == ["src/a.ts"]
+    assert plan.task("2").accesses == ()
+    assert plan.origin is not None
+    assert plan.origin.warnings == (f"{path}:2: 1: 'see the design notes' names no file; ignored",)

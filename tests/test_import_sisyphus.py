@@ -152,8 +152,52 @@ def test_relations_in_the_row_title_and_bold_labels(tmp_path: Path) -> None:
         ("4\u201325", [str(n) for n in range(4, 26)]),
         ("001, 002", ["001", "002"]),
         ("1 and 3", ["1", "3"]),
+        ("1, 2 (UI must land first)", ["1", "2"]),
+        ("1 (schema, and data)", ["1"]),
+        ("None (can start immediately)", []),
+        ("04-01 \u2014 the store", ["04-01"]),
+        ("#3: the API", ["3"]),
+        ("T2-T6 (the UI)", ["T2", "T3", "T4", "T5", "T6"]),
+        ("F1-F3", ["F1", "F2", "F3"]),
+        ("Task A and Task setup", ["A", "setup"]),
+        ("the schema", ["the schema"]),
     ],
 )
 def test_id_lists_as_plans_write_them(text: str, ids: list[str]) -> None:
-    """The ways plans list task ids."""
-    assert id_list(text)[0] == ids
+    """The ways plans list task ids; notes are dropped, entries that are no id kept."""
+    assert id_list(text) == ids
+
+
+def test_notes_after_relations_keep_the_ids_and_unreadable_entries_are_reported(
+    tmp_path: Path,
+) -> None:
+    """``Blocked by: 1, 2 (UI must land first)`` names 1 and 2, ``None (can start
+    immediately)`` names nothing; an entry that names no row is a warning, whichever line
+    holds it."""
+    path = tmp_path / "plan.md"
+    path.write_text(
+        "## TODOs\n\n"
+        "- [ ] 1. Types\n"
+        "  **Parallelization**: Wave 1 | Blocked by: None (can start immediately)\n"
+        "- [ ] 2. UI\n"
+        "  **Parallelization**: Wave 1 | Blocked by: none | Blocks: 9, the final review\n"
+        "- [ ] 3. Wiring\n"
+        "  **Parallelization**: Wave 2 | Blocked by: 1, 2 (UI must land first)\n"
+        "- [ ] 4. Docs\n"
+        "  **Dependencies**: 3 (the wiring), after the release\n",
+        encoding="utf-8",
+    )
+    plan = load_plan(path, source_format=SourceFormat.SISYPHUS)
+    assert [(t.id, t.depends) for t in plan.tasks] == [
+        ("1", ()),
+        ("2", ()),
+        ("3", ("1", "2")),
+        ("4", ("3",)),
+    ]
+    assert plan.origin is not None
+    assert plan.origin.warnings == (
+        f"{path}:6: 2: cannot read the blocked task 'the final review'; ignored",
+        "2 says it blocks 9, which is not in the plan; ignored",
+        f"{path}:10: 4: cannot read the dependency 'after the release' (no task has that id); "
+        "ignored",
+    )

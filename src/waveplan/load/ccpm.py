@@ -14,7 +14,7 @@ import re
 from pathlib import Path
 
 from waveplan.load.frontmatter import read_front_matter, text_list, text_value, truth
-from waveplan.load.imported import Draft, Import, join_ids
+from waveplan.load.imported import Draft, Import, dependency_entry, join_ids
 from waveplan.load.markdown import DONE_WORDS
 from waveplan.load.prose import find_paths
 from waveplan.load.text import read_text
@@ -108,7 +108,10 @@ def read_ccpm(folder: Path, *, display: str, root: str, infer: bool) -> Import:
                 items, odd = text_list(fields[key])
                 if odd:
                     warnings.append(f"{where}: {task_id}: '{key}' {odd}")
-                draft.depends.extend((item.lstrip("#"), where) for item in items)
+                for item in items:
+                    dep = dependency_entry(item)  # "#3", "3 (the API)" name 3
+                    if dep is not None:
+                        draft.depends.append((dep, where))
         if "parallel" in fields:
             flag = truth(fields["parallel"])
             where = f"{shown}:{matter.line('parallel')}"
@@ -125,8 +128,11 @@ def read_ccpm(folder: Path, *, display: str, root: str, infer: bool) -> Import:
                 items, odd = text_list(fields[key])
                 if odd:
                     warnings.append(f"{where}: {task_id}: '{key}' {odd}")
-                for other in items:
-                    pair = tuple(sorted((task_id, other.lstrip("#")), key=id_sort_key))
+                for item in items:
+                    other = dependency_entry(item)
+                    if other is None:
+                        continue
+                    pair = tuple(sorted((task_id, other), key=id_sort_key))
                     conflicts.setdefault((pair[0], pair[1]), []).append((draft, where))
         _sections(draft, matter.body, matter.body_line, shown, infer)
         drafts.append(draft)

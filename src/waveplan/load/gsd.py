@@ -20,7 +20,7 @@ from waveplan.load.frontmatter import (
     text_value,
     whole_number,
 )
-from waveplan.load.imported import Draft, Import, join_ids
+from waveplan.load.imported import Draft, Import, dependency_entry, join_ids
 from waveplan.load.prose import list_entries, path_of_entry
 from waveplan.load.text import read_text
 from waveplan.model import DurationSource, Origin, SourceFormat
@@ -162,7 +162,10 @@ def _front(
         if odd:
             warnings.append(f"{where}: {plan_id}: '{key}' {odd}")
         for item in items:
-            dep = re.sub(r"-PLAN(?:\.md)?$", "", item.strip())
+            entry = dependency_entry(item)  # "04-01 (for the store)" names 04-01
+            if entry is None:
+                continue
+            dep = re.sub(r"-PLAN(?:\.md)?$", "", entry)
             if dep.isdigit() and phase:  # a plan number of the same phase
                 dep = f"{phase.group('phase')}-{dep.zfill(2)}"
             draft.depends.append((dep, where))
@@ -173,8 +176,7 @@ def _front(
         items, odd = text_list(fields[key])
         if odd:
             warnings.append(f"{where}: {plan_id}: '{key}' {odd}")
-        for item in items:
-            draft.add("files", item, Origin.DECLARED, where)
+        draft.declare("files", items, where, warnings)
     title = text_value(fields.get("title")) or text_value(fields.get("name"))
     if title:
         draft.title, draft.where = title, f"{shown}:{matter.line('title')}"

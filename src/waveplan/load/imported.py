@@ -4,10 +4,11 @@ An importer turns its format into :class:`Draft` tasks, each field with the plac
 from, and hands them to :func:`assemble`, which
 
 1. gives each task a safe id (the source's id when it is safe, else one derived from it),
-2. resolves dependencies by source id (``1`` finds ``001``); a dependency on a task the
-   import does not hold counts as already done and is reported,
-3. normalises paths (an absolute path inside the project becomes relative; others are
-   reported and skipped),
+2. resolves dependencies by source id (``1`` finds ``001``, a word finds the task of that
+   id); a dependency on a task the import does not hold counts as already done and is
+   reported, and an entry that is no id at all (``the schema``) is reported and ignored,
+3. normalises paths (an absolute path inside the project becomes relative; others, and
+   paths in the home folder, are reported and skipped),
 4. builds the task-file data a task file would hold and validates it with the task-file
    builder, so an imported plan obeys every rule a task file does,
 5. marks inferred and observed accesses and records the :class:`~waveplan.model.PlanSource`:
@@ -24,6 +25,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from waveplan.load.parse import Document
+from waveplan.load.prose import path_of_entry
 from waveplan.load.taskfile import build_plan, check_id
 from waveplan.model import (
     DurationSource,
@@ -39,7 +41,16 @@ from waveplan.model import (
 from waveplan.resources import normalize_path, normalize_state
 from waveplan.units import duration_text
 
-__all__ = ["Draft", "DraftAccess", "Import", "assemble", "id_list", "join_ids"]
+__all__ = [
+    "Draft",
+    "DraftAccess",
+    "Import",
+    "assemble",
+    "dependency_entry",
+    "id_list",
+    "join_ids",
+    "readable_id",
+]
 
 # task-file field -> (kind, mode, normaliser)
 _FIELDS: dict[str, tuple[ResourceKind, Mode, Callable[[str], str]]] = {
@@ -48,6 +59,9 @@ _FIELDS: dict[str, tuple[ResourceKind, Mode, Callable[[str], str]]] = {
     "state": (ResourceKind.STATE, Mode.WRITE, normalize_state),
 }
 _STRENGTH = {Origin.DECLARED: 2, Origin.OBSERVED: 1, Origin.INFERRED: 0}
+# ``~/x``, ``~user/x``, ``$HOME/x``: a plan written for an agent may name files of the person's
+# home folder, which no project holds (a task file may still name a file ``~x``)
+_HOME = re.compile(r"~[\w.-]*/|~$|(?:\$HOME|\$\{HOME\})(?:/|$)")
 
 
 @dataclass
@@ -82,6 +96,18 @@ class Draft:
 
     def add(self, field_name: str, raw: str, origin: Origin, where: str) -> None:
         self.accesses.append(DraftAccess(field_name, raw, origin, where))
+
+    def declare(self, field_name: str, entries: list[str], where: str, warnings: list[str]) -> None:
+        """Declared paths from the entries of a list, notes dropped (``src/a.ts (new)``); an
+        entry that names no path is reported, and ``none`` (``n/a``) names nothing."""
+        for entry in entries:
+            if re.sub(r"\s*\(.*$", "", entry).strip(" `*.").lower() in _NONE:
+                continue
+            path = path_of_entry(entry)
+            if path:
+                self.add(field_name, path, Origin.DECLARED, where)
+            else:
+                warnings.append(f"{where}: {self.source_id}: {entry!r} names no file; ignored")
 
 
 @dataclass
@@ -129,20 +155,59 @@ def _derive_id(source_id: str, position: int) -> str:
         return f"task-{position}"
 
 
-def id_list(text: str) -> tuple[list[str], list[str]]:
+_NONE = frozenset({"none", "n/a", "na", "-", "\u2014", "\u2013", "nothing"})
+_PREFIX = re.compile(r"^(?:(?:tasks?|todos?)(?:[\s#:]+|[-_](?=\d))|#\s*)", re.IGNORECASE)
+# what follows an id as a note: ``1 (schema must exist)``, ``04-01 \u2014 the store``, ``3: API``
+_NOTE = re.compile(r"\s*(?:\(|\s[-\u2013\u2014]|[\u2013\u2014]\s|:\s|\s#).*$", re.DOTALL)
+# ``T2-T6``, ``F1-F4``, ``5 to 8``: the second number may repeat the first one's letters
+_SPAN = re.compile(
+    r"([A-Za-z]{0,2})(\d+)\s*(?:-|\u2013|\u2014|to|\.\.)\s*(?:\1)?(\d+)", re.IGNORECASE
+)
+
+
+def _split_list(text: str) -> list[str]:
+    """The entries of a list, split at commas, semicolons, ``and`` and ``&`` outside
+    parentheses (a note may hold them)."""
+    parts: list[str] = []
+    start = depth = 0
+    for found in re.finditer(r"[()]|,|;|\band\b|&", text):
+        mark = found.group()
+        if mark in "()":
+            depth = depth + 1 if mark == "(" else max(0, depth - 1)
+        elif depth == 0:
+            parts.append(text[start : found.start()])
+            start = found.end()
+    parts.append(text[start:])
+    return parts
+
+
+def dependency_entry(entry: str) -> str | None:
+    """The id one entry of a dependency list names, without a ``Task``/``#`` prefix or the
+    note after it: ``Task 3``, ``#3``, ``1 (schema must exist)``, ``04-01 \u2014 the store``.
+    None for ``none``; the entry as written when it holds nothing else."""
+    written = entry.strip().strip("`*").strip()
+    item = _PREFIX.sub("", written).strip()
+    item = _NOTE.sub("", item).strip().strip("`*").strip()
+    if written.lower() in _NONE or item.lower() in _NONE:
+        return None
+    return item or written or None
+
+
+def id_list(text: str) -> list[str]:
     """Task ids in a list as plans write them: ``1, 2``, ``[3, 4]``, ``T2-T6``, ``Tasks 5-8``,
-    ``Task 24``, ``none``. Returns the ids and the entries that are not ids."""
-    text = text.strip().strip("[]().").strip()
-    if not text or text.lower() in ("none", "n/a", "na", "-", "\u2014", "\u2013", "nothing"):
-        return [], []
+    ``Task 24``, ``A and B``, ``1, 2 (UI must land first)``, ``none``. Notes are dropped;
+    an entry that names no id is kept as written, for :func:`assemble` to report."""
+    text = text.strip().rstrip(".").strip()
+    wrapped = re.fullmatch(r"\[([^\[\]]*)\]|\(([^()]*)\)", text)
+    if wrapped:
+        text = (wrapped.group(1) or wrapped.group(2) or "").strip()
     ids: list[str] = []
-    odd: list[str] = []
-    for part in re.split(r",|;|\band\b|&", text):
-        item = part.strip().strip("[]()`*").strip()
-        if not item or item.lower() in ("none", "-", "\u2014"):
+    for part in _split_list(text):
+        item = part.strip().strip("[]`*").strip()
+        if not item:
             continue
-        item = re.sub(r"^(?:tasks?|todos?|#)\s*", "", item, flags=re.IGNORECASE).strip()
-        span = re.fullmatch(r"(T?)(\d+)\s*(?:-|\u2013|\u2014|to|\.\.)\s*T?(\d+)", item, re.I)
+        bare = _PREFIX.sub("", item).strip()
+        span = _SPAN.fullmatch(bare) or _SPAN.fullmatch(re.sub(r"\s*\(.*$", "", bare))
         if span and int(span.group(2)) < int(span.group(3)) <= int(span.group(2)) + 200:
             prefix = span.group(1)
             width = len(span.group(2)) if span.group(2).startswith("0") else 0
@@ -151,12 +216,10 @@ def id_list(text: str) -> tuple[list[str], list[str]]:
                 for n in range(int(span.group(2)), int(span.group(3)) + 1)
             )
             continue
-        word = re.fullmatch(r"[A-Za-z]{0,3}\d+(?:[.-]\d+)*[a-z]?", item)
-        if word:
-            ids.append(item)
-        else:
-            odd.append(part.strip())
-    return ids, odd
+        found = dependency_entry(item)
+        if found is not None:
+            ids.append(found)
+    return ids
 
 
 def _strip_t(source_id: str) -> str:
@@ -194,12 +257,28 @@ def _relative(raw: str, root: str) -> str:
         return raw
 
 
-def _why_not(raw: str, exc: ValueError) -> str:
-    if raw.startswith("~"):
-        return "in the home folder"
-    if raw.startswith("/"):
-        return "outside the project"
-    return str(exc).replace(f"'{raw}' ", "")
+def _key(field_name: str, raw: str) -> str:
+    """The resource key of an access; ValueError saying why its path cannot be in the
+    project."""
+    kind, _mode, normalise = _FIELDS[field_name]
+    if kind is ResourceKind.FILE and _HOME.match(raw):
+        raise ValueError("in the home folder")
+    try:
+        return normalise(raw)
+    except ValueError as exc:
+        if kind is ResourceKind.FILE and raw.startswith("/"):
+            raise ValueError("outside the project") from None
+        raise ValueError(str(exc).replace(f"'{raw}' ", "")) from None
+
+
+def readable_id(text: str) -> bool:
+    """Whether a dependency that names no task of the import could name a task elsewhere (it
+    is a safe task id); ``the schema`` cannot."""
+    try:
+        check_id(text)
+    except ValueError:
+        return False
+    return True
 
 
 def assemble(imported: Import) -> Plan:
@@ -240,7 +319,12 @@ def assemble(imported: Import) -> Plan:
         outside: list[str] = []
         for dep, dep_where in draft.depends:
             found = resolver.find(dep)
-            if found is None:
+            if found is None and not readable_id(dep):
+                warnings.append(
+                    f"{dep_where}: {draft.source_id}: cannot read the dependency {dep!r} "
+                    "(no task has that id); ignored"
+                )
+            elif found is None:
                 if dep not in outside:
                     outside.append(dep)
             elif found == task_id:
@@ -259,13 +343,12 @@ def assemble(imported: Import) -> Plan:
         kept: dict[tuple[str, str], tuple[Origin, str]] = {}
         skipped: list[str] = []
         for access in draft.accesses:
-            _kind, _mode, normalise = _FIELDS[access.field]
             raw = _relative(access.raw.strip(), imported.root)
             try:
-                key = normalise(raw)
+                key = _key(access.field, raw)
             except ValueError as exc:
                 if access.origin is not Origin.INFERRED:
-                    skipped.append(f"'{access.raw}' ({_why_not(raw, exc)})")
+                    skipped.append(f"'{access.raw}' ({exc})")
                 continue
             marker = (access.field, key)
             previous = kept.get(marker)

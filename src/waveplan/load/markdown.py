@@ -16,7 +16,7 @@ from pathlib import Path
 from waveplan.errors import PlanSyntaxError
 from waveplan.load.frontmatter import read_front_matter, text_value
 from waveplan.load.imported import Draft, Import, id_list
-from waveplan.load.prose import find_paths, list_entries, path_of_entry
+from waveplan.load.prose import find_paths, list_entries
 from waveplan.model import DurationSource, Origin, SourceFormat
 from waveplan.units import HOUR
 
@@ -26,8 +26,10 @@ _BOLD = re.compile(r"\*\*|__")
 _HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
 _BULLET = re.compile(r"^(?P<indent>\s*)(?P<mark>[-*+]|\d+[.)])\s+(?P<text>.*)$")
 _CHECK = re.compile(r"^\[(?P<check>[ xX])\]\s+(?P<text>.*)$")
+# the id takes every dot that a word character follows (``1.2``), and no more (``Task 3. Title``)
 _TASK = re.compile(
-    r"^Task\s+(?P<id>[A-Za-z0-9][\w.-]*?)\s*(?:[:.)]|\s[-\u2013\u2014]|$)\s*(?P<rest>.*)$",
+    r"^Task\s+(?P<id>[A-Za-z0-9](?:[\w-]|\.(?=\w))*+)\s*(?:[:.)]|\s[-\u2013\u2014]|$)\s*"
+    r"(?P<rest>.*)$",
     re.IGNORECASE,
 )
 _WAVE = re.compile(r"^Wave\s+(?P<n>\d+)(?=\s*(?:$|[:(\-\u2013\u2014]))", re.IGNORECASE)
@@ -137,6 +139,7 @@ def read_markdown(path: Path, text: str, *, display: str, root: str, infer: bool
             name = text_value(matter.fields.get("title"))
             text = "\n" * (matter.body_line - 1) + matter.body
     timed = False  # an estimate was written with a unit
+    warnings: list[str] = []
     wave: int | None = None
     wave_where = ""
     wave_heading = 0  # the heading level that opened the wave; 7 for a bold line
@@ -152,7 +155,7 @@ def read_markdown(path: Path, text: str, *, display: str, root: str, infer: bool
             current.body.append(line)
             continue
         if current is not None:
-            timed |= _finish(current, display, infer)
+            timed |= _finish(current, display, infer, warnings)
             current = None
         if marker is not None:
             wave, wave_where = marker, f"{display}:{line.number}"
@@ -169,8 +172,7 @@ def read_markdown(path: Path, text: str, *, display: str, root: str, infer: bool
             where=f"{display}:{line.number}",
         )
         for tag in _DEPENDS_TAG.finditer(rest):
-            ids, _ = id_list(tag.group("ids"))
-            draft.depends.extend((dep, draft.where) for dep in ids)
+            draft.depends.extend((dep, draft.where) for dep in id_list(tag.group("ids")))
         draft.title = _DEPENDS_TAG.sub("", rest).strip().rstrip(":").strip() or draft.source_id
         if check and check.group("check") in "xX":
             draft.done, draft.done_where = True, draft.where
@@ -179,7 +181,7 @@ def read_markdown(path: Path, text: str, *, display: str, root: str, infer: bool
         drafts.append(draft)
         current = _Open(draft, line.heading, line.indent, line.bullet)
     if current is not None:
-        timed |= _finish(current, display, infer)
+        timed |= _finish(current, display, infer, warnings)
     if not drafts:
         raise PlanSyntaxError(
             "no tasks found: expected lines such as 'Task 2: Add event hook [depends: 1]'",
@@ -192,6 +194,7 @@ def read_markdown(path: Path, text: str, *, display: str, root: str, infer: bool
         drafts=drafts,
         name=name,
         scope="the plan",
+        warnings=warnings,
         duration_unit=HOUR if timed else None,  # one estimate with a unit: all are hours
     )
 
@@ -209,7 +212,7 @@ def _in_body(task: _Open, line: _Line) -> bool:
     return not line.bullet or line.indent > task.indent
 
 
-def _finish(task: _Open, display: str, infer: bool) -> bool:
+def _finish(task: _Open, display: str, infer: bool, warnings: list[str]) -> bool:
     """Read the fields of a task's body; the rest is its description. True when its
     estimate is written with a unit."""
     draft = task.draft
@@ -225,13 +228,9 @@ def _finish(task: _Open, display: str, infer: bool) -> bool:
         where = f"{display}:{line.number}"
         if label in ("files", "writes", "reads"):
             target = "reads" if label == "reads" else "files"
-            for entry in list_entries(value):
-                path = path_of_entry(entry)
-                if path:
-                    draft.add(target, path, Origin.DECLARED, where)
+            draft.declare(target, list_entries(value), where, warnings)
         elif label.startswith("depend"):
-            ids, _ = id_list(value)
-            draft.depends.extend((dep, where) for dep in ids)
+            draft.depends.extend((dep, where) for dep in id_list(value))
         elif label in ("duration", "estimate"):
             hours, unit_given = parse_duration_hours(value)
             if hours is not None:

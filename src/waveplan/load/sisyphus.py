@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from waveplan.errors import PlanSyntaxError
-from waveplan.load.imported import Draft, Import, id_list, join_ids
-from waveplan.load.prose import find_paths, list_entries, path_of_entry
+from waveplan.load.imported import Draft, Import, id_list, join_ids, readable_id
+from waveplan.load.prose import find_paths, list_entries
 from waveplan.model import Origin, SourceFormat
 
 __all__ = ["has_todo_rows", "read_sisyphus"]
@@ -175,12 +175,10 @@ def _relations(row: _Row, text: str, where: str) -> None:
             if re.search(r"\ball\b", value, re.IGNORECASE):
                 row.blocks_all = where
                 continue
-            ids, _ = id_list(value)
-            row.blocks.extend((i, where) for i in ids)
+            row.blocks.extend((i, where) for i in id_list(value))
         else:
             row.says_blocked_by = True
-            ids, _ = id_list(value)
-            row.draft.depends.extend((i, where) for i in ids)
+            row.draft.depends.extend((i, where) for i in id_list(value))
 
 
 def _sections(row: _Row) -> list[tuple[str, int, str]]:
@@ -214,19 +212,11 @@ def _read_row(row: _Row, display: str, infer: bool, warnings: list[str]) -> None
         if label in ("parallelization", "parallel", "blocked by", "blocks", "depends on"):
             _relations(row, f"{label}: {text}" if label != "parallelization" else text, where)
         elif label in ("dependencies", "dependency"):
-            ids, odd = id_list(re.split(r"\(", text)[0])
-            draft.depends.extend((i, where) for i in ids)
-            if odd and text:
-                warnings.append(
-                    f"{where}: {draft.source_id}: cannot read the dependencies {text!r}"
-                )
+            draft.depends.extend((i, where) for i in id_list(text))
         elif label == "parallelizable":
             _parallelizable(row, text, where)
         elif label in ("files", "file", "files to modify", "files modified"):
-            for entry in list_entries(text):
-                path = path_of_entry(entry)
-                if path:
-                    draft.add("files", path, Origin.DECLARED, where)
+            draft.declare("files", list_entries(text), where, warnings)
         elif label in ("what to do", ""):
             described.append(text)
             mentions.append(("files", number, text))
@@ -248,7 +238,7 @@ def _parallelizable(row: _Row, text: str, where: str) -> None:
         draft.parallel, draft.parallel_where = False, where
     after = re.search(r"\b(?:depends\s+on|after|blocked\s+by)\b\s*:?\s*([^)]*)", text, re.I)
     if after:
-        ids, _ = id_list(re.sub(r"(?i)\btask[-_ ]?", "", after.group(1)))
+        ids = id_list(re.sub(r"(?i)\btask[-_ ]?", "", after.group(1)))
         draft.depends.extend((i, where) for i in ids)
 
 
@@ -261,9 +251,20 @@ def _blocks(rows: list[_Row], warnings: list[str]) -> None:
         if row.blocks_all is not None:
             blocked += [(o.draft.source_id, row.blocks_all) for o in rows if o is not row]
         silent: list[str] = []
+        missing: list[str] = []
         for target, where in blocked:
             other = by_id.get(target) or by_id.get(target.lstrip("Tt"))
-            if other is None or other is row:
+            if other is None and not readable_id(target):
+                warnings.append(
+                    f"{where}: {row.draft.source_id}: cannot read the blocked task "
+                    f"{target!r}; ignored"
+                )
+                continue
+            if other is None:
+                if target not in missing:
+                    missing.append(target)
+                continue
+            if other is row:
                 continue
             named = {dep for dep, _ in other.draft.depends}
             if row.draft.source_id in named:
@@ -271,6 +272,12 @@ def _blocks(rows: list[_Row], warnings: list[str]) -> None:
             if other.says_blocked_by and other.draft.source_id not in silent:
                 silent.append(other.draft.source_id)
             other.draft.depends.append((row.draft.source_id, where))
+        if missing:
+            which = "which is" if len(missing) == 1 else "which are"
+            warnings.append(
+                f"{row.draft.source_id} says it blocks {join_ids(missing)}, {which} not in the "
+                "plan; ignored"
+            )
         if silent:
             verb = "does" if len(silent) == 1 else "do"
             warnings.append(
