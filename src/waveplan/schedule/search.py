@@ -312,6 +312,7 @@ class _Search:
         self.tie = [(n if durations[j] else 0) + self.position[j] for j in range(n)]
         self.stride = 2 * n
         self.tail = instance.tails()  # grid units: the longest chain from each task's start
+        self.lower = lower
         self.target = -1
         if lower is not None:
             self.target = max(math.ceil(lower * instance.scale - 1e-6), instance.bound(self.tail))
@@ -517,7 +518,13 @@ class _Search:
         has_workers = any(f.kind is FamilyKind.WORKERS for f in instance.families)
         variants = [(False, False), (True, False)] + ([(True, True)] if has_workers else [])
         replay_best()
-        if self.effort is not Effort.FAST and not self.reached(pool):
+        # A replay may meet the bound where no grid schedule does (the grid rounds): then
+        # there is nothing left to search for.
+        lower = self.lower
+        done = lower is not None and min(r[0] for r in replays) <= lower + _EPSILON * max(
+            1.0, abs(lower)
+        )
+        if self.effort is not Effort.FAST and not done and not self.reached(pool):
             self.genetic(pool, after, replay_best)
             replay_best()
 
