@@ -89,11 +89,14 @@ finds shorter schedules (10.16 and 31.64 % above the critical-path bound, agains
 32.17 %). Beyond it, the schedule search takes the first part of the time limit
 (:func:`waveplan.schedule.analysis.analyse`)."""
 
-MAX_TASKS = 5_000
+MAX_TASKS = 2_000
 """Plans of more tasks get no solver (``takes``): CP-SAT does not keep to its time limit while
-it loads and presolves a model that large. Measured with a 3 s limit, on a plan of tasks in chains
-writing hot files on 4 workers: 5,000 tasks took 3.7 s and 0.7 GB, 20,000 took 34 s and
-6.8 GB (13 GB without a hint)."""
+it loads a model that large (its full search sets up its propagators for seconds without
+looking at the clock). Measured with a 2 s limit on plans of tasks with random nearby
+dependencies writing two of n * 0.15 files, unlimited workers, three runs each: 1,500 tasks
+took 2.6-2.7 s, 2,000 tasks 3.0 s, 2,500 tasks 5.2-5.4 s and 4,000 tasks 2.3-7.7 s; and with a
+3 s limit on tasks in chains writing hot files on 4 workers, 5,000 tasks took 3.7 s and 0.7 GB,
+20,000 took 34 s and 6.8 GB (13 GB without a hint)."""
 
 CLIQUES = True
 CLIQUE_FAMILY_LIMIT = 400
