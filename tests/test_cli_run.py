@@ -706,11 +706,11 @@ def test_plan_uses_and_marks_durations_from_history(
     assert cli(capsys, "run", str(plan), "-q")[0] == 0
     code, out, _ = cli(capsys, "plan", str(plan), "--format", "json")
     data = json.loads(out)
-    # (``new`` was a checkpoint in the run: its instant attempt teaches a duration of 0)
-    assert data["duration_sources"] == {"history": ["new", "slow"]}
-    assert 7.3 <= data["makespan"]["sequential"] < 8.0
+    # (``new`` is a checkpoint: its instant attempt measured nothing, it keeps the default)
+    assert data["duration_sources"] == {"default": ["new"], "history": ["slow"]}
+    assert 8.3 <= data["makespan"]["sequential"] < 9.0
     code, out, _ = cli(capsys, "plan", str(plan))
-    assert "Durations: new, slow from history (measured in earlier runs)" in out
+    assert "Durations: slow from history (measured in earlier runs); new without an " in out
 
 
 def test_a_changed_command_is_not_timed_by_its_old_runs(
@@ -997,3 +997,67 @@ def test_resume_finds_the_plan_however_its_path_is_spelled(
     data = report(capsys, tmp_path)
     assert (data["run_id"], data["status"]) == (first, "succeeded")
     assert tasks_of(data)["a"]["attempts"] == 3
+
+
+def test_the_report_plans_as_plan_and_run_do(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The report's planned schedule is the one `plan` reports and `run` follows (it was the
+    bare critical-path rule: planned 7290.5 against plan's 7200.5, b planned first while the
+    run started a first), so a dry run measures exactly the planned practical makespan."""
+    plan = write_plan(
+        tmp_path,
+        "workers: 2\ntasks:\n"
+        "  - {id: a, duration: 1800, files: [src/x.py]}\n"
+        "  - {id: b, duration: 5400, files: [src/x.py]}\n"
+        "  - {id: c, duration: 90, depends: [a]}\n"
+        "  - {id: d, duration: 1, depends: [a]}\n"
+        "  - {id: e, duration: 0.5, depends: [b, c]}\n",
+    )
+    code, out, _ = cli(capsys, "plan", str(plan), "--format", "json")
+    planned = json.loads(out)
+    assert cli(capsys, "run", str(plan), "-q", "--dry-run")[0] == 0
+    data = report(capsys, tmp_path)
+    assert data["makespan"]["practical"] == planned["makespan"]["practical"] == 7200.5
+    assert data["makespan"]["measured"] == pytest.approx(7200.5)
+    starts = {s["id"]: s["start"] for s in planned["schedule"]}
+    assert {t["id"]: t["planned_start"] for t in data["tasks"]} == starts
+
+
+def test_a_checkpoint_learns_no_duration(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A task without a command measures nothing: after a run it still counts as the default
+    (it learnt ~0 s, which also made an untimed plan timed)."""
+    plan = write_plan(
+        tmp_path,
+        "tasks:\n  - {id: a, duration: 3, run: 'true'}\n  - {id: gate, depends: [a]}\n",
+    )
+    assert cli(capsys, "run", str(plan), "-q")[0] == 0
+    code, out, _ = cli(capsys, "plan", str(plan), "--format", "json")
+    data = json.loads(out)
+    assert data["duration_sources"] == {"default": ["gate"]}
+    assert data["time_unit"] is None
+    assert data["makespan"]["sequential"] == 4.0
+
+
+def test_the_report_of_a_timed_plan_writes_times_with_units(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A timed plan's estimates and the measured times are both seconds: the report writes
+    both as durations (its planned column read 256 beside a measured 0.3), says so in JSON,
+    and the HTML page draws the planned schedule unscaled."""
+    plan = write_plan(
+        tmp_path,
+        "workers: 2\ntasks:\n  - {id: a, duration: 2m, files: [x], run: 'true'}\n"
+        "  - {id: b, duration: 1m 30s, files: [x], run: 'true'}\n",
+    )
+    assert cli(capsys, "run", str(plan), "-q", "--dry-run")[0] == 0
+    code, out, _ = cli(capsys, "report", "--root", str(tmp_path))
+    assert code == 0
+    assert "Pure sequential         3m 30s     3m 30s" in out
+    assert "Measured (s)" not in out
+    assert report(capsys, tmp_path)["time_unit"] == "s"
+    code, out, _ = cli(capsys, "report", "--root", str(tmp_path), "--format", "html")
+    assert "scaled" not in out
+    assert ">3m 30s<" in out

@@ -47,5 +47,7 @@ def plan_with_history(plan: Plan) -> Plan:
     if not path.exists():
         return plan
     with History(path) as history:
-        medians = history.durations({t.id: command_hash(t) for t in plan.tasks})
+        # A checkpoint (no command) measures nothing: its ~0 s attempts teach no duration.
+        commands = {t.id: command_hash(t) for t in plan.tasks}
+        medians = history.durations({task: c for task, c in commands.items() if c is not None})
     return with_history_durations(plan, medians)

@@ -7,8 +7,8 @@ from collections.abc import Callable
 from waveplan.model import DurationSource, Plan, TaskStatus
 from waveplan.schedule.advice import Action, Advice
 from waveplan.schedule.measured import RunReport, TaskReport
+from waveplan.units import format_duration, time_formatter
 from waveplan.units import format_number as fmt_time
-from waveplan.units import time_formatter
 
 __all__ = [
     "advice_sentence",
@@ -19,6 +19,8 @@ __all__ = [
     "fmt_time",
     "retry_wait_sentence",
     "saving",
+    "seconds_format",
+    "seconds_heading",
     "task_note",
     "time_format",
     "time_heading",
@@ -34,6 +36,18 @@ def time_format(plan: Plan) -> Callable[[float], str]:
 def time_heading(plan: Plan) -> str:
     """The heading of a column of the plan's times."""
     return "Time" if plan.timed else "Time units"
+
+
+def seconds_format(plan: Plan) -> Callable[[float], str]:
+    """How a run report writes measured seconds: as the plan's times when it is timed (both
+    are seconds then), else as bare numbers under a heading that says seconds."""
+    return format_duration if plan.timed else lambda value: fmt_time(round(value, 3))
+
+
+def seconds_heading(plan: Plan, label: str) -> str:
+    """The heading of a column of measured seconds: ``Took``, or ``Took (s)`` beside a plan
+    whose times have no unit."""
+    return label if plan.timed else f"{label} (s)"
 
 
 def saving(makespan: float, sequential: float) -> float | None:

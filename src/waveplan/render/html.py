@@ -22,6 +22,8 @@ from waveplan.render.figures import (
     faster,
     fmt_time,
     retry_wait_sentence,
+    seconds_format,
+    seconds_heading,
     task_note,
     time_format,
     time_heading,
@@ -30,7 +32,7 @@ from waveplan.render.svg import Bar, GraphStyle, esc, gantt, pack_lanes, wave_gr
 from waveplan.schedule.analysis import PlanAnalysis, analyse
 from waveplan.schedule.explain import ConflictGroup, Delay
 from waveplan.schedule.measured import RunReport
-from waveplan.units import HOUR, MINUTE
+from waveplan.units import HOUR, MINUTE, format_duration
 
 __all__ = ["DETAIL_LIMIT", "plan_html", "report_html"]
 
@@ -560,12 +562,14 @@ def report_html(report: RunReport) -> str:
 
 def _run_speedup(report: RunReport) -> str:
     planned, actual = report.planned, report.actual
+    plan = report.run.plan
+    fmt, secs = time_format(plan), seconds_format(plan)
     seq = actual.sequential
     rows = [
         _row(
             "Pure sequential",
-            fmt_time(planned.sequential),
-            fmt_time(seq),
+            fmt(planned.sequential),
+            secs(seq),
             "baseline (sum of tasks)",
             numeric=(1, 2),
         )
@@ -577,8 +581,8 @@ def _run_speedup(report: RunReport) -> str:
         rows.append(
             _row(
                 label,
-                fmt_time(plan_value),
-                fmt_time(value),
+                fmt(plan_value),
+                secs(value),
                 esc(f"{faster(value, seq)} {note}"),
                 numeric=(1, 2),
             )
@@ -587,12 +591,12 @@ def _run_speedup(report: RunReport) -> str:
         _row(
             "Measured",
             "",
-            fmt_time(report.measured),
+            secs(report.measured),
             esc(f"{faster(report.measured, seq)} (wall clock)"),
             numeric=(1, 2),
         )
     )
-    table = _table("", ["Approach", "Planned", "Measured (s)", "Notes"], rows)
+    table = _table("", ["Approach", "Planned", seconds_heading(plan, "Measured"), "Notes"], rows)
     lines = []
     if report.efficiency is not None:
         lines.append(
@@ -608,7 +612,10 @@ def _run_speedup(report: RunReport) -> str:
 def _scale(report: RunReport) -> float:
     """Seconds per plan unit: what the successful attempts took over their tasks' estimates
     (1 for a dry run, whose attempts take exactly the estimates). Planned bars drawn at this
-    scale share the time axis of the actual ones whatever unit the estimates are in."""
+    scale share the time axis of the actual ones whatever unit the estimates are in (a timed
+    plan's estimates are seconds already)."""
+    if report.run.plan.timed:
+        return 1.0
     planned = {t.id: t.planned_end - t.planned_start for t in report.tasks}
     estimated = measured = 0.0
     for task in report.run.tasks:
@@ -688,6 +695,8 @@ def _run_gantt(report: RunReport, analysis: PlanAnalysis) -> str:
 
 
 def _run_tasks(report: RunReport) -> str:
+    plan = report.run.plan
+    fmt, secs = time_format(plan), seconds_format(plan)
     ordered = sorted(
         report.tasks,
         key=lambda t: (t.status is TaskStatus.SUCCEEDED and not t.flaky, t.start or 0.0),
@@ -697,9 +706,9 @@ def _run_tasks(report: RunReport) -> str:
             esc(t.id),
             f'<span class="status st-{t.status.value}">{t.status.value}</span>',
             str(t.attempts),
-            fmt_time(t.planned_start),
-            "-" if t.start is None else fmt_time(round(t.start, 3)),
-            fmt_time(round(t.duration, 3)) if t.attempts else "-",
+            fmt(t.planned_start),
+            "-" if t.start is None else secs(t.start),
+            secs(t.duration) if t.attempts else "-",
             esc(task_note(t)),
             numeric=(2, 3, 4, 5),
             attrs=f' data-ref="{esc(t.id)}"',
@@ -711,7 +720,15 @@ def _run_tasks(report: RunReport) -> str:
         "Tasks",
         _table(
             "Failures, retries and skips first",
-            ["Task", "Status", "Tries", "Planned start", "Start (s)", "Took (s)", "Notes"],
+            [
+                "Task",
+                "Status",
+                "Tries",
+                "Planned start",
+                seconds_heading(plan, "Start"),
+                seconds_heading(plan, "Took"),
+                "Notes",
+            ],
             rows,
             len(report.tasks) - len(rows),
         ),
@@ -724,6 +741,8 @@ def _run_data(report: RunReport, analysis: PlanAnalysis) -> dict[str, Any]:
     facts = _task_facts(analysis, _delays_by_task(analysis))
     tasks = {t.id: t for t in plan.tasks}
     attempts = {t.id: t.attempts for t in run.tasks}
+    fmt = time_format(plan)
+    secs = format_duration if plan.timed else lambda v: f"{fmt_time(round(v, 3))} s"
     data: dict[str, Any] = {}
     for entry in report.tasks:
         task = tasks[entry.id]
@@ -731,16 +750,16 @@ def _run_data(report: RunReport, analysis: PlanAnalysis) -> dict[str, Any]:
         note = task_note(entry)
         rows = [["status", f"{status} ({note})" if note else status]]
         for a in attempts.get(entry.id, ()):
-            took = "" if a.end is None else f", {fmt_time(round(a.end - a.start, 3))} s"
+            took = "" if a.end is None else f", {secs(a.end - a.start)}"
             code = f", exit code {a.exit_code}" if a.exit_code is not None else ""
             rows.append([f"attempt {a.attempt}", f"{a.status.value}{code}{took}"])
         if entry.end is not None:
-            rows.append(["took", f"{fmt_time(round(entry.duration, 3))} s"])
+            rows.append(["took", secs(entry.duration)])
         rows.append(
             [
                 "planned",
-                f"{fmt_time(task.duration)}{_duration_note(task.duration_source)}, "
-                f"from {fmt_time(entry.planned_start)} to {fmt_time(entry.planned_end)}",
+                f"{fmt(task.duration)}{_duration_note(task.duration_source)}, "
+                f"from {fmt(entry.planned_start)} to {fmt(entry.planned_end)}",
             ]
         )
         rows.extend(

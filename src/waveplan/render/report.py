@@ -10,16 +10,20 @@ from rich.table import Table
 from rich.text import Text
 
 from waveplan.model import RunStatus, TaskStatus
-from waveplan.render.figures import faster, fmt_time, retry_wait_sentence, saving, task_note
+from waveplan.render.figures import (
+    faster,
+    retry_wait_sentence,
+    saving,
+    seconds_format,
+    seconds_heading,
+    task_note,
+    time_format,
+)
 from waveplan.render.json import dumps
 from waveplan.render.text import MAX_ROWS, render_to_string
 from waveplan.schedule.measured import RunReport
 
 __all__ = ["report_json", "report_text", "report_to_dict"]
-
-
-def _opt(value: float | None) -> str:
-    return "-" if value is None else fmt_time(value)
 
 
 def report_to_dict(report: RunReport) -> dict[str, Any]:
@@ -31,6 +35,7 @@ def report_to_dict(report: RunReport) -> dict[str, Any]:
         "plan": run.plan.source,
         "workers": run.workers,
         "dry_run": run.dry_run,
+        "time_unit": "s" if run.plan.timed else None,
         "tasks": [
             {
                 "id": t.id,
@@ -86,32 +91,32 @@ def report_json(report: RunReport) -> str:
 def speedup_table(report: RunReport) -> Table:
     """The seed's table with a measured column: estimates as planned, then the same figures
     recomputed with the measured durations, and the measured wall-clock makespan."""
+    plan = report.run.plan
+    fmt, secs = time_format(plan), seconds_format(plan)
     table = Table(title="Speedup", box=box.SIMPLE_HEAVY, title_justify="left")
     table.add_column("Approach")
     table.add_column("Planned", justify="right")
-    table.add_column("Measured (s)", justify="right")
+    table.add_column(seconds_heading(plan, "Measured"), justify="right")
     table.add_column("Notes")
     planned, actual = report.planned, report.actual
     seq = actual.sequential
-    table.add_row(
-        "Pure sequential", fmt_time(planned.sequential), fmt_time(seq), "baseline (sum of tasks)"
-    )
+    table.add_row("Pure sequential", fmt(planned.sequential), secs(seq), "baseline (sum of tasks)")
     table.add_row(
         "Theoretical parallel",
-        fmt_time(planned.theoretical),
-        fmt_time(actual.theoretical),
+        fmt(planned.theoretical),
+        secs(actual.theoretical),
         f"{faster(actual.theoretical, seq)} (on paper)",
     )
     table.add_row(
         "Practical parallel",
-        fmt_time(planned.practical),
-        fmt_time(actual.practical),
+        fmt(planned.practical),
+        secs(actual.practical),
         f"{faster(actual.practical, seq)} (conflicts respected)",
     )
     table.add_row(
         "Measured",
         "",
-        fmt_time(report.measured),
+        secs(report.measured),
         f"{faster(report.measured, seq)} (wall clock)",
     )
     return table
@@ -137,13 +142,15 @@ _RUN_STYLE = {
 
 def tasks_table(report: RunReport) -> Table:
     """Per task: status, attempts, planned start and actual start and duration."""
+    plan = report.run.plan
+    fmt, secs = time_format(plan), seconds_format(plan)
     table = Table(title="Tasks", box=box.SIMPLE_HEAVY, title_justify="left")
     table.add_column("Task")
     table.add_column("Status")
     table.add_column("Tries", justify="right")
     table.add_column("Planned start", justify="right")
-    table.add_column("Start (s)", justify="right")
-    table.add_column("Took (s)", justify="right")
+    table.add_column(seconds_heading(plan, "Start"), justify="right")
+    table.add_column(seconds_heading(plan, "Took"), justify="right")
     table.add_column("Notes")
     interesting = sorted(
         report.tasks,
@@ -155,9 +162,9 @@ def tasks_table(report: RunReport) -> Table:
             task.id,
             Text(task.status.value, style=_STYLE[task.status]),
             str(task.attempts),
-            fmt_time(task.planned_start),
-            _opt(task.start),
-            fmt_time(task.duration) if task.attempts else "-",
+            fmt(task.planned_start),
+            "-" if task.start is None else secs(task.start),
+            secs(task.duration) if task.attempts else "-",
             note,
         )
     if len(report.tasks) > MAX_ROWS * 2:

@@ -26,6 +26,7 @@ from waveplan.model import (
     WorktreeRecord,
 )
 from waveplan.resources.index import ResourceIndex
+from waveplan.schedule.analysis import practical_policy
 from waveplan.schedule.simulate import simulate
 
 __all__ = ["Makespans", "RunReport", "TaskReport", "measure"]
@@ -93,9 +94,15 @@ class RunReport:
 
 
 def _figures(plan: Plan) -> tuple[Makespans, list[float], list[float]]:
+    """The plan's figures, its practical schedule being the one ``plan`` reports and ``run``
+    follows (the search's policy), not the bare critical-path rule."""
     graph = Graph.from_plan(plan)
     index = ResourceIndex.build(plan)
-    sim = simulate(graph, index, workers=plan.workers, priority=tails(graph))
+    policy = practical_policy(plan, graph, index)
+    if policy is None:
+        sim = simulate(graph, index, workers=plan.workers, priority=tails(graph))
+    else:
+        sim = simulate(graph, index, workers=plan.workers, policy=policy)
     figures = Makespans(
         sequential=math.fsum(graph.durations),
         theoretical=critical_path(graph).length,
