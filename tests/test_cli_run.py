@@ -1014,7 +1014,7 @@ def test_the_report_plans_as_plan_and_run_do(
         "  - {id: d, duration: 1, depends: [a]}\n"
         "  - {id: e, duration: 0.5, depends: [b, c]}\n",
     )
-    code, out, _ = cli(capsys, "plan", str(plan), "--format", "json")
+    _, out, _ = cli(capsys, "plan", str(plan), "--format", "json")
     planned = json.loads(out)
     assert cli(capsys, "run", str(plan), "-q", "--dry-run")[0] == 0
     data = report(capsys, tmp_path)
@@ -1034,7 +1034,7 @@ def test_a_checkpoint_learns_no_duration(
         "tasks:\n  - {id: a, duration: 3, run: 'true'}\n  - {id: gate, depends: [a]}\n",
     )
     assert cli(capsys, "run", str(plan), "-q")[0] == 0
-    code, out, _ = cli(capsys, "plan", str(plan), "--format", "json")
+    _, out, _ = cli(capsys, "plan", str(plan), "--format", "json")
     data = json.loads(out)
     assert data["duration_sources"] == {"default": ["gate"]}
     assert data["time_unit"] is None

@@ -11,12 +11,14 @@ from hypothesis import strategies as st
 
 from waveplan.cli import main
 from waveplan.load import load_plan
+from waveplan.load.gsd import parse_minutes
+from waveplan.load.markdown import parse_duration_hours
 from waveplan.load.parse import Document
 from waveplan.load.taskfile import build_plan
 from waveplan.model import DurationSource, Plan, Task
 from waveplan.render.taskfile import plan_to_taskfile
 from waveplan.schedule.durations import with_history_durations
-from waveplan.units import duration_text, format_duration, parse_duration
+from waveplan.units import duration_text, format_duration, parse_duration, read_duration
 
 
 @pytest.mark.parametrize(
@@ -204,3 +206,48 @@ def test_run_options_take_units(tmp_path: Path, capsys: pytest.CaptureFixture[st
     for bad, reason in (("5x", "unknown unit 'x'"), ("0", "must be more than 0")):
         assert main(["run", str(path), "--dry-run", "--timeout", bad]) == 2
         assert reason in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        ("1h 30m", (5400.0, True)),
+        ("2h30m", (9000.0, True)),
+        ("5m30s", (330.0, True)),
+        ("~3h", (10800.0, True)),
+        ("about 2 hours", (7200.0, True)),
+        ("1-2h", (5400.0, True)),
+        ("4-6 hours", (18000.0, True)),
+        ("1,5h", (5400.0, True)),
+        ("30 min", (1800.0, True)),
+        ("500ms", (0.5, True)),
+        ("2 days", (57600.0, True)),  # days of work: 8 hours
+        ("1w", (144000.0, True)),
+        ("12min (est)", (720.0, True)),
+        ("3", (3.0, False)),
+        ("4-6", (5.0, False)),
+        ("two hours", None),
+        ("3 tasks", None),
+    ],
+)
+def test_prose_durations(text: str, found: tuple[float, bool] | None) -> None:
+    """What importers read in plans written for people: every unit part, ranges, approximate
+    amounts (``1h 30m`` was read as 1h, ``5m30s`` as 30 s, ``2h30m`` and ``~3h`` not at all)."""
+    assert read_duration(text) == found
+
+
+def test_importers_read_durations_with_every_unit_part(tmp_path: Path) -> None:
+    """GSD minutes, markdown hours and ccpm hours, each from the same prose reader."""
+    assert parse_minutes("5m30s") == 5.5
+    assert parse_minutes("12") == 12.0
+    assert parse_duration_hours("1h 30m") == (1.5, True)
+    assert parse_duration_hours("2") == (2.0, False)
+    epic = tmp_path / ".claude" / "epics" / "e"
+    epic.mkdir(parents=True)
+    for number, effort in (("001", "- Hours: 30 min"), ("002", "- Hours: 1h 30m")):
+        (epic / f"{number}.md").write_text(
+            f"---\nname: t{number}\nstatus: open\n---\n\n# Task: t\n\n## Effort Estimate\n"
+            f"{effort}\n"
+        )
+    plan = load_plan(epic)
+    assert [t.duration for t in plan.tasks] == [1800.0, 5400.0]  # was 30 h and 1 h

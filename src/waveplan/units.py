@@ -19,6 +19,7 @@ __all__ = [
     "format_duration",
     "format_number",
     "parse_duration",
+    "read_duration",
     "time_formatter",
 ]
 
@@ -122,3 +123,50 @@ def time_formatter(timed: bool) -> Callable[[float], str]:
     """How a plan's times are written: :func:`format_duration` for a timed plan (seconds),
     else :func:`format_number`."""
     return format_duration if timed else format_number
+
+
+# Prose (plans written for people or other tools) also counts in work days and weeks.
+_PROSE_SECONDS = {
+    **_SECONDS,
+    "d": 8 * HOUR,
+    "day": 8 * HOUR,
+    "days": 8 * HOUR,
+    "w": 40 * HOUR,
+    "wk": 40 * HOUR,
+    "wks": 40 * HOUR,
+    "week": 40 * HOUR,
+    "weeks": 40 * HOUR,
+}
+_APPROX = re.compile(
+    r"\s*(?:~|\u2248|about\b|around\b|roughly\b|approx(?:\.|imately\b)?|ca\.)\s*", re.IGNORECASE
+)
+_AMOUNT = re.compile(
+    r"\s*(\d+(?:\.\d+)?|\.\d+)(?:\s*(?:-|\u2013|\u2014|to)\s*(\d+(?:\.\d+)?|\.\d+))?"
+    r"\s*([a-zA-Z]+(?![a-zA-Z]))?"
+)
+
+
+def read_duration(text: str) -> tuple[float, bool] | None:
+    """A duration as prose writes it, from the start of ``text``: ``(seconds, True)`` for
+    ``1h 30m``, ``2h30m``, ``~3h``, ``1-2h`` (the middle), ``1,5 hours``, ``2 days`` (days of
+    8 hours, weeks of 40), whatever follows (``12min (est)``); ``(number, False)`` for a bare
+    number (``3``, ``4-6``), whose unit the caller knows; None when it starts with neither."""
+    rest = re.sub(r"(\d),(\d)", r"\1.\2", _APPROX.sub("", text, count=1))
+    total = 0.0
+    position = 0
+    given = False
+    while True:
+        part = _AMOUNT.match(rest, position)
+        if part is None:
+            break
+        low, high, unit = part.groups()
+        value = (float(low) + float(high)) / 2 if high else float(low)
+        seconds = _PROSE_SECONDS.get((unit or "").lower())
+        if seconds is None:
+            if not given and not unit:
+                return value, False
+            break
+        total += value * seconds
+        given = True
+        position = part.end()
+    return (total, True) if given else None

@@ -19,7 +19,7 @@ from waveplan.load.markdown import DONE_WORDS
 from waveplan.load.prose import find_paths
 from waveplan.load.text import read_text
 from waveplan.model import DurationSource, Origin, SourceFormat, id_sort_key
-from waveplan.units import HOUR
+from waveplan.units import HOUR, read_duration
 
 __all__ = ["EPIC_FILE", "read_ccpm", "task_files"]
 
@@ -34,13 +34,8 @@ _KNOWN = frozenset(
 _NEEDED = ("name", "status", "depends_on", "parallel", "conflicts_with")
 _SECTION = re.compile(r"^##\s+(?P<title>.+?)\s*#*\s*$", re.MULTILINE)
 _TITLE = re.compile(r"^#\s+(?:Task:\s*)?(?P<text>.+?)\s*$", re.MULTILINE)
-_HOURS = re.compile(
-    r"(?P<a>\d+(?:\.\d+)?)(?:\s*(?:-|\u2013|to)\s*(?P<b>\d+(?:\.\d+)?))?\s*"
-    r"(?:h\b|hrs?\b|hours?\b)"
-    r"|hours?\s*(?:\*\*)?\s*[:=]\s*(?:\*\*)?\s*(?P<c>\d+(?:\.\d+)?)"
-    r"(?:\s*(?:-|\u2013|to)\s*(?P<d>\d+(?:\.\d+)?))?",
-    re.IGNORECASE,
-)
+_HOURS_LABEL = re.compile(r"hours?\s*(?:\*\*)?\s*[:=]\s*(?:\*\*)?\s*(?P<value>[^\n]*)", re.I)
+_AMOUNT_START = re.compile(r"(?<![\w.])[~\u2248]?\d")
 _PROSE_SECTIONS = ("description", "technical details")
 
 
@@ -51,12 +46,19 @@ def task_files(folder: Path) -> list[Path]:
 
 
 def _hours(text: str) -> float | None:
-    found = _HOURS.search(text)
-    if found is None:
-        return None
-    low = found.group("a") or found.group("c")
-    high = found.group("b") or found.group("d")
-    return (float(low) + float(high)) / 2 if high else float(low)
+    """The effort in hours: ``Hours: 6`` (a bare number is hours), ``Hours: 30 min``,
+    ``4-6 hours`` (the middle), else the first amount with a unit in the text."""
+    label = _HOURS_LABEL.search(text)
+    if label is not None:
+        found = read_duration(label.group("value"))
+        if found is not None:
+            value, unit_given = found
+            return value / HOUR if unit_given else value
+    for start in _AMOUNT_START.finditer(text):
+        found = read_duration(text[start.start() :])
+        if found is not None and found[1]:
+            return found[0] / HOUR
+    return None
 
 
 def read_ccpm(folder: Path, *, display: str, root: str, infer: bool) -> Import:

@@ -24,7 +24,7 @@ from waveplan.load.imported import Draft, Import, dependency_entry, join_ids
 from waveplan.load.prose import list_entries, path_of_entry
 from waveplan.load.text import read_text
 from waveplan.model import DurationSource, Origin, SourceFormat
-from waveplan.units import MINUTE
+from waveplan.units import MINUTE, read_duration
 
 __all__ = ["PLAN_SUFFIX", "SUMMARY_SUFFIX", "parse_minutes", "plan_files", "read_gsd"]
 
@@ -43,26 +43,16 @@ _TASK = re.compile(r"<task\b[^>]*>(?P<body>.*?)</task>", re.DOTALL)
 _TAG = re.compile(r"<(?P<tag>name|files|read_first)>(?P<text>.*?)</(?P=tag)>", re.DOTALL)
 _OBJECTIVE = re.compile(r"<objective>\s*(?P<text>.*?)</objective>", re.DOTALL)
 _HEADING = re.compile(r"^#{1,3}\s+(?P<text>.+?)\s*$", re.MULTILINE)
-_UNITS = {"s": 1 / 60, "m": 1.0, "h": 60.0, "d": 480.0}
-_AMOUNT = re.compile(
-    r"(?P<n>\d+(?:\.\d+)?)\s*(?P<unit>h(?:ours?|rs?)?|m(?:in(?:ute)?s?)?|s(?:ec(?:ond)?s?)?|"
-    r"d(?:ays?)?)\b",
-    re.IGNORECASE,
-)
 
 
 def parse_minutes(text: str) -> float | None:
-    """``12min``, ``1h 30m``, ``45s``, ``2 hours``, ``~15 minutes``: the minutes (a bare number
-    is minutes too)."""
-    text = text.strip().lstrip("~≈").strip()
-    if re.fullmatch(r"\d+(?:\.\d+)?", text):
-        return float(text)
-    total = 0.0
-    found = False
-    for amount in _AMOUNT.finditer(text):
-        total += float(amount.group("n")) * _UNITS[amount.group("unit")[0].lower()]
-        found = True
-    return round(total, 6) if found else None
+    """``12min``, ``1h 30m``, ``5m30s``, ``45s``, ``2 hours``, ``~15 minutes``: the minutes (a
+    bare number is minutes too); None when the text holds no duration."""
+    found = read_duration(text)
+    if found is None:
+        return None
+    value, unit_given = found
+    return round(value / MINUTE if unit_given else value, 6)
 
 
 def plan_files(folder: Path) -> list[Path]:

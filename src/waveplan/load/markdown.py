@@ -18,7 +18,7 @@ from waveplan.load.frontmatter import read_front_matter, text_value
 from waveplan.load.imported import Draft, Import, id_list
 from waveplan.load.prose import find_paths, list_entries
 from waveplan.model import DurationSource, Origin, SourceFormat
-from waveplan.units import HOUR
+from waveplan.units import HOUR, read_duration
 
 __all__ = ["DONE_WORDS", "parse_duration_hours", "read_markdown"]
 
@@ -44,26 +44,16 @@ _FIELD = re.compile(
 )
 _FENCE = re.compile(r"^\s*(```|~~~)")
 DONE_WORDS = frozenset({"done", "complete", "completed", "closed", "finished", "merged"})
-_DURATION = re.compile(
-    r"^\s*(?P<n>\d+(?:\.\d+)?)\s*(?P<unit>h|hrs?|hours?|m|mins?|minutes?|d|days?)?\b", re.I
-)
 
 
 def parse_duration_hours(text: str) -> tuple[float | None, bool]:
-    """A duration such as ``2``, ``2h`` or ``30min``: the number (in hours when a unit is
-    given, a day being 8 hours) and whether a unit was given."""
-    found = _DURATION.match(text)
+    """A duration such as ``2``, ``2h``, ``1h 30m``, ``30min`` or ``~3h``: the number (in
+    hours when a unit is given, a day being 8 hours) and whether a unit was given."""
+    found = read_duration(text)
     if found is None:
         return None, False
-    value = float(found.group("n"))
-    unit = (found.group("unit") or "").lower()
-    if not unit:
-        return value, False
-    if unit.startswith("m"):
-        return value / 60, True
-    if unit.startswith("d"):
-        return value * 8, True
-    return value, True
+    value, unit_given = found
+    return (value / HOUR, True) if unit_given else (value, False)
 
 
 @dataclass
@@ -237,6 +227,10 @@ def _finish(task: _Open, display: str, infer: bool, warnings: list[str]) -> bool
                 draft.duration, draft.duration_where = hours, where
                 timed = unit_given
                 draft.duration_source = DurationSource.DECLARED
+            else:
+                warnings.append(
+                    f"{where}: {draft.source_id}: cannot read the duration {value!r}; ignored"
+                )
         elif label == "status" and value.lower().strip(" .`*") in DONE_WORDS:
             draft.done, draft.done_where = True, where
     while prose and not prose[-1].text:
