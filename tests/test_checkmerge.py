@@ -91,3 +91,41 @@ def test_unknown_branches_and_lone_branches_are_usage_errors(
     code, _, err = check(capsys, repo, "top")
     assert code == 2
     assert "give two branches, or one with --into" in err
+
+
+def test_branches_named_like_folders_and_file_folder_clashes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A branch named like a folder of the checkout (``docs``) is a branch, not a path (git
+    called it ambiguous); a file on one side where the other has a folder is named by its
+    path, not by git's ``b.txt~branch``."""
+    path = make_repo(tmp_path / "repo", {"a.txt": "a\n"})
+    for name, files in (
+        ("docs", {"docs/x.md": "x\n", "b.txt": "file\n"}),
+        ("feat", {"b.txt/inner.txt": "folder\n"}),
+    ):
+        git(path, "checkout", "-q", "-b", name, "main")
+        commit_files(path, files, name)
+    git(path, "checkout", "-q", "docs")  # docs/ is a folder of this checkout
+    monkeypatch.chdir(path)
+    code, out, err = check(capsys, path, "docs", "feat")
+    assert code == 1, err
+    assert out == "docs + feat: conflict: b.txt\n"
+
+
+def test_a_pair_without_common_history_does_not_stop_the_others(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An orphan branch has no common history with the others: its pairs say so (exit 1) and
+    the other pairs are still checked (it was one error for all)."""
+    git(repo, "checkout", "-q", "--orphan", "orph")
+    git(repo, "rm", "-q", "-r", "-f", ".")
+    commit_files(repo, {"o.txt": "o\n"}, "orphan")
+    git(repo, "checkout", "-q", "main")
+    code, out, _ = check(capsys, repo, "top", "other", "orph")
+    assert code == 1
+    assert out == (
+        "top + other: clean\n"
+        "top + orph: no common history (git refuses to merge them)\n"
+        "other + orph: no common history (git refuses to merge them)\n"
+    )

@@ -18,6 +18,8 @@ __all__ = ["check_merge_command"]
 
 def _line(prediction: Prediction) -> str:
     pair = f"{prediction.ours} + {prediction.theirs}: "
+    if prediction.unrelated:
+        return pair + "no common history (git refuses to merge them)"
     if prediction.conflicts:
         return pair + "conflict: " + ", ".join(prediction.conflicts)
     if prediction.overlap:
@@ -38,7 +40,8 @@ def check_merge_command(
     branches: tuple[str, ...], into: str | None, fmt: str, root: str | None
 ) -> int:
     """Predict, without merging, whether BRANCHes merge with each other (and into --into):
-    clean, file overlap that merges cleanly, or conflict. Exit 1 when any pair conflicts."""
+    clean, file overlap that merges cleanly, conflict, or no common history. Exit 1 when any
+    pair conflicts or has no common history."""
     folder = Path(root or ".")
     repo = find_repository(folder)
     if repo is None:
@@ -69,4 +72,4 @@ def check_merge_command(
         emit(text + "\n", None)
     else:
         emit("".join(_line(p) + "\n" for p in predictions), None)
-    return EXIT_FAILED if any(p.conflicts for p in predictions) else EXIT_OK
+    return EXIT_FAILED if any(p.fails for p in predictions) else EXIT_OK

@@ -77,19 +77,28 @@ class Prediction:
 
     ``overlap`` are the files both changed since their merge base; ``conflicts`` the files
     whose changes collide (hunk precision: edits to different parts of one file merge).
+    ``unrelated``: the two have no common history (git refuses to merge them).
     """
 
     ours: str
     theirs: str
     overlap: tuple[str, ...]
     conflicts: tuple[str, ...]
+    unrelated: bool = False
 
     @property
     def verdict(self) -> str:
-        """``clean``, ``file overlap, merges cleanly`` or ``conflict``."""
+        """``clean``, ``file overlap, merges cleanly``, ``conflict`` or ``no common history``."""
+        if self.unrelated:
+            return "no common history"
         if self.conflicts:
             return "conflict"
         return "file overlap, merges cleanly" if self.overlap else "clean"
+
+    @property
+    def fails(self) -> bool:
+        """Whether merging the two would stop: a conflict, or no common history."""
+        return self.unrelated or bool(self.conflicts)
 
 
 class Git:
@@ -217,8 +226,8 @@ class Git:
     def changes(self, old: str, new: str) -> list[Change]:
         """Files that differ between two commits (renames as a deletion and an addition)."""
         out = self.run(
-            "diff", "--name-status", "-z", "--no-renames", "--no-ext-diff", old, new
-        ).stdout
+            "diff", "--name-status", "-z", "--no-renames", "--no-ext-diff", old, new, "--"
+        ).stdout  # (``--``: a branch named like a folder, ``docs``, is no path)
         fields = out.decode(errors="surrogateescape").split("\0")
         return [
             Change(fields[i][:1], fields[i + 1]) for i in range(0, len(fields) - 1, 2) if fields[i]
@@ -250,7 +259,7 @@ class Git:
         """``(commit, message)`` of the first-parent history from ``since`` (excluded) to
         ``until``, newest first."""
         span = until if since is None else f"{since}..{until}"
-        out = self.run("log", "--first-parent", "--format=%H%x00%B%x00", span).stdout
+        out = self.run("log", "--first-parent", "--format=%H%x00%B%x00", span, "--").stdout
         fields = out.decode(errors="replace").split("\0")
         return [
             (fields[i].strip(), fields[i + 1]) for i in range(0, len(fields) - 1, 2) if fields[i]
@@ -345,11 +354,20 @@ def predict_merge(repo: Git, ours: str, theirs: str) -> Prediction:
     """Predict merging ``theirs`` into ``ours`` (branch names or commits)."""
     base = repo.merge_base(ours, theirs)
     if base is None:
-        raise GitError(f"{ours} and {theirs} have no common history")
+        return Prediction(ours, theirs, (), (), unrelated=True)
     mine = {c.path for c in repo.changes(base, ours)}
     other = {c.path for c in repo.changes(base, theirs)}
     result = repo.merge_tree(ours, theirs)
-    return Prediction(ours, theirs, tuple(sorted(mine & other)), result.conflicts)
+    # A file one side has where the other has a folder is listed under the name git gives it
+    # in the merged tree, ``b.txt~branch``: name the path both sides wrote.
+    suffixes = {f"~{name}" for side in (ours, theirs) for name in (side, side.replace("/", "_"))}
+    conflicts = tuple(
+        dict.fromkeys(
+            next((p[: -len(x)] for x in suffixes if p.endswith(x) and len(p) > len(x)), p)
+            for p in result.conflicts
+        )
+    )
+    return Prediction(ours, theirs, tuple(sorted(mine & other)), conflicts)
 
 
 def find_repository(path: str | Path) -> Git | None:
