@@ -421,6 +421,33 @@ tasks:
     assert out == "nothing to clean\n"
 
 
+def test_clean_keeps_a_worktree_someone_edited_and_branches_it_did_not_create(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The failed task's worktree, kept to look at, holds edits nobody committed: `clean`
+    keeps it and its branch (it removed both, edits included) until --all; a branch the
+    user made under the run's prefix is never deleted, even with --all."""
+    repo = make_repo(tmp_path / "repo", {"a.txt": "a\n"})
+    plan = plan_file(repo, "tasks:\n  - {id: broken, files: [b.txt], run: 'exit 3'}\n")
+    assert isolated(capsys, plan)[0] == 1
+    data = report(capsys, repo)
+    run_id, branch = data["run_id"], by_id(data)["broken"]["branch"]
+    (path,) = [p for p in worktrees(repo) if p != str(repo.resolve())]
+    (Path(path) / "fix.txt").write_text("my fix\n")
+    mine = f"waveplan/tasks/{run_id}/mine"
+    git(repo, "branch", mine)
+    code, out, err = run(capsys, "clean", "--root", str(repo))
+    assert code == 0, err
+    assert f"kept 1 worktree(s) with changes nobody committed (--all removes them): {path}" in out
+    assert (Path(path) / "fix.txt").read_text() == "my fix\n"
+    assert {branch, mine} <= branches(repo)
+    code, out, err = run(capsys, "clean", "--root", str(repo), "--all")
+    assert code == 0, err
+    assert not Path(path).exists()
+    assert branch not in branches(repo)
+    assert mine in branches(repo)
+
+
 def test_clean_refuses_while_a_run_holds_the_plan_root(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -46,10 +46,13 @@ def clean_command(root: str | None, run_id: str | None, everything: bool) -> Non
             if not Path(recorded.repo).is_dir():
                 lines.append(f"{rid}: repository {recorded.repo} is gone, skipped")
                 continue
+            tasks = [t.id for t in history.run_info(rid).plan.tasks]
             cleaned = clean_run(
-                Git(recorded.repo), rid, recorded.integration, everything=everything
+                Git(recorded.repo), rid, recorded.integration, tasks=tasks, everything=everything
             )
-            if not (cleaned.worktrees or cleaned.branches or cleaned.kept):
+            if not (
+                cleaned.worktrees or cleaned.branches or cleaned.kept or cleaned.kept_worktrees
+            ):
                 continue
             crashed = " (it did not finish: --resume starts its tasks afresh)"
             note = crashed if statuses.get(rid) is RunStatus.RUNNING else ""
@@ -61,5 +64,11 @@ def clean_command(root: str | None, run_id: str | None, everything: bool) -> Non
                 lines.append(
                     f"  kept {len(cleaned.kept)} branch(es) with unmerged work "
                     f"(--all deletes them): {', '.join(cleaned.kept)}"
+                )
+            if cleaned.kept_worktrees:
+                shown = ", ".join(str(p) for p in cleaned.kept_worktrees)
+                lines.append(
+                    f"  kept {len(cleaned.kept_worktrees)} worktree(s) with changes nobody "
+                    f"committed (--all removes them): {shown}"
                 )
     emit("\n".join(lines or ["nothing to clean"]) + "\n", None)

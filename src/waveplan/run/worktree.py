@@ -26,10 +26,10 @@ from __future__ import annotations
 import dataclasses
 import os
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from waveplan.errors import UserError
 from waveplan.model import AttemptStatus, Mode, Plan, ResourceKind, WorktreeRecord
@@ -51,7 +51,6 @@ __all__ = [
     "check_checkout_clean",
     "clean_run",
     "integration_branch_name",
-    "is_task_branch",
     "resolve_target",
     "task_branch_name",
     "worktrees_dir",
@@ -514,46 +513,69 @@ def _note(log: str | None, text: str) -> None:
 
 @dataclass(frozen=True, slots=True)
 class Cleaned:
-    """What :func:`clean_run` removed and kept."""
+    """What :func:`clean_run` removed and kept: ``kept`` are task branches with unmerged
+    work, ``kept_worktrees`` worktrees with changes nobody committed."""
 
     worktrees: tuple[Path, ...]
     branches: tuple[str, ...]
     kept: tuple[str, ...]
+    kept_worktrees: tuple[Path, ...] = ()
 
 
-def clean_run(repo: Git, run_id: str, integration: str, *, everything: bool = False) -> Cleaned:
-    """Remove what a finished run left: its worktrees, and its task branches whose work is on
-    the integration branch (all of them with ``everything``). The integration branch and
-    anything waveplan did not create are never touched."""
+def clean_run(
+    repo: Git,
+    run_id: str,
+    integration: str,
+    *,
+    tasks: Collection[str],
+    everything: bool = False,
+) -> Cleaned:
+    """Remove what a finished run left: its worktrees, and the branches of its ``tasks`` whose
+    work is on the integration branch (all of them with ``everything``). A worktree holding
+    changes nobody committed (someone looked into a conflict and edited it) is kept unless
+    ``everything``. The integration branch and anything waveplan did not create (another
+    branch under the run's prefix included) are never touched."""
     folder = worktrees_dir(repo.common_dir(), run_id)
     removed: list[Path] = []
+    kept_worktrees: list[Path] = []
     with METADATA_LOCK:
-        for path in repo.worktrees():
-            if path.parent == folder:
-                repo.remove_worktree(path)
-                removed.append(path)
-        if folder.exists():
-            for path in sorted(folder.iterdir()):  # folders git no longer knows
-                repo.remove_worktree(path)
-                removed.append(path)
+        known = [path for path in repo.worktrees() if path.parent == folder]
+        strays = [p for p in sorted(folder.iterdir()) if p not in known] if folder.exists() else []
+        for path in known:
+            if not everything and _has_changes(path):
+                kept_worktrees.append(path)
+                continue
+            repo.remove_worktree(path)
+            removed.append(path)
+        for path in strays:  # folders git no longer knows
+            repo.remove_worktree(path)
+            removed.append(path)
+        if folder.exists() and not any(folder.iterdir()):
             folder.rmdir()
         repo.run("worktree", "prune")
         head = repo.rev(f"refs/heads/{integration}")
         deleted: list[str] = []
         kept: list[str] = []
-        prefix = f"{TASK_BRANCHES}/{run_id}/"
-        for branch, commit in sorted(repo.branches(prefix).items()):
-            if not is_task_branch(branch, run_id):
+        mine = {task_branch_name(run_id, task): task for task in tasks}
+        looked_into = {path.name for path in kept_worktrees}
+        for branch, commit in sorted(repo.branches(f"{TASK_BRANCHES}/{run_id}/").items()):
+            if branch not in mine:
                 continue
             merged = head is not None and repo.is_ancestor(commit, head)
-            if merged or everything:
+            if (merged or everything) and mine[branch] not in looked_into:
                 repo.delete_branch(branch)
                 deleted.append(branch)
             else:
                 kept.append(branch)
-    return Cleaned(tuple(dict.fromkeys(removed)), tuple(deleted), tuple(kept))
+    return Cleaned(
+        tuple(dict.fromkeys(removed)), tuple(deleted), tuple(kept), tuple(kept_worktrees)
+    )
 
 
-def is_task_branch(branch: str, run_id: str) -> bool:
-    """Whether ``branch`` is one of the run's task branches."""
-    return PurePosixPath(branch).parent == PurePosixPath(TASK_BRANCHES) / run_id
+def _has_changes(path: Path) -> bool:
+    """Whether a worktree holds changes nobody committed (tracked or untracked files)."""
+    try:
+        here = Git(path)
+        return bool(here.dirty_files() or here.untracked_files())
+    except GitError:
+        return False
