@@ -5,7 +5,14 @@ from __future__ import annotations
 import pytest
 
 from waveplan.infer.modules import ModuleGraph, Resolver
-from waveplan.infer.source import ImportRef, Language, js_imports, language_of, python_imports
+from waveplan.infer.source import (
+    ImportRef,
+    Language,
+    js_imports,
+    language_of,
+    python_imports,
+    sql_literals,
+)
 from waveplan.infer.sql import migration_tables, statement_tables
 from waveplan.resources.index import covers
 
@@ -128,6 +135,20 @@ def test_language_of_a_path(path: str, language: Language | None) -> None:
         ("SELECT * FROM logs l, jobs j WHERE l.x = j.y", [("logs", False), ("jobs", False)]),
         ('SELECT * FROM public."Users"', [("users", False)]),
         ("WITH t AS (SELECT * FROM logs) SELECT * FROM t", [("logs", False)]),
+        # a WITH statement that writes: the statement after its expressions (it read as a
+        # SELECT: sessions a read, t9 and acct lost)
+        (
+            "WITH recent AS (SELECT * FROM events) DELETE FROM sessions WHERE id IN "
+            "(SELECT id FROM recent)",
+            [("sessions", True), ("events", False)],
+        ),
+        ("WITH r AS (SELECT 1) INSERT INTO t9 SELECT * FROM r", [("t9", True)]),
+        (
+            "with a as (select x from b), c (k) as materialized (select 1) "
+            "update acct set v = 1 from a where acct.id = a.x",
+            [("acct", True), ("b", False)],
+        ),
+        ("UPDATE t2 AS x SET y = 1 FROM t3 WHERE x.id = t3.id", [("t2", True), ("t3", False)]),
         ("SELECT EXTRACT(year FROM created) FROM events", [("events", False)]),
         ("SELECT 'from x' FROM real_table", [("real_table", False)]),
         ("SELECT name FROM sqlite_master", []),
@@ -140,6 +161,18 @@ def test_language_of_a_path(path: str, language: Language | None) -> None:
 def test_statement_tables(statement: str, tables: list[tuple[str, bool]]) -> None:
     """Written and read tables of one statement; prose and catalog tables are not tables."""
     assert [(u.table, u.write) for u in statement_tables(statement)] == tables
+
+
+def test_an_update_with_an_alias_is_found_in_code() -> None:
+    """``UPDATE t2 AS x SET`` in a Python string is SQL (the quick filter wanted SET right
+    after the table, so the statement was never read)."""
+    found = sql_literals(
+        'c.execute("UPDATE t2 AS x SET y = 1 FROM t3 WHERE x.id = t3.id")\n', Language.PYTHON
+    )
+    assert [(u.table, u.write) for lit in found for u in statement_tables(lit.text)] == [
+        ("t2", True),
+        ("t3", False),
+    ]
 
 
 def test_statement_lines_count_from_the_literal() -> None:

@@ -111,7 +111,7 @@ class _Lines:
 _SQL_WORDS = (
     r"(?:select\s.{0,400}?\bfrom\s"
     r"|insert\s+(?:or\s+\w+\s+)?(?:ignore\s+)?into\s"
-    r"|update\s+(?:or\s+\w+\s+)?[\w.\"`\[\]]+\s+set\s"
+    r"|update\s+(?:or\s+\w+\s+)?[\w.\"`\[\]]+(?:\s+(?:as\s+)?\w+)?\s+set\s"
     r"|delete\s+from\s"
     r"|create\s+(?:or\s+replace\s+)?(?:(?:temp|temporary|unique|unlogged|virtual)\s+)*"
     r"(?:table|index|view)\s"

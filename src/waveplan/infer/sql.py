@@ -153,22 +153,25 @@ def statement_tables(text: str, line: int = 1) -> list[TableUse]:
         at = line + skipped
         written: set[str] = set()
         target = None
+        with_match = _WITH_RE.match(statement)
+        # After WITH's common table expressions comes the statement itself, which may write
+        # (``WITH old AS (...) DELETE FROM sessions ...``).
+        main = statement if with_match is None else _after_ctes(statement, with_match.end())
         for pattern in _WRITE_RES:
-            match = pattern.match(statement)
+            match = pattern.match(main)
             if match:
                 target = _name(match.group("t"))
                 if target:
                     written.add(target)
                     uses.append(TableUse(target, True, at, shown))
-                    if re.match(r"^\s*drop\s+table", statement, re.IGNORECASE):
-                        for more in _MORE_RE.finditer(statement, match.end()):
+                    if re.match(r"^\s*drop\s+table", main, re.IGNORECASE):
+                        for more in _MORE_RE.finditer(main, match.end()):
                             name = _name(more.group("t"))
                             if name and name not in written:
                                 written.add(name)
                                 uses.append(TableUse(name, True, at, shown))
                 break
         is_select = bool(_SELECT_RE.match(statement))
-        with_match = _WITH_RE.match(statement)
         if target is None and not is_select and with_match is None:
             continue
         ctes = set()
@@ -183,6 +186,29 @@ def statement_tables(text: str, line: int = 1) -> list[TableUse]:
                 if name and name not in ctes and name not in written:
                     uses.append(TableUse(name, False, at, shown))
     return _unique(uses)
+
+
+_CTE_HEAD = re.compile(
+    r"\s*[A-Za-z_]\w*(?:\s*\([^)]*\))?\s+as\s+(?:not\s+)?(?:materialized\s+)?\(",
+    re.IGNORECASE,
+)
+
+
+def _after_ctes(statement: str, position: int) -> str:
+    """What follows the common table expressions of a WITH statement (from ``position``, just
+    after ``WITH``): ``name AS (...)``, comma-separated, parentheses balanced."""
+    while True:
+        head = _CTE_HEAD.match(statement, position)
+        if head is None:
+            return statement[position:]
+        depth, index = 1, head.end()
+        while depth and index < len(statement):
+            depth += {"(": 1, ")": -1}.get(statement[index], 0)
+            index += 1
+        comma = re.match(r"\s*,", statement[index:])
+        if comma is None:
+            return statement[index:]
+        position = index + comma.end()
 
 
 def _iter_more(body: str, position: int) -> list[re.Match[str]]:
