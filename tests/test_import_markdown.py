@@ -171,6 +171,15 @@ def test_text_output_marks_done_inferred_and_lists_findings(
     assert "- 6 depends on 9, which is not in the plan: counted as done" in out
 
 
+def test_html_output_marks_waits_only_inferred_accesses_cause(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The HTML page marks such a wait ``(inferred)`` as the text does (it did not)."""
+    assert main(["plan", "billing-export.md", "--format", "html"]) == 0
+    out = capsys.readouterr().out
+    assert "3 waited 1h for src/billing/export.ts held by 2 (inferred)</li>" in out
+
+
 def test_the_seed_plan_with_files_plans_like_the_task_file(
     capsys: pytest.CaptureFixture[str],
 ) -> None:

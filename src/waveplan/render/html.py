@@ -129,11 +129,14 @@ def _section(key: str, heading: str, *parts: str) -> str:
     return f'<section id="{key}">\n<h2>{esc(heading)}</h2>\n{inner}\n</section>'
 
 
-def _delay_text(delay: Delay, fmt: Callable[[float], str]) -> str:
-    """``1 for src/x.ts held by t2``: the rest of "waited ..."."""
+def _delay_text(delay: Delay, fmt: Callable[[float], str], analysis: PlanAnalysis) -> str:
+    """``1 for src/x.ts held by t2``: the rest of "waited ..." (marked ``(inferred)`` when
+    only inferred accesses make the task wait)."""
     more = f" and {delay.more_holders:,} more" if delay.more_holders else ""
     held = f" held by {_ids(delay.holders)}{more}" if delay.holders else ""
     note = " (conservative overlap)" if delay.conservative else ""
+    if analysis.inferred is not None and (delay.task, delay.resource) in analysis.inferred.waits:
+        note += " (inferred)"
     return f"{fmt(delay.duration)} for {delay.resource}{held}{note}"
 
 
@@ -297,7 +300,7 @@ def _serialization_section(analysis: PlanAnalysis, heading: str) -> str:
         )
     if analysis.delays:
         items = [
-            f"<li>{esc(d.task)} waited {esc(_delay_text(d, fmt))}</li>"
+            f"<li>{esc(d.task)} waited {esc(_delay_text(d, fmt, analysis))}</li>"
             for d in analysis.delays[:MAX_ROWS]
         ]
         more = len(analysis.delays) - len(items)
@@ -376,7 +379,7 @@ def _task_facts(
             ["waves", f"theoretical {theoretical[task.id]}, practical {practical[task.id]}"],
         ]
         waits = delays.get(task.id, [])
-        rows.extend(["waited", _delay_text(d, fmt)] for d in waits)
+        rows.extend(["waited", _delay_text(d, fmt, analysis)] for d in waits)
         if not waits:
             rows.append(["waited", "no: it started as soon as its dependencies finished"])
         rows.append(["depends on", ", ".join(task.depends) or "nothing"])
