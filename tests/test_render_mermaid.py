@@ -108,10 +108,13 @@ def test_a_resource_shared_by_k_tasks_is_a_chain_of_k_minus_one_links(tmp_path: 
 
 
 def test_labels_are_escaped(tmp_path: Path) -> None:
-    """Quotes, angle brackets and ampersands in titles cannot break the label."""
+    """Quotes, angle brackets, ampersands and ``#`` (Mermaid's character codes) in titles
+    cannot break the label."""
     plan = write(tmp_path, "tasks:\n  - id: a\n    title: 'Say \"hi\" <b> & bye'\n")
     text = mermaid_of(plan)
     assert 'a: Say #quot;hi#quot; #lt;b#gt; #amp; bye"]' in text
+    plan = write(tmp_path, "tasks:\n  - id: a\n    title: 'Fix #123; and #amp;'\n")
+    assert 'a: Fix #35;123; and #35;amp;"]' in mermaid_of(plan)
 
 
 def test_done_tasks_are_drawn_greyed_in_both_views(tmp_path: Path) -> None:

@@ -20,9 +20,11 @@ DONE_STYLE = "fill:#e8ecef,stroke:#8a97a3,stroke-dasharray:4 2,color:#55606b"
 
 
 def _label(text: str) -> str:
-    """Text safe inside a quoted Mermaid label."""
+    """Text safe inside a quoted Mermaid label (``#`` first: Mermaid reads ``#...;`` as a
+    character code, so a title ``fix #123;`` would lose its text)."""
     return (
-        text.replace("&", "#amp;")
+        text.replace("#", "#35;")
+        .replace("&", "#amp;")
         .replace('"', "#quot;")
         .replace("<", "#lt;")
         .replace(">", "#gt;")
