@@ -26,6 +26,7 @@ from waveplan.run.events import (
     TaskSettled,
     TaskStarted,
 )
+from waveplan.units import format_duration
 
 __all__ = ["LiveProgress", "PlainProgress"]
 
@@ -143,7 +144,7 @@ class LiveProgress:
             return ""
         pace = elapsed / self._planned_done
         left = max(0.0, (self._planned_total - self._planned_done) * pace)
-        return f"ETA {left:.0f}s"
+        return f"ETA {format_duration(round(left))}"
 
     def handle(self, event: Event) -> None:
         try:
