@@ -133,7 +133,7 @@ def test_plan_text_marks_inferred_conflicts_and_lists_the_evidence(
     assert main(["plan", str(plan), "--infer", "imports"]) == 0
     out = capsys.readouterr().out
     assert "src/shop/money.py (inferred)" in out
-    assert "Inferred accesses (1, from code, tests and history)" in out
+    assert "Inferred accesses (1: import coupling)" in out  # the kinds found, no others
     assert "  cart src/shop/money.py (read) (inferred: import coupling)" in out
     assert "      src/shop/cart.py:1: from shop.money import cents" in out
 

@@ -313,8 +313,9 @@ def inferred_lines(analysis: PlanAnalysis) -> list[RenderableType]:
     ]
     if not found:
         return []
+    kinds = ", ".join(dict.fromkeys(why.finding for _, _, why in found))
     lines: list[RenderableType] = [
-        Text(f"Inferred accesses ({len(found):,}, from code, tests and history)", style="italic")
+        Text(f"Inferred accesses ({len(found):,}: {kinds})", style="italic")
     ]
     for task_id, access, why in found[:MAX_ROWS]:
         lines.append(Text(f"  {task_id} {access.describe()} (inferred: {why.finding})"))
