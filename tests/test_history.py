@@ -12,6 +12,7 @@ from waveplan.history import HISTORY_FILE, SCHEMA_VERSION, History, HistoryError
 from waveplan.load import parse_plan_text
 from waveplan.model import AttemptInfo, AttemptStatus, Plan, RunStatus, TaskRun, TaskStatus
 from waveplan.render.taskfile import taskfile_json
+from waveplan.schedule.measured import measure
 
 PLAN_TEXT = """
 workers: 2
@@ -465,3 +466,25 @@ def test_a_session_without_an_end_counts_until_its_last_record(tmp_path: Path) -
         history.end_session("r1", second, 2002.0)
         history.start_session("r1", pid=3, host="h", started=3000.0)  # recorded nothing
         assert history.run_info("r1").wall == 3.0 + 2.0 + 0.0
+
+
+def test_the_run_clock_leaves_out_the_pauses_between_sessions(tmp_path: Path) -> None:
+    """A task of the second session starts, on the run's clock, after the time the first
+    session ran, not after the hour between the sessions (its start said 3600 s in a run
+    whose measured makespan was 5 s)."""
+    plan = make_plan(tmp_path)
+    with History.for_root(tmp_path) as history:
+        start_run(history, plan, "r1", started=1000.0)
+        first = history.start_session("r1", pid=1, host="h", started=1000.0)
+        attempt(history, "r1", "a", 1, (1000.0, 1002.0), session=first)
+        history.end_session("r1", first, 1003.0)
+        second = history.start_session("r1", pid=2, host="h", started=4600.0)
+        attempt(history, "r1", "b", 1, (4601.0, 4602.0), session=second)
+        history.end_session("r1", second, 4602.0)
+        info = history.run_info("r1")
+    assert info.wall == 3.0 + 2.0
+    assert info.clock(4601.0, second) == 3.0 + 1.0
+    report = measure(info)
+    starts = {t.id: (t.start, t.end) for t in report.tasks}
+    assert starts["a"] == (0.0, 2.0)
+    assert starts["b"] == (4.0, 5.0)

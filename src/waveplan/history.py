@@ -637,16 +637,18 @@ class History:
         isolated = self.worktree_run(run_id)
         # A session that never recorded its end (waveplan was killed, or is still running)
         # counts until the last start or end of an attempt it recorded.
-        wall = sum(
-            max(0.0, float(e) - float(s))
-            for s, e in self._db.execute(
-                "SELECT s.started, COALESCE(s.ended, MAX(COALESCE(a.end, a.start)), s.started)"
+        sessions = {
+            int(number): (float(s), max(float(s), float(e)))
+            for number, s, e in self._db.execute(
+                "SELECT s.session, s.started,"
+                " COALESCE(s.ended, MAX(COALESCE(a.end, a.start)), s.started)"
                 " FROM sessions s LEFT JOIN attempts a"
                 " ON a.run_id = s.run_id AND a.session = s.session"
                 " WHERE s.run_id = ? GROUP BY s.session",
                 (run_id,),
             )
-        )
+        }
+        wall = sum(end - start for start, end in sessions.values())
         return RunInfo(
             run_id=run_id,
             plan=plan,
@@ -657,6 +659,7 @@ class History:
             wall=wall,
             tasks=tasks,
             dry_run=bool(dry_run),
+            sessions=sessions,
             integration_branch=None if isolated is None else isolated.integration,
         )
 

@@ -356,7 +356,8 @@ class RunInfo:
     ``wall`` is the measured makespan: the wall-clock time waveplan spent running this plan,
     summed over the sessions of a resumed run. ``plan`` is the plan as it was run.
     ``integration_branch`` is the branch an isolated run merged its tasks into (None when the
-    tasks ran in the plan root).
+    tasks ran in the plan root). ``sessions`` maps each session (waveplan process) of the run
+    to its start and end, seconds since the epoch.
     """
 
     run_id: str
@@ -369,3 +370,13 @@ class RunInfo:
     tasks: tuple[TaskRun, ...]
     dry_run: bool = False
     integration_branch: str | None = None
+    sessions: Mapping[int, tuple[float, float]] = field(default_factory=dict)
+
+    def clock(self, when: float, session: int | None) -> float:
+        """Seconds of the run at ``when`` (seconds since the epoch) in ``session``: the time
+        the run's sessions ran before it, not the pauses between them."""
+        if session is None or session not in self.sessions:
+            return when - self.started
+        start, _ = self.sessions[session]
+        before = sum(end - begin for n, (begin, end) in self.sessions.items() if n < session)
+        return before + (when - start)

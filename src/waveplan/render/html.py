@@ -644,8 +644,8 @@ def _run_gantt(report: RunReport, analysis: PlanAnalysis) -> str:
     for task in report.tasks:
         tries = tuple(
             (
-                a.start - run.started,
-                (a.end if a.end is not None else run.started + recorded) - run.started,
+                run.clock(a.start, a.session),
+                recorded if a.end is None else run.clock(a.end, a.session),
                 _ATTEMPT_CLASS[a.status],
             )
             for a in attempts.get(task.id, ())
@@ -689,7 +689,8 @@ def _run_gantt(report: RunReport, analysis: PlanAnalysis) -> str:
         '<span class="key a-interrupted"></span> interrupted or lost '
         '<span class="key skipped"></span> not run (at its planned time) '
         "\u00d7N: tries</p>\n"
-        f'<p class="note">Seconds since the run started; one lane per task running at once. '
+        '<p class="note">Seconds of the run (its sessions, without the pauses between them); '
+        "one lane per task running at once. "
         f"Planned strips show {esc(unit)}.</p>"
     )
     return _section(

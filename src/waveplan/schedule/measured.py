@@ -152,8 +152,8 @@ def measure(run: RunInfo) -> RunReport:
     achieved = 1 - run.wall / actual.sequential if actual.sequential > 0 else 0.0
     tasks = []
     for i, record in enumerate(run.tasks):
-        starts = [a.start for a in record.attempts]
-        ends = [a.end for a in record.attempts if a.end is not None]
+        starts = [run.clock(a.start, a.session) for a in record.attempts]
+        ends = [run.clock(a.end, a.session) for a in record.attempts if a.end is not None]
         final = record.final
         git = _last_worktree(record)
         tasks.append(
@@ -161,8 +161,8 @@ def measure(run: RunInfo) -> RunReport:
                 id=record.id,
                 status=record.status,
                 attempts=len(record.attempts),
-                start=min(starts) - run.started if starts else None,
-                end=max(ends) - run.started if ends else None,
+                start=min(starts) if starts else None,
+                end=max(ends) if ends else None,
                 duration=durations[record.id],
                 exit_code=None if final is None else final.exit_code,
                 planned_start=planned_start[i],
