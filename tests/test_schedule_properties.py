@@ -30,8 +30,9 @@ from waveplan.model import Mode, Plan, Slot, Task, id_sort_key
 from waveplan.render.json import plan_json
 from waveplan.resources.index import WRITE, PointKind, ResourceIndex
 from waveplan.schedule import PlanAnalysis, analyse
-from waveplan.schedule.advice import REPLAN_EFFORT, apply_advice
+from waveplan.schedule.advice import REPLAN_EFFORT, Action, apply_advice, replan
 from waveplan.schedule.bounds import lower_bound
+from waveplan.schedule.explain import WAIT_TOLERANCE
 from waveplan.schedule.simulate import Simulation, simulate
 from waveplan.schedule.waves import layer
 
@@ -411,6 +412,39 @@ def test_advice_makespans_are_achievable(doc: dict[str, Any]) -> None:
         assert replanned.practical == pytest.approx(advice.makespan, abs=EPSILON), advice
         if not number:  # the longer search starts where the replan effort stops
             assert analyse(changed).practical <= advice.makespan + EPSILON
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(plan_docs(max_tasks=30, fields={}).filter(lambda doc: "workers" in doc))
+def test_more_workers_advice_names_the_fewest_that_reach_its_makespan(doc: dict[str, Any]) -> None:
+    """The largest worker count advised replans shorter than one worker fewer (more than one
+    worker added), and no longer than the peak of the unlimited replan would."""
+    plan = load(doc)
+    assert plan.workers is not None
+    counts = [a for a in analyse(plan).advice if a.action is Action.ADD_WORKERS]
+    if not counts:
+        return
+    fewest = max(counts, key=lambda a: a.value or 0)
+    assert fewest.value is not None
+    graph, index = Graph.from_plan(plan), ResourceIndex.build(plan)
+    free = replan(graph, index, None).simulation
+    peak = max(free.worker, default=0) + 1
+    assert fewest.value <= max(peak, plan.workers + 1)
+    assert fewest.makespan == replan(graph, index, fewest.value).simulation.makespan
+    if fewest.value > plan.workers + 1:
+        fewer = replan(graph, index, fewest.value - 1).simulation.makespan
+        assert fewer > fewest.makespan + EPSILON
+
+
+@PROPERTY_SETTINGS
+@given(plan_docs())
+def test_reported_waits_are_longer_than_rounding(doc: dict[str, Any]) -> None:
+    """Every wait and serialization point reported is longer than the rounding tolerance of
+    the plan's times, though the scheduler may have seen shorter ones."""
+    analysis = analyse(load(doc))
+    tolerance = WAIT_TOLERANCE * analysis.practical
+    assert all(delay.duration > tolerance for delay in analysis.delays)
+    assert all(point.wait > tolerance for point in analysis.serialization)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])

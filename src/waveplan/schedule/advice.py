@@ -26,7 +26,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from enum import Enum
 
@@ -260,16 +260,18 @@ class AdviceContext:
         self.budget -= work
 
 
-def _group_keys(index: ResourceIndex, group: PointGroup) -> tuple[tuple[ResourceKind, str], ...]:
-    return tuple(key for point in group.points for key in index.keys[point])
+def _group_keys(
+    index: ResourceIndex, points: Sequence[int]
+) -> tuple[tuple[ResourceKind, str], ...]:
+    return tuple(key for point in points for key in index.keys[point])
 
 
-def _writers(index: ResourceIndex, graph: Graph, group: PointGroup) -> tuple[str, ...]:
-    points = set(group.points)
+def _writers(index: ResourceIndex, graph: Graph, points: Sequence[int]) -> tuple[str, ...]:
+    wanted = set(points)
     return tuple(
         graph.ids[task]
         for task, claims in enumerate(index.claims)
-        if any(point in points and mode == WRITE for point, mode, _ in claims)
+        if any(point in wanted and mode == WRITE for point, mode, _ in claims)
     )
 
 
@@ -297,100 +299,191 @@ def _standalone(ctx: AdviceContext, points: Sequence[int]) -> bool:
 def evaluate_group(
     ctx: AdviceContext, group: PointGroup, name: str
 ) -> tuple[float | None, list[Advice]]:
-    """The cost of one serialization point and the advice for it, as the budget allows."""
-    index, plan = ctx.index, ctx.plan
+    """The cost of one serialization point and the advice for it, as the budget allows.
+
+    A group's counted resources each get a higher capacity; its files, state and test
+    resources are split or isolated together (a group may hold both kinds when exactly the
+    same tasks waited on them)."""
+    index = ctx.index
     cost: float | None = None
-    relaxed: float | None = None
     if not ctx.spend():
         return cost, []
     seeds = (ctx.policy,) if ctx.policy is not None else ()
     planned = relaxed_makespan(ctx.graph, index, group.points, ctx.workers, seeds)
     ctx.charge(planned.work)
     cost = max(0.0, ctx.practical - planned.simulation.makespan)
-    if not planned.seeded:  # what the change itself would give when it equals ignoring
-        relaxed = planned.simulation.makespan
-    kinds = {index.resource_kinds[p] for p in group.points}
-    keys = _group_keys(index, group)
+    counted = [p for p in group.points if index.resource_kinds[p] is ResourceKind.COUNTED]
+    separable = [p for p in group.points if index.resource_kinds[p] is not ResourceKind.COUNTED]
+    # What separating the group gives, when that equals ignoring it (so no replan is needed):
+    # only when nothing else (a counted resource) was ignored with it.
+    relaxed = None if planned.seeded or counted else planned.simulation.makespan
     found: list[Advice] = []
-
-    def consider(advice: Advice, *, same_graph: bool, known: float | None = None) -> None:
-        if known is not None:
-            makespan = known
-        elif ctx.spend():
-            changed = apply_advice(plan, advice)
-            makespan = _makespan(ctx, changed, ctx.graph if same_graph else None, ctx.workers)
-        else:
-            return
-        if makespan < ctx.practical - _EPSILON:
-            found.append(
-                dataclasses.replace(advice, makespan=makespan, gain=ctx.practical - makespan)
-            )
-
-    if kinds == {ResourceKind.COUNTED} and len(group.points) == 1:
-        point = group.points[0]
+    for point in counted:
         advice = Advice(
             Action.RAISE_CAPACITY,
-            name,
+            index.names[point],
             math.nan,
             0.0,
-            keys=keys[:1],
+            keys=index.keys[point][:1],
             value=index.capacity[point] + 1,
         )
-        consider(advice, same_graph=True)
-        return cost, found
-    if ResourceKind.COUNTED in kinds:
-        return cost, found
-    if ResourceKind.FILE in kinds:
-        writers = _writers(index, ctx.graph, group)
-        if writers:
-            advice = Advice(Action.SPLIT, name, math.nan, 0.0, keys=keys, tasks=writers)
-            same = relaxed if _standalone(ctx, group.points) else None
-            consider(advice, same_graph=True, known=same)
-        if (
-            len(writers) >= 2
-            and kinds == {ResourceKind.FILE}
-            and all(index.kinds[p] is PointKind.NODE for p in group.points)
-        ):
-            members = [plan.tasks[ctx.graph.index[w]] for w in writers]
-            mean = math.fsum(t.duration for t in members) / len(members)
-            advice = Advice(
-                Action.EXTRACT,
-                name,
-                math.nan,
-                0.0,
-                keys=keys,
-                tasks=writers,
-                new_task=_unique_id(plan, "shared-" + _slug(name)),
-                new_duration=EXTRACT_SHARE * mean,
-            )
-            consider(advice, same_graph=False)
-    else:
-        advice = Advice(Action.ISOLATE, name, math.nan, 0.0, keys=keys)
-        same = relaxed if _standalone(ctx, group.points) else None
-        consider(advice, same_graph=True, known=same)
+        _consider(ctx, found, advice, same_graph=True)
+    if separable:
+        if counted:
+            name = " + ".join(index.names[p] for p in separable)
+        _separations(ctx, found, separable, name, relaxed)
     return cost, found
 
 
-def advise_workers(ctx: AdviceContext, lanes_unlimited: int) -> list[Advice]:
-    """More workers, when the worker limit made tasks wait."""
-    if ctx.workers is None:
+def _consider(
+    ctx: AdviceContext,
+    found: list[Advice],
+    advice: Advice,
+    *,
+    same_graph: bool,
+    known: float | None = None,
+) -> None:
+    """Replan with the advice applied (unless its makespan is ``known``) and keep it when it
+    shortens the practical makespan."""
+    if known is not None:
+        makespan = known
+    elif ctx.spend():
+        changed = apply_advice(ctx.plan, advice)
+        makespan = _makespan(ctx, changed, ctx.graph if same_graph else None, ctx.workers)
+    else:
+        return
+    if makespan < ctx.practical - _EPSILON:
+        found.append(dataclasses.replace(advice, makespan=makespan, gain=ctx.practical - makespan))
+
+
+def _separations(
+    ctx: AdviceContext,
+    found: list[Advice],
+    points: Sequence[int],
+    name: str,
+    relaxed: float | None,
+) -> None:
+    """Split (and extract from) files, or isolate state and test resources: ``points`` are
+    lock points that are not counted resources."""
+    index, plan = ctx.index, ctx.plan
+    kinds = {index.resource_kinds[p] for p in points}
+    keys = _group_keys(index, points)
+    same = relaxed if relaxed is not None and _standalone(ctx, points) else None
+    if ResourceKind.FILE not in kinds:
+        advice = Advice(Action.ISOLATE, name, math.nan, 0.0, keys=keys)
+        _consider(ctx, found, advice, same_graph=True, known=same)
+        return
+    writers = _writers(index, ctx.graph, points)
+    if writers:
+        advice = Advice(Action.SPLIT, name, math.nan, 0.0, keys=keys, tasks=writers)
+        _consider(ctx, found, advice, same_graph=True, known=same)
+    if (
+        len(writers) >= 2
+        and kinds == {ResourceKind.FILE}
+        and all(index.kinds[p] is PointKind.NODE for p in points)
+    ):
+        members = [plan.tasks[ctx.graph.index[w]] for w in writers]
+        mean = math.fsum(t.duration for t in members) / len(members)
+        advice = Advice(
+            Action.EXTRACT,
+            name,
+            math.nan,
+            0.0,
+            keys=keys,
+            tasks=writers,
+            new_task=_unique_id(plan, "shared-" + _slug(name)),
+            new_duration=EXTRACT_SHARE * mean,
+        )
+        _consider(ctx, found, advice, same_graph=False)
+
+
+def advise_workers(ctx: AdviceContext) -> list[Advice]:
+    """More workers, when the worker limit made tasks wait: one more, and the fewest at which
+    the limit stops binding.
+
+    The limit stops binding at the fewest workers whose replan is as short as the replan
+    without a limit. That replan never runs more tasks at once than its peak, so the peak is
+    where the search ends (should a replan with the peak be longer, the heuristic's whim, its
+    makespan is the one to reach). The search (:func:`_fewest_workers`) takes replans as no
+    longer with more workers, which a heuristic does not promise; but each count advised was
+    replanned, so its makespan is achievable, and one worker fewer was replanned longer (or
+    cannot finish the work in that time). Nothing is advised when the practical schedule is
+    as short as the unlimited replan already."""
+    if ctx.workers is None or not ctx.spend():
         return []
+    free = replan(ctx.graph, ctx.index, None)
+    ctx.charge(free.work)
+    if ctx.practical <= free.simulation.makespan + _EPSILON:
+        return []  # the limit does not bind: the practical schedule is as short already
+    made: dict[int, float] = {}
+
+    def makespan(count: int) -> float | None:
+        """The replan's makespan with ``count`` workers (None: out of budget)."""
+        if count not in made:
+            if not ctx.spend():
+                return None
+            planned = replan(ctx.graph, ctx.index, count)  # the index does not depend on it
+            ctx.charge(planned.work)
+            made[count] = planned.simulation.makespan
+        return made[count]
+
+    one_more = ctx.workers + 1
+    peak = max(max(free.simulation.worker, default=0) + 1, one_more)
+    fewest = one_more
+    first = makespan(one_more)
+    if first is not None and first > free.simulation.makespan + _EPSILON:
+        most = makespan(peak)
+        if most is not None:
+            target = max(free.simulation.makespan, most) + _EPSILON
+            if first > target:
+                fewest = _fewest_workers(ctx, makespan, target, one_more, peak)
     found: list[Advice] = []
-    for count in sorted({ctx.workers + 1, lanes_unlimited}):
-        if count <= ctx.workers or not ctx.spend():
-            continue
-        makespan = _makespan(ctx, dataclasses.replace(ctx.plan, workers=count), ctx.graph, count)
-        if makespan < ctx.practical - _EPSILON:
+    for count in sorted({one_more, fewest}):
+        result = made.get(count)
+        if result is not None and result < ctx.practical - _EPSILON:
             found.append(
-                Advice(
-                    Action.ADD_WORKERS,
-                    "workers",
-                    makespan,
-                    ctx.practical - makespan,
-                    value=count,
-                )
+                Advice(Action.ADD_WORKERS, "workers", result, ctx.practical - result, value=count)
             )
     return found
+
+
+def _fewest_workers(
+    ctx: AdviceContext,
+    makespan: Callable[[int], float | None],
+    target: float,
+    low: int,
+    high: int,
+) -> int:
+    """The fewest workers between ``low`` (replanned longer than ``target``) and ``high``
+    (replanned within it) whose replan is within ``target``, while the budget lasts (then the
+    fewest found so far).
+
+    The count the total work requires is usually close, so the search starts there and
+    doubles the count until it reaches the target, then bisects: few replans when the answer
+    is near that count, about twice a bisection's when it is near ``high``."""
+    work = math.fsum(ctx.graph.durations)
+    if target > 0:  # fewer than work / target workers cannot finish the work in time
+        low = max(low, math.ceil(work / target * (1 - 1e-6)) - 1)
+    probe = low + 1
+    while probe < high:
+        result = makespan(probe)
+        if result is None:
+            return high
+        if result <= target:
+            high = probe
+            break
+        low = probe
+        probe = min(high, 2 * probe)
+    while high - low > 1:
+        middle = (low + high) // 2
+        result = makespan(middle)
+        if result is None:
+            break
+        if result <= target:
+            high = middle
+        else:
+            low = middle
+    return high
 
 
 def rank(advice: Iterable[Advice]) -> list[Advice]:

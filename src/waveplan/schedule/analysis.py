@@ -46,7 +46,14 @@ from waveplan.schedule.exact import (
     solve,
     takes,
 )
-from waveplan.schedule.explain import ConflictGroup, Delay, conflict_groups, delays, point_groups
+from waveplan.schedule.explain import (
+    ConflictGroup,
+    Delay,
+    conflict_groups,
+    delays,
+    point_groups,
+    significant_waits,
+)
 from waveplan.schedule.instance import Instance
 from waveplan.schedule.scheduler import WORKERS, Policy
 from waveplan.schedule.search import (
@@ -230,9 +237,10 @@ def analyse(
     ctx = AdviceContext(
         plan, graph, index, workers, planned.policy, sim.makespan, work, replans, estimate
     )
+    waits = significant_waits(sim.waits, sim.makespan)
     serialization: list[SerializationPoint] = []
     advice: list[Advice] = []
-    for group in point_groups(index, sim.waits, sim.co_blocked):
+    for group in point_groups(index, waits, sim.co_blocked):
         name = " + ".join(index.names[p] for p in group.points)
         cost, found = evaluate_group(ctx, group, name)
         advice.extend(found)
@@ -245,10 +253,8 @@ def analyse(
                 conservative=group.conservative,
             )
         )
-    if any(w.point == WORKERS for w in sim.waits) and ctx.spend():
-        unlimited = simulate(graph, index, workers=None, priority=tail)
-        ctx.charge(len(graph))
-        advice.extend(advise_workers(ctx, max(unlimited.worker, default=0) + 1))
+    if any(w.point == WORKERS for w in waits):
+        advice.extend(advise_workers(ctx))
 
     analysis = PlanAnalysis(
         plan=plan,
@@ -262,7 +268,7 @@ def analyse(
         schedule=[Slot(ids[i], sim.start[i], sim.end[i], sim.worker[i]) for i in range(len(graph))],
         critical_path=path,
         conflicts=conflict_groups(graph, index),
-        delays=delays(graph, index, sim.waits, sim.start, sim.end),
+        delays=delays(graph, index, waits, sim.start, sim.end),
         serialization=serialization,
         advice=rank(advice),
         method=planned.method,

@@ -1,10 +1,10 @@
 """Explanations: why each delayed task waited, and where parallelism breaks down.
 
-A *serialization point* is a resource (or a group of resources used by exactly the same tasks)
-on which tasks that the dependencies would let run together had to wait for each other in the
-practical schedule. Its ``wait`` is the total time tasks spent waiting on it; its ``cost`` is
-how much shorter the practical makespan gets when the resource stops serializing (computed by
-replanning, see :mod:`waveplan.schedule.advice`).
+A *serialization point* is a resource (or a group of resources that serialize the same tasks,
+see :func:`point_groups`) on which tasks that the dependencies would let run together had to
+wait for each other in the practical schedule. Its ``wait`` is the total time tasks spent
+waiting on it; its ``cost`` is how much shorter the practical makespan gets when the resource
+stops serializing (computed by replanning, see :mod:`waveplan.schedule.advice`).
 """
 
 from __future__ import annotations
@@ -19,7 +19,27 @@ from waveplan.graph import Graph, reaches
 from waveplan.resources.index import WRITE, PointKind, ResourceIndex
 from waveplan.schedule.scheduler import BARRIER, WORKERS, Wait
 
-__all__ = ["ConflictGroup", "Delay", "PointGroup", "conflict_groups", "delays", "point_groups"]
+__all__ = [
+    "WAIT_TOLERANCE",
+    "ConflictGroup",
+    "Delay",
+    "PointGroup",
+    "conflict_groups",
+    "delays",
+    "point_groups",
+    "significant_waits",
+]
+
+WAIT_TOLERANCE = 1e-9
+"""Waits shorter than this share of the makespan are rounding, not waiting: with durations
+0.1 and 0.2 a task ending at 0.1 + 0.2 frees a file 5.6e-17 after one ending at 0.3."""
+
+
+def significant_waits(waits: Sequence[Wait], makespan: float) -> list[Wait]:
+    """The waits worth reporting: those longer than ``WAIT_TOLERANCE`` of the makespan (the
+    schedule itself is left as it is)."""
+    tolerance = WAIT_TOLERANCE * makespan
+    return [w for w in waits if w.end - w.start > tolerance]
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,9 +165,13 @@ def point_groups(
 ) -> list[PointGroup]:
     """Resources that made tasks wait, most wait first.
 
-    Resources are grouped when they serialize the same tasks: when they blocked one task at
-    the same time (``co_blocked``), or when exactly the same tasks waited on them. Ignoring only
-    one resource of such a group would gain nothing.
+    Resources are grouped when they serialize the same tasks: when exactly the same tasks
+    waited on them (or held what those waited for), or when they blocked one task at the same
+    time (``co_blocked``); ignoring only one resource of such a group would gain nothing. A
+    counted resource on which tasks waited is a pool that many tasks share: blocking with it
+    groups only resources on which no task waited and that are in no other group. Grouping it
+    with others would take in all its tasks and hide what those resources cost and what
+    separating them gives (its own change, a higher capacity, is separate anyway).
     """
     involved: dict[int, set[int]] = {}
     total: dict[int, float] = {}
@@ -176,12 +200,25 @@ def point_groups(
         if ra != rb:
             parent[max(ra, rb)] = min(ra, rb)
 
+    counted = PointKind.COUNTED
+    kinds = index.kinds
+    pools: list[tuple[int, frozenset[int]]] = []
     for point, others in co_blocked:
         if point not in parent:
+            continue  # its wait was only rounding (see significant_waits)
+        if kinds[point] is counted:
+            pools.append((point, others))
             continue
         for other in others:
-            parent.setdefault(other, other)
-            union(point, other)
+            if kinds[other] is not counted or other not in involved:
+                parent.setdefault(other, other)
+                union(point, other)
+    # A pool takes only what blocked with it and is in no group yet (no task waited on it).
+    for point, others in pools:
+        for other in others:
+            if other not in parent:
+                parent[other] = other
+                union(point, other)
     by_tasks: dict[tuple[int, ...], int] = {}
     for point, tasks in involved.items():
         key = tuple(sorted(tasks))

@@ -1,0 +1,199 @@
+"""Tests of serialization points and advice on small plans whose right answer is known."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from waveplan.graph import Graph
+from waveplan.load import load_plan, parse_plan_text
+from waveplan.model import Plan
+from waveplan.render.json import plan_json
+from waveplan.render.text import plan_text
+from waveplan.resources.index import ResourceIndex
+from waveplan.schedule import PlanAnalysis, analyse
+from waveplan.schedule.advice import REPLAN_EFFORT, Action, Advice, apply_advice, replan
+from waveplan.schedule.simulate import simulate
+
+ROOT = Path(__file__).resolve().parent.parent
+CI_EXAMPLE = ROOT / "examples" / "ci-pipeline.yaml"
+
+
+def make_plan(tasks: list[dict[str, Any]], **top: Any) -> Plan:
+    """A plan from task-file data, through the real loader."""
+    return parse_plan_text(json.dumps({**top, "tasks": tasks}), name="plan.json")
+
+
+def costs(analysis: PlanAnalysis) -> dict[str, float | None]:
+    """Serialization points by name, with their costs."""
+    return {point.resource: point.cost for point in analysis.serialization}
+
+
+def advised(analysis: PlanAnalysis) -> list[tuple[Action, str, float]]:
+    """Each advice's action, resource and makespan."""
+    return [(a.action, a.resource, a.makespan) for a in analysis.advice]
+
+
+def replanned(plan: Plan, advice: Advice) -> float:
+    """The practical makespan of the plan changed by the advice, at the replan effort."""
+    return analyse(apply_advice(plan, advice), effort=REPLAN_EFFORT).practical
+
+
+# --- a counted resource and a file blocking the same task ---------------------------------------
+
+MIXED = [
+    {"id": "a", "files": ["f"], "duration": 4},
+    {"id": "b", "files": ["f"], "uses": {"r": 1}, "duration": 4},
+    {"id": "c", "uses": {"r": 1}, "duration": 1},
+    {"id": "d", "depends": ["c"], "duration": 5},
+]
+
+
+def test_a_file_is_not_grouped_with_a_counted_resource_other_tasks_waited_on() -> None:
+    """b waits for r (held by c) and for f (held by a): f serializes a and b, r b and c, so
+    they are two points, each with its own cost, and splitting f is advised (6, not 8)."""
+    plan = make_plan(MIXED, resources={"r": 1})
+    analysis = analyse(plan)
+    assert analysis.practical == 8.0
+    assert costs(analysis) == {"f": 2.0, "counted:r": 0.0}
+    assert [p.tasks for p in analysis.serialization] == [("a", "b"), ("b", "c")]
+    top = analysis.advice[0]
+    assert (top.action, top.resource, top.makespan, top.tasks) == (
+        Action.SPLIT,
+        "f",
+        6.0,
+        ("a", "b"),
+    )
+    assert replanned(plan, top) == 6.0
+
+
+def test_ci_pipeline_on_four_workers_advises_isolating_the_database_port() -> None:
+    """The CI runners pool does not swallow the port and fixtures it blocked with: isolating
+    them gives 38 instead of 48, on 4 workers as on 3."""
+    for workers in (3, 4):
+        plan = dataclasses.replace(load_plan(CI_EXAMPLE), workers=workers)
+        analysis = analyse(plan)
+        assert analysis.practical == 48.0
+        shared = "test:port:5432 + test:tests/fixtures/db/"
+        assert costs(analysis)[shared] == 10.0
+        assert all(
+            "counted:" not in p.resource or "+" not in p.resource for p in analysis.serialization
+        )
+        isolate = [a for a in analysis.advice if a.action is Action.ISOLATE]
+        assert [(a.resource, a.makespan) for a in isolate] == [(shared, 38.0)]
+        assert replanned(plan, isolate[0]) == 38.0
+
+
+def test_a_counted_resource_groups_a_file_no_task_waited_on() -> None:
+    """a and b both write f and use r: b waits on r, and f blocked it too, so ignoring either
+    alone gains nothing; they are one point that costs 4, and neither change alone is advised."""
+    tasks = [
+        {"id": "a", "files": ["f"], "uses": {"r": 1}, "duration": 4},
+        {"id": "b", "files": ["f"], "uses": {"r": 1}, "duration": 4},
+    ]
+    analysis = analyse(make_plan(tasks, resources={"r": 1}))
+    assert costs(analysis) == {"counted:r + f": 4.0}
+    assert analysis.advice == []
+
+
+def test_a_group_with_a_counted_resource_still_gets_advice_for_its_file() -> None:
+    """r and f are one point (b waited on r while f blocked it too); splitting f alone still
+    gives 7, so it is advised, named for f only."""
+    tasks = [
+        {"id": "a", "files": ["f"], "uses": {"r": 1}, "duration": 4},
+        {"id": "b", "files": ["f"], "uses": {"r": 1}, "duration": 1},
+        {"id": "c", "depends": ["b"], "files": ["f"], "duration": 1},
+        {"id": "d", "depends": ["c"], "files": ["f"], "uses": {"r": 1}, "duration": 2},
+    ]
+    plan = make_plan(tasks, resources={"r": 1})
+    analysis = analyse(plan)
+    assert analysis.practical == 8.0
+    assert costs(analysis) == {"counted:r + f": 4.0}
+    assert advised(analysis)[0] == (Action.SPLIT, "f", 7.0)
+    assert replanned(plan, analysis.advice[0]) == 7.0
+
+
+# --- more workers --------------------------------------------------------------------------------
+
+UNIT_AND_LONG = [{"id": f"u{n}", "duration": 1} for n in range(1, 7)] + [
+    {"id": "v1", "duration": 3},
+    {"id": "v2", "duration": 3},
+]
+
+
+def test_more_workers_names_the_fewest_at_which_the_limit_stops_binding() -> None:
+    """Six tasks of 1 and two of 3 on 2 workers: 4 workers already give the unlimited 3 (not
+    8, the tasks the unlimited schedule runs at once); one more worker gives 4."""
+    plan = make_plan(UNIT_AND_LONG, workers=2)
+    analysis = analyse(plan)
+    assert analysis.practical == 6.0
+    assert [(a.action, a.value, a.makespan) for a in analysis.advice] == [
+        (Action.ADD_WORKERS, 4, 3.0),
+        (Action.ADD_WORKERS, 3, 4.0),
+    ]
+    for advice in analysis.advice:
+        assert replanned(plan, advice) == advice.makespan
+    assert analyse(dataclasses.replace(plan, workers=None)).practical == 3.0
+    assert "Use 4 workers" in plan_text(analysis, width=200)
+
+
+def test_more_workers_advice_is_the_fewest_on_a_wide_plan() -> None:
+    """Forty independent tasks of 1 and a chain of length 10 on 2 workers: 5 workers finish
+    the 50 units of work in 10, the critical path, and 4 cannot."""
+    tasks: list[dict[str, Any]] = [{"id": f"w{n}", "duration": 1} for n in range(1, 41)]
+    tasks += [{"id": "c1", "duration": 5}, {"id": "c2", "depends": ["c1"], "duration": 5}]
+    plan = make_plan(tasks, workers=2)
+    graph = Graph.from_plan(plan)
+    index = ResourceIndex.build(plan)
+    fewest = max(a.value or 0 for a in analyse(plan).advice if a.action is Action.ADD_WORKERS)
+    assert fewest == 5
+    assert replan(graph, index, fewest).simulation.makespan == 10.0
+    assert replan(graph, index, fewest - 1).simulation.makespan > 10.0
+
+
+# --- floating-point noise ------------------------------------------------------------------------
+
+NOISY = [
+    {"id": "a", "duration": 0.1},
+    {"id": "b", "depends": ["a"], "files": ["x"], "duration": 0.2},
+    {"id": "c", "duration": 0.3},
+    {"id": "d", "depends": ["c"], "files": ["x"], "duration": 0.1},
+    {"id": "e", "duration": 0.7},
+]
+
+
+def test_rounding_in_end_times_is_not_a_wait() -> None:
+    """b ends at 0.1 + 0.2, 5.6e-17 after d is ready at 0.3: d starts then (the schedule keeps
+    it), but no wait, serialization point or advice is reported for it."""
+    plan = make_plan(NOISY)
+    analysis = analyse(plan)
+    slots = {slot.task: slot for slot in analysis.schedule}
+    assert slots["d"].start == slots["b"].end == 0.1 + 0.2
+    assert analysis.delays == []
+    assert analysis.serialization == []
+    assert analysis.advice == []
+    data = json.loads(plan_json(analysis))
+    assert data["waits"] == [] and data["serialization"] == []
+    assert "waited" not in plan_text(analysis, width=200)
+
+
+def test_a_real_wait_next_to_rounding_is_still_reported() -> None:
+    """A wait as short as the shortest duration is real, however small the units."""
+    tasks = [
+        {"id": "a", "files": ["x"], "duration": 1e-6},
+        {"id": "b", "files": ["x"], "duration": 1e-6},
+    ]
+    analysis = analyse(make_plan(tasks))
+    assert [(d.task, d.duration) for d in analysis.delays] == [("b", pytest.approx(1e-6))]
+    assert [p.resource for p in analysis.serialization] == ["x"]
+
+
+def test_rounding_waits_are_still_in_the_simulation() -> None:
+    """The scheduler itself keeps every wait it saw: only the reports leave rounding out."""
+    plan = make_plan(NOISY)
+    sim = simulate(Graph.from_plan(plan), ResourceIndex.build(plan))
+    assert [w.end - w.start for w in sim.waits] == [pytest.approx(0.0, abs=1e-15)]
