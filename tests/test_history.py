@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sqlite3
 from pathlib import Path
 
@@ -488,3 +489,21 @@ def test_the_run_clock_leaves_out_the_pauses_between_sessions(tmp_path: Path) ->
     starts = {t.id: (t.start, t.end) for t in report.tasks}
     assert starts["a"] == (0.0, 2.0)
     assert starts["b"] == (4.0, 5.0)
+
+
+def test_a_failure_fixed_before_a_resume_is_not_flaky() -> None:
+    """The run stopped at a failure, the user fixed something, `--resume` passed: no retry
+    happened, so the task is not flaky (a retry in one session is)."""
+    failed, passed = _attempt(1, AttemptStatus.FAILED), _attempt(2, AttemptStatus.SUCCEEDED)
+    resumed = TaskRun(
+        "a",
+        TaskStatus.SUCCEEDED,
+        (dataclasses.replace(failed, session=1), dataclasses.replace(passed, session=2)),
+    )
+    assert not resumed.flaky
+    retried = TaskRun(
+        "a",
+        TaskStatus.SUCCEEDED,
+        (dataclasses.replace(failed, session=2), dataclasses.replace(passed, session=2)),
+    )
+    assert retried.flaky

@@ -275,3 +275,17 @@ def test_notes_after_files_modified_entries_are_dropped(
         "the source declares 1 wave; dependencies alone need 1, and with conflicts the plan "
         "runs in 2",
     ]
+
+
+def test_a_files_modified_path_with_spaces_is_one_path(tmp_path: Path) -> None:
+    """A YAML list item is one path: ``docs/User Guide.md`` (it was cut to ``docs/User``)."""
+    (tmp_path / "01-01-PLAN.md").write_text(
+        '---\nwave: 1\nfiles_modified: ["docs/User Guide.md", "assets/logo final.png (new)"]\n'
+        "---\n# Docs\n",
+        encoding="utf-8",
+    )
+    plan = load_plan(tmp_path)
+    assert sorted(a.key for a in plan.tasks[0].accesses) == [
+        "assets/logo final.png",
+        "docs/User Guide.md",
+    ]

@@ -420,3 +420,21 @@ def test_file_entries_that_name_no_path_are_reported(tmp_path: Path) -> None:
     assert plan.task("2").accesses == ()
     assert plan.origin is not None
     assert plan.origin.warnings == (f"{path}:2: 1: 'see the design notes' names no file; ignored",)
+
+
+def test_a_bracketed_list_with_a_note_and_ids_with_a_task_prefix(tmp_path: Path) -> None:
+    """``Depends: [1, 2] (UI must land first)`` depends on both (the last id kept the bracket);
+    a task whose id is ``task-2`` is found by that id, not read as task 2."""
+    (tmp_path / "plan.md").write_text(
+        "## Task 1: A\n## Task 2: B\n## Task 3: C\n- Depends: [1, 2] (UI must land first)\n",
+        encoding="utf-8",
+    )
+    plan = load_plan(tmp_path / "plan.md")
+    assert plan.task("3").depends == ("1", "2")
+    (tmp_path / "ids.md").write_text(
+        "- Task task-1: A\n- Task task-2: B [depends: task-1]\n", encoding="utf-8"
+    )
+    plan = load_plan(tmp_path / "ids.md")
+    assert plan.task("task-2").depends == ("task-1",)
+    assert plan.origin is not None
+    assert plan.origin.warnings == ()

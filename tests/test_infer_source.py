@@ -144,6 +144,10 @@ def test_language_of_a_path(path: str, language: Language | None) -> None:
         ),
         ("WITH r AS (SELECT 1) INSERT INTO t9 SELECT * FROM r", [("t9", True)]),
         (
+            'WITH a AS (SELECT 1), b AS (SELECT ")" FROM t) INSERT INTO logs SELECT * FROM b',
+            [("logs", True), ("t", False)],
+        ),
+        (
             "with a as (select x from b), c (k) as materialized (select 1) "
             "update acct set v = 1 from a where acct.id = a.x",
             [("acct", True), ("b", False)],

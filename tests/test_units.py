@@ -178,6 +178,7 @@ def test_plan_outputs_of_a_timed_plan_write_times_with_units(
     assert "Pure sequential            2h 1m 31s   baseline" in text
     data = json.loads(_invoke(["plan", str(path), "--format", "json"]))
     assert data["time_unit"] == "s"
+    assert data["default_duration"] == 1.0
     assert data["makespan"]["sequential"] == 5400 + 1800 + 90 + 1
     html = _invoke(["plan", str(path), "--format", "html"])
     assert ">hours</text>" not in html  # 2 hours: drawn in minutes
@@ -228,6 +229,13 @@ def test_run_options_take_units(tmp_path: Path, capsys: pytest.CaptureFixture[st
         ("4-6", (5.0, False)),
         ("two hours", None),
         ("3 tasks", None),
+        ("1 hour and 30 minutes", (5400.0, True)),
+        ("1h30", (5400.0, True)),  # a bare number after hours counts minutes
+        ("2 h 30", (9000.0, True)),
+        ("3h-4h", (12600.0, True)),
+        ("4 to 6 hours", (18000.0, True)),
+        ("1,000 hours", (3600000.0, True)),  # a thousands separator, not a decimal comma
+        ("1h 30m 15s", (5415.0, True)),
     ],
 )
 def test_prose_durations(text: str, found: tuple[float, bool] | None) -> None:
@@ -251,3 +259,39 @@ def test_importers_read_durations_with_every_unit_part(tmp_path: Path) -> None:
         )
     plan = load_plan(epic)
     assert [t.duration for t in plan.tasks] == [1800.0, 5400.0]  # was 30 h and 1 h
+
+
+def test_ccpm_effort_is_hours_and_an_unreadable_one_is_reported(tmp_path: Path) -> None:
+    """Only an amount of hours (or the Hours: label) is the effort: a note "respond within
+    200 ms" is not (it became 0.2 s); "Hours: TBD" is reported, not silently dropped."""
+    epic = tmp_path / ".claude" / "epics" / "e"
+    epic.mkdir(parents=True)
+    effort = "- Size: M\n- Hours: TBD\n- Note: API must respond within 200 ms\n"
+    (epic / "001.md").write_text(
+        f"---\nname: t\nstatus: open\n---\n\n# Task: t\n\n## Effort Estimate\n{effort}"
+    )
+    plan = load_plan(epic)
+    assert plan.tasks[0].duration_source is DurationSource.DEFAULT
+    assert plan.origin is not None
+    assert any("cannot read the effort 'TBD'" in w for w in plan.origin.warnings)
+
+
+def test_gsd_durations_in_seconds_are_exact(tmp_path: Path) -> None:
+    """10 s and 1h 20m 10s from GSD summaries stay 10 and 4810 seconds (minutes rounded to 6
+    decimals made them 10.00002 s)."""
+    for plan_id, took in (("01", "10s"), ("02", "1h 20m 10s")):
+        (tmp_path / f"01-{plan_id}-PLAN.md").write_text(f"---\nwave: 1\n---\n# P{plan_id}\n")
+        (tmp_path / f"01-{plan_id}-SUMMARY.md").write_text(f"---\nduration: {took}\n---\n")
+    plan = load_plan(tmp_path)
+    assert [t.duration for t in plan.tasks] == [10.0, 4810.0]
+    assert [t.get("duration") for t in plan_to_taskfile(plan)["tasks"]] == ["10s", "1h 20m 10s"]
+
+
+def test_a_timed_plan_counting_tasks_as_one_second_stays_timed() -> None:
+    """``default_duration: 1s`` with no other unit: the plan is timed, and so is the task file
+    written from it (convert, run snapshots), which left the key out."""
+    plan = _plan({"default_duration": "1s", "tasks": [{"id": "a"}]})
+    assert plan.timed
+    data = plan_to_taskfile(plan)
+    assert data["default_duration"] == "1s"
+    assert _plan(data).timed

@@ -448,6 +448,31 @@ def test_clean_keeps_a_worktree_someone_edited_and_branches_it_did_not_create(
     assert mine in branches(repo)
 
 
+def test_clean_all_deletes_the_branch_of_a_task_dropped_before_a_resume(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Task b failed, was renamed b2 and the run resumed: b's branch is still the run's, so
+    `clean --all` deletes it (only the tasks of the last snapshot counted)."""
+    repo = make_repo(tmp_path / "repo", {"a.txt": "a\n"})
+    plan = plan_file(
+        repo,
+        "tasks:\n  - {id: a, files: [a.txt], run: 'echo A > a.txt'}\n"
+        "  - {id: b, files: [b.txt], run: 'exit 1'}\n",
+    )
+    assert isolated(capsys, plan, "--keep-going")[0] == 1
+    data = report(capsys, repo)
+    old = by_id(data)["b"]["branch"]
+    Path(plan).write_text(
+        "tasks:\n  - {id: a, files: [a.txt], run: 'echo A > a.txt'}\n"
+        "  - {id: b2, files: [b.txt], run: 'echo B > b.txt'}\n"
+    )
+    assert isolated(capsys, plan, "--resume")[0] == 0
+    assert old in branches(repo)
+    code, _, err = run(capsys, "clean", "--root", str(repo), "--all")
+    assert code == 0, err
+    assert old not in branches(repo)
+
+
 def test_clean_refuses_while_a_run_holds_the_plan_root(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

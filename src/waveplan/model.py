@@ -316,15 +316,17 @@ class TaskRun:
 
     @property
     def flaky(self) -> bool:
-        """Succeeded, but only after an attempt of the same command failed or timed out (an
-        attempt that was interrupted, lost or did not merge did not fail, and a command that
-        changed since is another command)."""
+        """Succeeded after a retry: an attempt of the same command failed or timed out earlier
+        in the same session (an attempt that was interrupted, lost or did not merge did not
+        fail, a command that changed since is another command, and a run resumed after a
+        failure that stopped it was fixed, not retried)."""
         final = self.final
         if self.status is not TaskStatus.SUCCEEDED or final is None:
             return False
         return any(
             a.status in (AttemptStatus.FAILED, AttemptStatus.TIMED_OUT)
             and a.command_hash == final.command_hash
+            and a.session == final.session
             for a in self.attempts
         )
 

@@ -140,33 +140,45 @@ _PROSE_SECONDS = {
 _APPROX = re.compile(
     r"\s*(?:~|\u2248|about\b|around\b|roughly\b|approx(?:\.|imately\b)?|ca\.)\s*", re.IGNORECASE
 )
-_AMOUNT = re.compile(
-    r"\s*(\d+(?:\.\d+)?|\.\d+)(?:\s*(?:-|\u2013|\u2014|to)\s*(\d+(?:\.\d+)?|\.\d+))?"
-    r"\s*([a-zA-Z]+(?![a-zA-Z]))?"
-)
+_NUM = r"(\d+(?:\.\d+)?|\.\d+)"
+_WORD = r"([a-zA-Z]+(?![a-zA-Z]))"
+# One amount: ``3h``, ``1-2h``, ``3h-4h``, ``4 to 6 hours``, ``30`` (a unit, or none).
+_AMOUNT = re.compile(rf"\s*{_NUM}(?:\s*{_WORD}?\s*(?:-|\u2013|\u2014|to)\s*{_NUM})?(?:\s*{_WORD})?")
+_JOIN = re.compile(r"\s*(?:,|\+|&|\band\b)?", re.IGNORECASE)
+# The unit a bare number after an amount counts in: ``1h30`` is 1 h 30 min.
+_NEXT_SMALLER = {HOUR: MINUTE, MINUTE: 1.0, 8 * HOUR: HOUR, 40 * HOUR: 8 * HOUR}
 
 
 def read_duration(text: str) -> tuple[float, bool] | None:
     """A duration as prose writes it, from the start of ``text``: ``(seconds, True)`` for
-    ``1h 30m``, ``2h30m``, ``~3h``, ``1-2h`` (the middle), ``1,5 hours``, ``2 days`` (days of
-    8 hours, weeks of 40), whatever follows (``12min (est)``); ``(number, False)`` for a bare
-    number (``3``, ``4-6``), whose unit the caller knows; None when it starts with neither."""
-    rest = re.sub(r"(\d),(\d)", r"\1.\2", _APPROX.sub("", text, count=1))
+    ``1h 30m``, ``2h30m``, ``1h30``, ``1 hour and 30 minutes``, ``~3h``, ``1-2h`` and ``3h-4h``
+    (the middle), ``1,5 hours``, ``1,000 hours``, ``2 days`` (days of 8 hours, weeks of 40),
+    whatever follows (``12min (est)``); ``(number, False)`` for a bare number (``3``,
+    ``4-6``), whose unit the caller knows; None when it starts with neither."""
+    rest = _APPROX.sub("", text, count=1)
+    rest = re.sub(r"(\d),(\d{3})(?!\d)", r"\1\2", rest)  # 1,000: thousands
+    rest = re.sub(r"(\d),(\d)", r"\1.\2", rest)  # 1,5: a decimal comma
     total = 0.0
     position = 0
-    given = False
+    last: float | None = None  # the unit of the amount before
     while True:
         part = _AMOUNT.match(rest, position)
         if part is None:
             break
-        low, high, unit = part.groups()
+        low, first_unit, high, unit = part.groups()
         value = (float(low) + float(high)) / 2 if high else float(low)
-        seconds = _PROSE_SECONDS.get((unit or "").lower())
+        word = (unit or first_unit or "").lower()
+        seconds = _PROSE_SECONDS.get(word)
+        if seconds is None and not word and last is not None:
+            seconds = _NEXT_SMALLER.get(last)  # 1h30: minutes
         if seconds is None:
-            if not given and not unit:
+            if last is None and not word:
                 return value, False
             break
         total += value * seconds
-        given = True
+        last = seconds
         position = part.end()
-    return (total, True) if given else None
+        joined = _JOIN.match(rest, position)
+        if joined is not None and _AMOUNT.match(rest, joined.end()):
+            position = joined.end()
+    return (total, True) if last is not None else None

@@ -46,7 +46,10 @@ def clean_command(root: str | None, run_id: str | None, everything: bool) -> Non
             if not Path(recorded.repo).is_dir():
                 lines.append(f"{rid}: repository {recorded.repo} is gone, skipped")
                 continue
-            tasks = [t.id for t in history.run_info(rid).plan.tasks]
+            # the run's tasks as it last planned them, and those of earlier sessions that ran
+            # (a resumed run may have dropped some)
+            tasks = {t.id for t in history.run_info(rid).plan.tasks}
+            tasks |= {a.task for a in history.attempts(run_id=rid)}
             cleaned = clean_run(
                 Git(recorded.repo), rid, recorded.integration, tasks=tasks, everything=everything
             )

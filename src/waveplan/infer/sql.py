@@ -203,7 +203,12 @@ def _after_ctes(statement: str, position: int) -> str:
             return statement[position:]
         depth, index = 1, head.end()
         while depth and index < len(statement):
-            depth += {"(": 1, ")": -1}.get(statement[index], 0)
+            char = statement[index]
+            if char == '"':  # a quoted name may hold parentheses (literals are masked)
+                closing = statement.find('"', index + 1)
+                index = len(statement) if closing < 0 else closing + 1
+                continue
+            depth += {"(": 1, ")": -1}.get(char, 0)
             index += 1
         comma = re.match(r"\s*,", statement[index:])
         if comma is None:

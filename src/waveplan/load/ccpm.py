@@ -35,7 +35,12 @@ _NEEDED = ("name", "status", "depends_on", "parallel", "conflicts_with")
 _SECTION = re.compile(r"^##\s+(?P<title>.+?)\s*#*\s*$", re.MULTILINE)
 _TITLE = re.compile(r"^#\s+(?:Task:\s*)?(?P<text>.+?)\s*$", re.MULTILINE)
 _HOURS_LABEL = re.compile(r"hours?\s*(?:\*\*)?\s*[:=]\s*(?:\*\*)?\s*(?P<value>[^\n]*)", re.I)
-_AMOUNT_START = re.compile(r"(?<![\w.])[~\u2248]?\d")
+# An amount of hours in prose (``4-6 hours``, ``~3h``), where the effort section has no label
+_HOURS_AMOUNT = re.compile(
+    r"(?<![\w.])[~\u2248]?\d+(?:[.,]\d+)?(?:\s*(?:-|\u2013|to)\s*\d+(?:[.,]\d+)?)?\s*"
+    r"(?:h|hrs?|hours?)(?![a-zA-Z])",
+    re.IGNORECASE,
+)
 _PROSE_SECTIONS = ("description", "technical details")
 
 
@@ -45,20 +50,21 @@ def task_files(folder: Path) -> list[Path]:
     return sorted(found, key=lambda p: id_sort_key(p.stem))
 
 
-def _hours(text: str) -> float | None:
-    """The effort in hours: ``Hours: 6`` (a bare number is hours), ``Hours: 30 min``,
-    ``4-6 hours`` (the middle), else the first amount with a unit in the text."""
+def _hours(text: str) -> tuple[float | None, str | None]:
+    """The effort in hours, from ``Hours: 6`` (a bare number is hours), ``Hours: 1h 30m``,
+    ``Hours: 30 min``, else from the first amount of hours in the text (``4-6 hours``: the
+    middle); and the label's text when it holds no duration (``Hours: TBD``)."""
     label = _HOURS_LABEL.search(text)
     if label is not None:
         found = read_duration(label.group("value"))
         if found is not None:
             value, unit_given = found
-            return value / HOUR if unit_given else value
-    for start in _AMOUNT_START.finditer(text):
+            return (value / HOUR if unit_given else value), None
+    for start in _HOURS_AMOUNT.finditer(text):
         found = read_duration(text[start.start() :])
         if found is not None and found[1]:
-            return found[0] / HOUR
-    return None
+            return found[0] / HOUR, None
+    return None, None if label is None else label.group("value").strip()
 
 
 def read_ccpm(folder: Path, *, display: str, root: str, infer: bool) -> Import:
@@ -136,7 +142,7 @@ def read_ccpm(folder: Path, *, display: str, root: str, infer: bool) -> Import:
                         continue
                     pair = tuple(sorted((task_id, other), key=id_sort_key))
                     conflicts.setdefault((pair[0], pair[1]), []).append((draft, where))
-        _sections(draft, matter.body, matter.body_line, shown, infer)
+        _sections(draft, matter.body, matter.body_line, shown, infer=infer, warnings=warnings)
         drafts.append(draft)
     for key, tasks in sorted(unknown.items()):
         warnings.append(f"unknown front-matter key '{key}' ignored ({join_ids(tasks)})")
@@ -153,7 +159,9 @@ def read_ccpm(folder: Path, *, display: str, root: str, infer: bool) -> Import:
     )
 
 
-def _sections(draft: Draft, body: str, body_line: int, shown: str, infer: bool) -> None:
+def _sections(
+    draft: Draft, body: str, body_line: int, shown: str, *, infer: bool, warnings: list[str]
+) -> None:
     """Duration from ``Effort Estimate``; description and inferred paths from the prose."""
     marks = list(_SECTION.finditer(body))
     described: list[str] = []
@@ -163,10 +171,15 @@ def _sections(draft: Draft, body: str, body_line: int, shown: str, infer: bool) 
         text = body[mark.end() : end]
         first_line = body_line + body.count("\n", 0, mark.end())
         if title.startswith("effort"):
-            hours = _hours(text)
+            hours, unread = _hours(text)
             if hours is not None:
                 draft.duration, draft.duration_where = hours, f"{shown}:{first_line}"
                 draft.duration_source = DurationSource.DECLARED
+            elif unread is not None:
+                warnings.append(
+                    f"{shown}:{first_line}: {draft.source_id}: cannot read the effort "
+                    f"{unread!r}; ignored"
+                )
         elif title in _PROSE_SECTIONS:
             described.append(f"## {mark.group('title').strip()}\n{text.strip()}")
             if infer:

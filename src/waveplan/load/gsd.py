@@ -52,7 +52,7 @@ def parse_minutes(text: str) -> float | None:
     if found is None:
         return None
     value, unit_given = found
-    return round(value / MINUTE if unit_given else value, 6)
+    return value / MINUTE if unit_given else value
 
 
 def plan_files(folder: Path) -> list[Path]:
@@ -166,7 +166,7 @@ def _front(
         items, odd = text_list(fields[key])
         if odd:
             warnings.append(f"{where}: {plan_id}: '{key}' {odd}")
-        draft.declare("files", items, where, warnings)
+        draft.declare("files", items, where, warnings, whole=True)
     title = text_value(fields.get("title")) or text_value(fields.get("name"))
     if title:
         draft.title, draft.where = title, f"{shown}:{matter.line('title')}"

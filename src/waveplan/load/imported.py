@@ -97,13 +97,22 @@ class Draft:
     def add(self, field_name: str, raw: str, origin: Origin, where: str) -> None:
         self.accesses.append(DraftAccess(field_name, raw, origin, where))
 
-    def declare(self, field_name: str, entries: list[str], where: str, warnings: list[str]) -> None:
+    def declare(
+        self,
+        field_name: str,
+        entries: list[str],
+        where: str,
+        warnings: list[str],
+        *,
+        whole: bool = False,
+    ) -> None:
         """Declared paths from the entries of a list, notes dropped (``src/a.ts (new)``); an
-        entry that names no path is reported, and ``none`` (``n/a``) names nothing."""
+        entry that names no path is reported, and ``none`` (``n/a``) names nothing. With
+        ``whole`` each entry is one path, spaces included (a YAML list's item)."""
         for entry in entries:
             if re.sub(r"\s*\(.*$", "", entry).strip(" `*.").lower() in _NONE:
                 continue
-            path = path_of_entry(entry)
+            path = path_of_entry(entry, whole=whole)
             if path:
                 self.add(field_name, path, Origin.DECLARED, where)
             else:
@@ -156,7 +165,9 @@ def _derive_id(source_id: str, position: int) -> str:
 
 
 _NONE = frozenset({"none", "n/a", "na", "-", "\u2014", "\u2013", "nothing"})
-_PREFIX = re.compile(r"^(?:(?:tasks?|todos?)(?:[\s#:]+|[-_](?=\d))|#\s*)", re.IGNORECASE)
+_PREFIX = re.compile(r"^(?:(?:tasks?|todos?)[\s#:]+|#\s*)", re.IGNORECASE)
+# ``task-1`` names task ``1`` only when no task has the id ``task-1`` (see _Resolver.find)
+_JOINED_PREFIX = re.compile(r"^(?:tasks?|todos?)[-_](?=\d)", re.IGNORECASE)
 # what follows an id as a note: ``1 (schema must exist)``, ``04-01 \u2014 the store``, ``3: API``
 _NOTE = re.compile(r"\s*(?:\(|\s[-\u2013\u2014]|[\u2013\u2014]\s|:\s|\s#).*$", re.DOTALL)
 # ``T2-T6``, ``F1-F4``, ``5 to 8``: the second number may repeat the first one's letters
@@ -198,7 +209,7 @@ def id_list(text: str) -> list[str]:
     ``Task 24``, ``A and B``, ``1, 2 (UI must land first)``, ``none``. Notes are dropped;
     an entry that names no id is kept as written, for :func:`assemble` to report."""
     text = text.strip().rstrip(".").strip()
-    wrapped = re.fullmatch(r"\[([^\[\]]*)\]|\(([^()]*)\)", text)
+    wrapped = re.match(r"\[([^\[\]]*)\]|\(([^()]*)\)", text)  # a note may follow
     if wrapped:
         text = (wrapped.group(1) or wrapped.group(2) or "").strip()
     ids: list[str] = []
@@ -228,7 +239,7 @@ def _strip_t(source_id: str) -> str:
 
 class _Resolver:
     """Finds tasks by source id: exactly, then with numbers compared by value, then without a
-    ``T`` prefix (``T4`` and ``4``)."""
+    ``T`` prefix (``T4`` and ``4``), then without a ``task-`` prefix (``task-4`` and ``4``)."""
 
     def __init__(self, drafts: list[Draft], ids: list[str]) -> None:
         self.exact: dict[str, str] = {}
@@ -244,6 +255,8 @@ class _Resolver:
             found = self.loose.get(_canonical(source_id))
         if found is None:
             found = self.loose.get(_canonical(_strip_t(source_id)))
+        if found is None and _JOINED_PREFIX.match(source_id):
+            return self.find(_JOINED_PREFIX.sub("", source_id))
         return found
 
 
@@ -369,7 +382,7 @@ def assemble(imported: Import) -> Plan:
             entry["duration"] = (
                 draft.duration
                 if imported.duration_unit is None
-                else duration_text(draft.duration * imported.duration_unit)
+                else duration_text(round(draft.duration * imported.duration_unit, 6))
             )
             where["duration"] = draft.duration_where
         if draft.done:

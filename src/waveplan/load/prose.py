@@ -100,11 +100,13 @@ def find_paths(text: str) -> list[str]:
     return list(found)
 
 
-def path_of_entry(entry: str) -> str | None:
-    """The path of one declared list entry: ``src/a.ts (new)``, ```src/a.ts` - the store``."""
+def path_of_entry(entry: str, *, whole: bool = False) -> str | None:
+    """The path of one declared list entry: ``src/a.ts (new)``, ```src/a.ts` - the store``.
+    With ``whole`` the entry is one path, spaces included (an item of a YAML list:
+    ``docs/User Guide.md``), once a note after it is dropped."""
     quoted = [_clean(q) for q in _BACKTICKS.findall(entry)]
     for candidate in quoted:
-        if candidate and " " not in candidate:
+        if candidate and (whole or " " not in candidate):
             return candidate
     text = entry.strip().removeprefix("- ").strip()
     for separator in (" \u2014 ", " \u2013 ", " - ", " (", "(", " #"):
@@ -112,6 +114,12 @@ def path_of_entry(entry: str) -> str | None:
     words = text.split()
     if not words:
         return None
+    if whole and len(words) > 1:  # one path with spaces, when it reads as one
+        spaced = _clean(text)
+        joined = spaced.replace(" ", "_")
+        ends = spaced.endswith("/") or re.search(r"\w\.[A-Za-z0-9]{1,8}$", spaced) is not None
+        if ends and _looks_like_path(joined, quoted=True):
+            return spaced
     word = _clean(words[0]) if len(words) == 1 else None
     if word is None:  # several words: the first one that looks like a path
         word = next(

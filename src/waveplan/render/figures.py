@@ -21,6 +21,7 @@ __all__ = [
     "saving",
     "seconds_format",
     "seconds_heading",
+    "seconds_text",
     "task_note",
     "time_format",
     "time_heading",
@@ -42,6 +43,12 @@ def seconds_format(plan: Plan) -> Callable[[float], str]:
     """How a run report writes measured seconds: as the plan's times when it is timed (both
     are seconds then), else as bare numbers under a heading that says seconds."""
     return format_duration if plan.timed else lambda value: fmt_time(round(value, 3))
+
+
+def seconds_text(plan: Plan) -> Callable[[float], str]:
+    """Measured seconds in a sentence: ``1m 5s`` beside a timed plan, else ``65 s``."""
+    bare = seconds_format(plan)
+    return bare if plan.timed else lambda value: f"{bare(value)} s"
 
 
 def seconds_heading(plan: Plan, label: str) -> str:
@@ -115,7 +122,8 @@ def retry_wait_sentence(report: RunReport) -> str | None:
 def duration_sources(plan: Plan) -> dict[str, list[str]]:
     """The tasks whose duration was not declared, by where it comes from (``history``:
     measured in earlier runs, the median of their successful attempts in the plan root's
-    history or what an imported plan recorded; ``default``: no estimate, counted as 1)."""
+    history or what an imported plan recorded; ``default``: no estimate, counted as the
+    plan's ``default_duration``)."""
     found: dict[str, list[str]] = {}
     for task in plan.tasks:
         if task.duration_source is not DurationSource.DECLARED:

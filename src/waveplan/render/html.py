@@ -24,6 +24,7 @@ from waveplan.render.figures import (
     retry_wait_sentence,
     seconds_format,
     seconds_heading,
+    seconds_text,
     task_note,
     time_format,
     time_heading,
@@ -32,7 +33,7 @@ from waveplan.render.svg import Bar, GraphStyle, esc, gantt, pack_lanes, wave_gr
 from waveplan.schedule.analysis import PlanAnalysis, analyse
 from waveplan.schedule.explain import ConflictGroup, Delay
 from waveplan.schedule.measured import RunReport
-from waveplan.units import HOUR, MINUTE, format_duration
+from waveplan.units import HOUR, MINUTE
 
 __all__ = ["DETAIL_LIMIT", "plan_html", "report_html"]
 
@@ -746,7 +747,7 @@ def _run_data(report: RunReport, analysis: PlanAnalysis) -> dict[str, Any]:
     tasks = {t.id: t for t in plan.tasks}
     attempts = {t.id: t.attempts for t in run.tasks}
     fmt = time_format(plan)
-    secs = format_duration if plan.timed else lambda v: f"{fmt_time(round(v, 3))} s"
+    secs = seconds_text(plan)
     data: dict[str, Any] = {}
     for entry in report.tasks:
         task = tasks[entry.id]

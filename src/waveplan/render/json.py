@@ -77,6 +77,7 @@ def plan_to_dict(analysis: PlanAnalysis) -> dict[str, Any]:
             for s in analysis.schedule
         ],
         "duration_sources": duration_sources(analysis.plan),
+        "default_duration": analysis.plan.default_duration,
         "critical_path": {
             "tasks": list(analysis.critical_path.tasks),
             "length": analysis.critical_path.length,

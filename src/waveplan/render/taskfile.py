@@ -72,7 +72,7 @@ def plan_to_taskfile(plan: Plan) -> dict[str, Any]:
         data["resources"] = dict(plan.capacities)
     if plan.isolate is not None:
         data["isolate"] = plan.isolate.value
-    if plan.default_duration != 1.0:
+    if plan.default_duration != 1.0 or plan.timed:  # (1s keeps a plan timed, as ``1h`` does)
         default = plan.default_duration
         data["default_duration"] = duration_text(default) if plan.timed else default
     data["tasks"] = [_task(t, plan.timed) for t in plan.tasks]
