@@ -1061,3 +1061,41 @@ def test_the_report_of_a_timed_plan_writes_times_with_units(
     code, out, _ = cli(capsys, "report", "--root", str(tmp_path), "--format", "html")
     assert "scaled" not in out
     assert ">3m 30s<" in out
+
+
+def test_resume_runs_a_task_the_plan_no_longer_marks_done(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """a was recorded "done in the source"; unmarked, `--resume` runs it (it stayed succeeded
+    and never ran, so b failed again)."""
+    plan = write_plan(
+        tmp_path,
+        "tasks:\n  - {id: a, run: 'touch a.out', done: true}\n"
+        "  - {id: b, depends: [a], run: 'test -f a.out'}\n",
+    )
+    assert cli(capsys, "run", str(plan), "-q")[0] == 1
+    plan.write_text(plan.read_text().replace("done: true", "done: false"))
+    assert cli(capsys, "run", str(plan), "-q", "--resume")[0] == 0
+    assert (tmp_path / "a.out").exists()
+
+
+def test_resume_passes_over_a_partial_run_that_succeeded(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A full run failed, then `run plan a` succeeded: `--resume` continues the full run (it
+    said the last run succeeded, nothing to resume); after it succeeds, nothing is left."""
+    plan = write_plan(
+        tmp_path,
+        "tasks:\n  - {id: a, run: 'true'}\n  - {id: b, run: 'test -f ok'}\n"
+        "  - {id: c, depends: [b], run: 'true'}\n",
+    )
+    assert cli(capsys, "run", str(plan), "-q")[0] == 1
+    full = report(capsys, tmp_path)["run_id"]
+    assert cli(capsys, "run", str(plan), "-q", "a")[0] == 0
+    (tmp_path / "ok").touch()
+    assert cli(capsys, "run", str(plan), "-q", "--resume")[0] == 0
+    data = report(capsys, tmp_path, full)
+    assert data["status"] == "succeeded"
+    code, _, err = cli(capsys, "run", str(plan), "-q", "--resume")
+    assert code == 2
+    assert "succeeded; there is nothing to resume" in err

@@ -83,9 +83,9 @@ def new_run_id(now: float | None = None) -> str:
 
 def definition_hash(task: Task) -> str:
     """What makes a task the same task for ``--resume``: its command or agent prompt,
-    dependencies, declared accesses, retries and timeout (not its title or duration estimate,
-    nor the accesses ``--infer`` or ``--learn`` add: they come from the code and the runs,
-    which the run itself changes)."""
+    dependencies, declared accesses, retries, timeout and done mark (not its title or duration
+    estimate, nor the accesses ``--infer`` or ``--learn`` add: they come from the code and the
+    runs, which the run itself changes)."""
     data: list[object] = [
         task.run,
         list(task.depends),
@@ -99,6 +99,8 @@ def definition_hash(task: Task) -> str:
     ]
     if task.agent is not None:  # only then, so the hashes of earlier runs stay valid
         data.append(task.agent)
+    if task.done:  # a task no longer done in the source is not the task recorded as done
+        data.append("done")
     return hashlib.sha256(json.dumps(data).encode()).hexdigest()[:16]
 
 
@@ -213,7 +215,7 @@ def run_session(
             first_attempt: dict[str, int] = {}
             workspace: Workspace | None = None
             if spec.resume:
-                run_id = _resumable(history, spec.plan_file, dry_run=spec.dry_run)
+                run_id = _resumable(history, spec)
                 before = history.task_states(run_id)
                 done = {
                     task
@@ -388,18 +390,24 @@ def _same_file(path: str) -> Callable[[str], bool]:
     return lambda recorded: recorded == key or plan_file_key(recorded) == key
 
 
-def _resumable(history: History, plan_file: str, *, dry_run: bool) -> str:
-    """The run ``--resume`` continues: the plan's latest run of the same kind (a dry run
-    resumes a dry run; a real run never takes fake attempts for real ones). Runs recorded
-    under another spelling of the plan's path (``..``, a symbolic link) count too."""
+def _resumable(history: History, spec: SessionSpec) -> str:
+    """The run ``--resume`` continues: the plan's latest unfinished run of the same kind (a dry
+    run resumes a dry run; a real run never takes fake attempts for real ones), past runs of
+    some of its tasks that succeeded (``run plan.yaml a`` after a failed full run); nothing
+    when the latest run of the whole plan succeeded. Runs recorded under another spelling of
+    the plan's path (``..``, a symbolic link) count too."""
+    plan_file, dry_run = spec.plan_file, spec.dry_run
     same = _same_file(plan_file)
     latest = [s for s in history.summaries() if s.dry_run == dry_run and same(s.plan_file)]
     if not latest:
         kind = "dry run" if dry_run else "run"
         raise UserError(f"{plan_file}: no earlier {kind} of this plan to resume")
-    last = latest[0]
-    if last.status is RunStatus.SUCCEEDED:
-        raise UserError(
-            f"{plan_file}: the last run ({last.run_id}) succeeded; there is nothing to resume"
-        )
-    return last.run_id
+    wanted = {t.id for t in spec.plan.tasks}
+    for summary in latest:
+        if summary.status is not RunStatus.SUCCEEDED:
+            return summary.run_id
+        if set(history.task_states(summary.run_id)) >= wanted:
+            break  # the whole plan succeeded
+    raise UserError(
+        f"{plan_file}: the last run ({latest[0].run_id}) succeeded; there is nothing to resume"
+    )
