@@ -438,3 +438,14 @@ def test_a_bracketed_list_with_a_note_and_ids_with_a_task_prefix(tmp_path: Path)
     assert plan.task("task-2").depends == ("task-1",)
     assert plan.origin is not None
     assert plan.origin.warnings == ()
+
+
+def test_task_ids_may_start_with_any_letter(tmp_path: Path) -> None:
+    """``Task Über`` is a task (its line was skipped, so its dependent ran first)."""
+    (tmp_path / "p.md").write_text(
+        "- Task A: First\n- Task Über: Second [depends: A]\n- Task 3: Third [depends: Über]\n",
+        encoding="utf-8",
+    )
+    plan = load_plan(tmp_path / "p.md")
+    assert [t.id for t in plan.tasks] == ["3", "A", "Über"]
+    assert plan.task("3").depends == ("Über",)

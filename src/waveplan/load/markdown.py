@@ -28,7 +28,7 @@ _BULLET = re.compile(r"^(?P<indent>\s*)(?P<mark>[-*+]|\d+[.)])\s+(?P<text>.*)$")
 _CHECK = re.compile(r"^\[(?P<check>[ xX])\]\s+(?P<text>.*)$")
 # the id takes every dot that a word character follows (``1.2``), and no more (``Task 3. Title``)
 _TASK = re.compile(
-    r"^Task\s+(?P<id>[A-Za-z0-9](?:[\w-]|\.(?=\w))*+)\s*(?:[:.)]|\s[-\u2013\u2014]|$)\s*"
+    r"^Task\s+(?P<id>[^\W_](?:[\w-]|\.(?=\w))*+)\s*(?:[:.)]|\s[-\u2013\u2014]|$)\s*"
     r"(?P<rest>.*)$",
     re.IGNORECASE,
 )
