@@ -523,3 +523,24 @@ def test_a_stop_requested_before_the_runner_exists_reaches_it() -> None:
     assert executor.submitted == []
     assert result.status is RunStatus.INTERRUPTED
     assert result.statuses == {"a": TaskStatus.SKIPPED}
+
+
+def test_a_log_tail_is_safe_to_print(tmp_path: Path) -> None:
+    """The tail of a failing task's log goes to a terminal: escape sequences (a title change,
+    clear screen) and control bytes are dropped, carriage-return progress keeps what the
+    terminal would show, a huge line is cut, and only newlines count as line ends (form feeds
+    and \\x1c made extra lines that crowded out the real last ones)."""
+    log = tmp_path / "t.1.log"
+    log.write_bytes(
+        b"first\n" + b"x" * 50_000 + b"\nA\x1b]0;PWNED\x07B \x1b[2J C \x1b[31mred\x1b[0m\n"
+        b"progress 10%\rprogress 50%\rdone\r\n"
+        b"page\x0cbreak\x1c\x00end\n\n"
+    )
+    tail = log_tail(str(log), lines=4)
+    assert tail is not None
+    lines = tail.split("\n")
+    assert lines[0] == "x" * 400 + "... (49,600 more characters)"
+    assert lines[1] == "AB  C red"
+    assert lines[2] == "done"
+    assert lines[3] == "page\ufffdbreak\ufffd\ufffdend"
+    assert "\x1b" not in tail

@@ -11,6 +11,7 @@ receive every event in order.
 from __future__ import annotations
 
 import heapq
+import re
 from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -102,7 +103,27 @@ def log_tail(path: str | None, lines: int = TAIL_LINES) -> str | None:
     except OSError:
         return None
     text = data.decode("utf-8", errors="replace")
-    return "\n".join(text.splitlines()[-lines:])
+    shown = [_printable(line) for line in text.split("\n")]
+    while shown and not shown[-1]:
+        shown.pop()
+    return "\n".join(shown[-lines:])
+
+
+# Terminal escape sequences (colours, cursor moves, titles): dropped from a tail shown on screen.
+_ESCAPES = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])")
+_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+TAIL_WIDTH = 400
+"""Characters of a tail line shown (a line of a megabyte stays in the log)."""
+
+
+def _printable(line: str) -> str:
+    """A log line as a terminal would leave it, safe to print: what the last carriage return
+    did not overwrite, without escape sequences or control characters, at most TAIL_WIDTH."""
+    line = _ESCAPES.sub("", line.rstrip("\r")).rsplit("\r", 1)[-1]
+    line = _CONTROLS.sub("\ufffd", line)
+    if len(line) > TAIL_WIDTH:
+        line = f"{line[:TAIL_WIDTH]}... ({len(line) - TAIL_WIDTH:,} more characters)"
+    return line
 
 
 class Runner:
