@@ -1099,3 +1099,16 @@ def test_resume_passes_over_a_partial_run_that_succeeded(
     code, _, err = cli(capsys, "run", str(plan), "-q", "--resume")
     assert code == 2
     assert "succeeded; there is nothing to resume" in err
+
+
+def test_a_folder_name_that_is_not_utf8_is_refused_before_running(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The history stores paths as text: a plan in a folder named in another encoding is one
+    error line and exit 2 (it was a traceback with the run left "running")."""
+    folder = Path(os.fsdecode(bytes(tmp_path) + b"/bad\xffdir"))
+    plan = write_plan(folder, "tasks:\n  - {id: a, run: 'touch ran'}\n")
+    code, _, err = cli(capsys, "run", str(plan), "-q")
+    assert code == 2
+    assert "records paths as UTF-8 text" in err
+    assert not (folder / "ran").exists()

@@ -31,6 +31,15 @@ from waveplan.schedule.analysis import practical_policy
 __all__ = ["run_command"]
 
 
+def _recordable(path: str) -> bool:
+    """Whether a path can be stored as text (a folder named in another encoding cannot)."""
+    try:
+        path.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 class _StopSwitch:
     """Where a stop request goes: the runner once it exists; a request that arrives before it
     (while the history opens or worktrees are prepared) is kept and passed on when it does."""
@@ -203,6 +212,12 @@ def run_command(
         backend=backend,
         dry_run=dry_run,
     )
+    for path in (plan_file_key(file), plan.root):
+        if not _recordable(path):
+            raise UserError(
+                f"{path.encode(errors='surrogateescape').decode(errors='replace')}: the history "
+                "records paths as UTF-8 text, and this one is not: rename the folder or file"
+            )
     count = workers or plan.workers or os.cpu_count() or 1
     executor: Executor | None = None
     if backend == "dask" and not dry_run:  # a dry run runs nothing, anywhere

@@ -447,6 +447,9 @@ def _task(
                 "command), not both",
                 "agent",
             )
+    for field, text in (("run", command), ("agent", agent)):
+        if text is not None and "\0" in text:  # no process can be given one
+            raise fail("contains a NUL character", field)
 
     retries = entry.get("retries")
     if retries is not None and (

@@ -207,6 +207,7 @@ class Runner:
         self._events: list[Event] = []
         self._stopping = False
         self._interrupted = False
+        began = executor.now()  # (an executor made earlier, a Dask one, has run its clock)
         self._emit(
             RunStarted(
                 run_id=self.run_id,
@@ -237,7 +238,7 @@ class Runner:
             timeout = max(0.0, self._retry_at[0][0] - now) if self._retry_at else None
             for outcome in executor.wait(timeout):
                 self._finish(outcome)
-        wall = executor.now()
+        wall = executor.now() - began
         self._settle_rest()
         statuses = {graph.ids[i]: status for i, status in self._settled.items()}
         status = self._run_status(statuses)

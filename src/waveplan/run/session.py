@@ -123,11 +123,23 @@ class SessionSpec:
 class HistorySink:
     """Writes each event to the history as it happens."""
 
-    def __init__(self, history: History, run_id: str, session: int, wall0: float, plan: Plan):
+    def __init__(
+        self,
+        history: History,
+        run_id: str,
+        session: int,
+        *,
+        wall0: float,
+        started: float,
+        plan: Plan,
+    ) -> None:
+        """``wall0`` is the epoch time of the executor's clock's zero (events carry executor
+        times), ``started`` the session's start (a run's duration counts from there)."""
         self.history = history
         self.run_id = run_id
         self.session = session
         self.wall0 = wall0
+        self.started = started
         self.host = socket.gethostname()
         self.commands = {t.id: command_hash(t) for t in plan.tasks}
 
@@ -162,7 +174,7 @@ class HistorySink:
         elif isinstance(event, TaskSettled):
             self.history.task_finished(self.run_id, event.task, event.status, event.reason)
         elif isinstance(event, RunFinished):
-            ended = self.wall0 + event.wall
+            ended = self.started + event.wall
             self.history.end_session(self.run_id, self.session, ended)
             self.history.finish_run(self.run_id, event.status, ended)
 
@@ -277,11 +289,12 @@ def run_session(
                     if spec.dry_run
                     else local_executor(spec.options.workers, run_id=run_id)
                 )
-            wall0 = time.time() - executor.now()
+            started = time.time()
+            wall0 = started - executor.now()
             session = history.start_session(
-                run_id, pid=os.getpid(), host=socket.gethostname(), started=wall0
+                run_id, pid=os.getpid(), host=socket.gethostname(), started=started
             )
-            record = HistorySink(history, run_id, session, wall0, plan)
+            record = HistorySink(history, run_id, session, wall0=wall0, started=started, plan=plan)
             runner = Runner(
                 plan,
                 run_id=run_id,
