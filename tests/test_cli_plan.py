@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import random
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -167,3 +170,48 @@ def test_every_example_plans(example: Path, capsys: pytest.CaptureFixture[str]) 
     data = json.loads(captured.out)
     assert data["tasks"] >= 1
     assert data["makespan"]["theoretical"] <= data["makespan"]["sequential"]
+
+
+@pytest.mark.parametrize("signame", ["SIGTERM", "SIGHUP"])
+def test_a_plan_stopped_by_a_signal_exits_130_and_writes_nothing(
+    signame: str, tmp_path: Path
+) -> None:
+    """SIGTERM or SIGHUP while planning stops the command as Ctrl-C does: one line, exit 130,
+    and no half-written output (it was killed: exit 143, no message)."""
+    rng = random.Random(4)
+    tasks = [
+        {
+            "id": f"t{i}",
+            "depends": sorted(
+                {f"t{rng.randrange(max(0, i - 30), i)}" for _ in range(2)} if i else []
+            ),
+            "files": [f"src/f{rng.randrange(400)}.py" for _ in range(2)],
+            "duration": rng.randint(1, 10),
+        }
+        for i in range(3000)
+    ]
+    plan = tmp_path / "plan.json"
+    plan.write_text(json.dumps({"tasks": tasks}))
+    out = tmp_path / "out.json"
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "waveplan",
+            "plan",
+            str(plan),
+            "--effort",
+            "thorough",
+            "-o",
+            str(out),
+        ],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(1.0)
+    process.send_signal(getattr(signal, signame))
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 130
+    assert err.strip() == "ERROR: interrupted"
+    assert not out.exists()
+    assert list(tmp_path.iterdir()) == [plan]

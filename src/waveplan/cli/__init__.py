@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import importlib
 import os
+import signal
 import sys
+import threading
 from collections.abc import Sequence
+from types import FrameType
 
 import click
 
@@ -60,9 +63,21 @@ def cli() -> None:
     """Plan and run tasks in dependency waves that respect file, state and test conflicts."""
 
 
+def _interrupted(_signum: int, _frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI with ``argv`` (default: ``sys.argv[1:]``); return the exit code."""
+    """Run the CLI with ``argv`` (default: ``sys.argv[1:]``); return the exit code.
+
+    SIGTERM and SIGHUP stop a command as Ctrl-C does (exit 130, partial outputs removed);
+    while ``run`` runs tasks it handles all three itself, to stop the run cleanly."""
     args = list(sys.argv[1:] if argv is None else argv)
+    previous = {}
+    if threading.current_thread() is threading.main_thread():
+        previous = {
+            sig: signal.signal(sig, _interrupted) for sig in (signal.SIGTERM, signal.SIGHUP)
+        }
     try:
         result = cli.main(args=args, prog_name="waveplan", standalone_mode=False)
     except click.exceptions.Exit as exc:
@@ -76,6 +91,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UserError as exc:
         print_error(str(exc))
         return exc.exit_code
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     return result if isinstance(result, int) else 0
 
 
