@@ -1112,3 +1112,22 @@ def test_a_folder_name_that_is_not_utf8_is_refused_before_running(
     assert code == 2
     assert "records paths as UTF-8 text" in err
     assert not (folder / "ran").exists()
+
+
+def test_a_run_of_checkpoints_says_so_and_gives_no_percentages(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An imported plan's tasks have no command: the run warns that each is a checkpoint (and
+    that --agent-cmd is unused), and its report gives no savings or efficiency (it said
+    "9336% slower", its own overhead over a sum of nothing)."""
+    plan = write_plan(tmp_path, "- Task 1: a\n- Task 2: b [depends: 1]\n", name="plan.md")
+    code, _, err = cli(capsys, "run", str(plan), "-q", "--agent-cmd", "cat")
+    assert code == 0
+    assert "warning: no task has a command ('run:') or an agent prompt" in err
+    assert "warning: --agent-cmd is not used: no task has an agent prompt" in err
+    data = report(capsys, tmp_path)
+    assert data["efficiency"] is None
+    assert data["saving"] == {"theoretical": None, "practical": None, "measured": None}
+    code, out, _ = cli(capsys, "report", "--root", str(tmp_path))
+    assert "- (wall clock)" in out
+    assert "slower" not in out

@@ -21,6 +21,7 @@ from waveplan.errors import UserError
 from waveplan.graph import Graph, upstream
 from waveplan.history import History, plan_file_key, state_dir
 from waveplan.load import load_plan
+from waveplan.model import Plan
 from waveplan.resources.index import ResourceIndex
 from waveplan.run.events import Sink
 from waveplan.run.executor import Executor
@@ -29,6 +30,20 @@ from waveplan.run.session import SessionSpec, run_session
 from waveplan.schedule.analysis import practical_policy
 
 __all__ = ["run_command"]
+
+
+def _warn_of_checkpoints(plan: Plan, agent_command: str | None, given: bool) -> None:
+    """Say so when the run will run nothing (every task a checkpoint, as in most imported
+    plans) or when ``--agent-cmd`` was given but no task has an agent prompt."""
+    to_run = [t for t in plan.tasks if not t.done]
+    if to_run and all(t.run is None and t.agent is None for t in to_run):
+        click.echo(
+            "warning: no task has a command ('run:') or an agent prompt ('agent:'): each one "
+            "is a checkpoint that succeeds at once",
+            err=True,
+        )
+    if given and agent_command and not any(t.agent is not None for t in to_run):
+        click.echo("warning: --agent-cmd is not used: no task has an agent prompt", err=True)
 
 
 def _recordable(path: str) -> bool:
@@ -218,6 +233,7 @@ def run_command(
                 f"{path.encode(errors='surrogateescape').decode(errors='replace')}: the history "
                 "records paths as UTF-8 text, and this one is not: rename the folder or file"
             )
+    _warn_of_checkpoints(plan, chosen.agent_command, agent_cmd is not None)
     count = workers or plan.workers or os.cpu_count() or 1
     executor: Executor | None = None
     if backend == "dask" and not dry_run:  # a dry run runs nothing, anywhere

@@ -17,6 +17,7 @@ __all__ = [
     "efficiency",
     "faster",
     "fmt_time",
+    "measured_faster",
     "retry_wait_sentence",
     "saving",
     "seconds_format",
@@ -87,6 +88,12 @@ def faster(makespan: float, sequential: float) -> str:
 def _tasks(ids: tuple[str, ...], limit: int = 6) -> str:
     shown = ", ".join(ids[:limit])
     return shown + (f" and {len(ids) - limit} more" if len(ids) > limit else "")
+
+
+def measured_faster(report: RunReport, value: float) -> str:
+    """:func:`faster` for a measured figure, ``-`` when the tasks did no measurable work (a
+    run of checkpoints is "19778% slower" by its own overhead)."""
+    return faster(value, report.actual.sequential) if report.measurable else "-"
 
 
 def advice_sentence(advice: Advice, fmt: Callable[[float], str] = fmt_time) -> str:

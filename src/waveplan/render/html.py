@@ -21,6 +21,7 @@ from waveplan.render.figures import (
     advice_sentence,
     faster,
     fmt_time,
+    measured_faster,
     retry_wait_sentence,
     seconds_format,
     seconds_heading,
@@ -587,7 +588,7 @@ def _run_speedup(report: RunReport) -> str:
                 label,
                 fmt(plan_value),
                 secs(value),
-                esc(f"{faster(value, seq)} {note}"),
+                esc(f"{measured_faster(report, value)} {note}"),
                 numeric=(1, 2),
             )
         )
@@ -596,7 +597,7 @@ def _run_speedup(report: RunReport) -> str:
             "Measured",
             "",
             secs(report.measured),
-            esc(f"{faster(report.measured, seq)} (wall clock)"),
+            esc(f"{measured_faster(report, report.measured)} (wall clock)"),
             numeric=(1, 2),
         )
     )

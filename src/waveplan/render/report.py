@@ -11,7 +11,7 @@ from rich.text import Text
 
 from waveplan.model import RunStatus, TaskStatus
 from waveplan.render.figures import (
-    faster,
+    measured_faster,
     retry_wait_sentence,
     saving,
     seconds_format,
@@ -73,10 +73,13 @@ def report_to_dict(report: RunReport) -> dict[str, Any]:
             "theoretical": report.planned.theoretical,
             "practical": report.planned.practical,
         },
-        "saving": {
-            "theoretical": saving(report.actual.theoretical, report.actual.sequential),
-            "practical": saving(report.actual.practical, report.actual.sequential),
-            "measured": saving(report.measured, report.actual.sequential),
+        "saving": {  # (null when the tasks did no measurable work: a run of checkpoints)
+            name: saving(value, report.actual.sequential) if report.measurable else None
+            for name, value in (
+                ("theoretical", report.actual.theoretical),
+                ("practical", report.actual.practical),
+                ("measured", report.measured),
+            )
         },
         "efficiency": report.efficiency,
         "flaky": report.flaky,
@@ -105,19 +108,19 @@ def speedup_table(report: RunReport) -> Table:
         "Theoretical parallel",
         fmt(planned.theoretical),
         secs(actual.theoretical),
-        f"{faster(actual.theoretical, seq)} (on paper)",
+        f"{measured_faster(report, actual.theoretical)} (on paper)",
     )
     table.add_row(
         "Practical parallel",
         fmt(planned.practical),
         secs(actual.practical),
-        f"{faster(actual.practical, seq)} (conflicts respected)",
+        f"{measured_faster(report, actual.practical)} (conflicts respected)",
     )
     table.add_row(
         "Measured",
         "",
         secs(report.measured),
-        f"{faster(report.measured, seq)} (wall clock)",
+        f"{measured_faster(report, report.measured)} (wall clock)",
     )
     return table
 

@@ -32,6 +32,10 @@ from waveplan.schedule.simulate import simulate
 __all__ = ["Makespans", "RunReport", "TaskReport", "measure"]
 
 
+MIN_WORK = 0.01
+"""Seconds of measured work below which a run's savings are not figures (see measurable)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Makespans:
     sequential: float
@@ -85,6 +89,12 @@ class RunReport:
     @property
     def flaky(self) -> list[str]:
         return [t.id for t in self.tasks if t.flaky]
+
+    @property
+    def measurable(self) -> bool:
+        """Whether the tasks did measurable work: below MIN_WORK seconds in all (a run of
+        checkpoints), savings and efficiency are the run's own overhead, not the plan's."""
+        return self.actual.sequential >= MIN_WORK
 
     @property
     def retry_wait(self) -> float:
@@ -186,6 +196,6 @@ def measure(run: RunInfo) -> RunReport:
         planned=planned,
         actual=actual,
         measured=run.wall,
-        efficiency=achieved / promised if promised > 0 else None,
+        efficiency=achieved / promised if promised > 0 and actual.sequential >= MIN_WORK else None,
         tasks=tasks,
     )
