@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import itertools
 import random
 from collections.abc import Callable, Iterable
@@ -10,6 +11,7 @@ from typing import Any, TypeVar
 
 import pytest
 
+from waveplan.cli.progress import PlainProgress
 from waveplan.cli.run import _StopSwitch
 from waveplan.load import parse_plan_text
 from waveplan.model import AttemptStatus, Plan, RunStatus, TaskStatus
@@ -412,8 +414,8 @@ def test_interrupt_before_dependents_start_skips_them_with_the_reason() -> None:
     settled = {e.task: (e.status, e.reason) for e in of_kind(record.events, TaskSettled)}
     assert settled == {
         "a": (TaskStatus.INTERRUPTED, None),
-        "b": (TaskStatus.SKIPPED, "dependency a did not succeed"),
-        "c": (TaskStatus.SKIPPED, "dependency b was skipped: a did not succeed"),
+        "b": (TaskStatus.SKIPPED, "dependency a was interrupted"),
+        "c": (TaskStatus.SKIPPED, "dependency b was skipped: a was interrupted"),
     }
     assert result.exit_code == 130
 
@@ -557,3 +559,43 @@ def test_a_runs_wall_time_counts_from_its_start_not_from_the_executors() -> None
     )
     result = runner.run()
     assert result.wall == pytest.approx(3.0)  # the chain: 2 + 1 + 0
+
+
+def test_a_resumed_sessions_plan_holds_only_what_is_left() -> None:
+    """RunStarted's planned spans are the tasks the session runs: a resumed run's done tasks
+    are left out (the live display's ETA counted them, and never reached 0)."""
+    plan = make_plan(CHAIN)
+    record = RecordingSink()
+    Runner(
+        plan,
+        run_id="r1",
+        executor=FakeExecutor(),
+        sinks=[record],
+        options=RunOptions(workers=2),
+        done={"a"},
+    ).run()
+    (started,) = of_kind(record.events, RunStarted)
+    assert set(started.planned) == {"b", "c"}
+
+
+def test_progress_lines_tell_a_stopped_task_from_a_failed_one() -> None:
+    """An interrupted attempt is "stopped", not "FAILED (interrupted)"; a command that could
+    not start says why, not "exit code None"."""
+    stream = io.StringIO()
+    progress = PlainProgress(stream)
+    progress.handle(TaskFinished("b", 1, AttemptStatus.INTERRUPTED, None, 1.0, 1.0, "b.1.log"))
+    progress.handle(
+        TaskFinished(
+            "c",
+            1,
+            AttemptStatus.FAILED,
+            None,
+            1.0,
+            0.0,
+            "c.1.log",
+            reason="cannot start the command: [Errno 2] No such file or directory",
+        )
+    )
+    lines = stream.getvalue().splitlines()
+    assert lines[0].endswith("stopped b (interrupted) after 1.00s; log: b.1.log")
+    assert "FAILED c (cannot start the command: [Errno 2] No such file or directory)" in lines[1]

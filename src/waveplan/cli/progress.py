@@ -88,6 +88,9 @@ class PlainProgress:
         if event.status is AttemptStatus.CONFLICT:
             self._line(f"CONFLICT {event.task}: {event.reason}")
             return
+        if event.status is AttemptStatus.INTERRUPTED:  # stopped, not failed
+            self._line(f"stopped {event.task} (interrupted) after {took}; log: {event.log}")
+            return
         why = {
             AttemptStatus.FAILED: (
                 f"exit code {event.exit_code}"
@@ -95,7 +98,6 @@ class PlainProgress:
                 else event.reason or "did not start"
             ),
             AttemptStatus.TIMED_OUT: "timed out",
-            AttemptStatus.INTERRUPTED: "interrupted",
             AttemptStatus.LOST: "worker lost",
         }.get(event.status, event.status.value)
         self._line(f"FAILED {event.task} ({why}) after {took}; log: {event.log}")
@@ -163,6 +165,8 @@ class LiveProgress:
             self._running.pop(event.task, None)
             if event.status is AttemptStatus.CONFLICT:
                 self.console.print(Text(f"CONFLICT {event.task}: {event.reason}", "red"))
+            elif event.status is AttemptStatus.INTERRUPTED:
+                self.console.print(Text(f"stopped {event.task} (interrupted)", "magenta"))
             elif event.status is not AttemptStatus.SUCCEEDED:
                 self.console.print(
                     Text(f"FAILED {event.task} ({event.status.value}); log: {event.log}", "red")

@@ -29,7 +29,8 @@ __all__ = [
 
 @dataclass(frozen=True, slots=True)
 class RunStarted:
-    """A session of a run begins. ``planned`` maps task ids to planned (start, end)."""
+    """A session of a run begins. ``planned`` maps the ids of the tasks it has to run (not
+    those already done) to their planned (start, end)."""
 
     run_id: str
     tasks: int

@@ -215,8 +215,10 @@ class Runner:
                 already_done=len(self.done),
                 workers=options.workers,
                 resumed=self.resumed,
-                planned={
-                    graph.ids[i]: (planned.start[i], planned.end[i]) for i in range(len(graph))
+                planned={  # the tasks left to run (a resumed run's done ones are not)
+                    graph.ids[i]: (planned.start[i], planned.end[i])
+                    for i in range(len(graph))
+                    if i not in self.done
                 },
                 planned_makespan=planned.makespan,
                 log_dir=self.log_dir,
@@ -419,9 +421,14 @@ class Runner:
             if task in blocked_by:
                 origin, via = blocked_by[task]
                 failed_id, via_id = graph.ids[origin], graph.ids[via]
-                reason = f"dependency {failed_id} did not succeed"
+                how = (
+                    "was interrupted"
+                    if self._settled[origin] is TaskStatus.INTERRUPTED
+                    else "did not succeed"
+                )
+                reason = f"dependency {failed_id} {how}"
                 if via != origin:
-                    reason = f"dependency {via_id} was skipped: {failed_id} did not succeed"
+                    reason = f"dependency {via_id} was skipped: {failed_id} {how}"
             elif self._interrupted:
                 reason = "the run was interrupted"
             elif self._failed_first is not None:
