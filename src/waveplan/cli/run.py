@@ -286,8 +286,9 @@ def run_command(
             report = measure(history.run_info(run_id))
         try:
             click.echo(report_text(report, width=width, color=color), nl=False)
-            if not dry_run:
-                click.echo(f"Logs: {state_dir(plan.root) / 'runs' / run_id}")
+            logs = state_dir(plan.root) / "runs" / run_id
+            if not dry_run and logs.is_dir():  # (a run of checkpoints wrote none)
+                click.echo(f"Logs: {logs}")
         except OSError:  # the reader or terminal went away: the exit code is still the run's
             stdout_gone()
     return result.exit_code
