@@ -449,3 +449,19 @@ def test_task_ids_may_start_with_any_letter(tmp_path: Path) -> None:
     plan = load_plan(tmp_path / "p.md")
     assert [t.id for t in plan.tasks] == ["3", "A", "Über"]
     assert plan.task("3").depends == ("Über",)
+
+
+def test_a_note_inside_an_inline_dependency_tag(tmp_path: Path) -> None:
+    """``[depends: 1 (schema must exist), 3]`` names 1 and 3 and leaves the title alone (the
+    note's parenthesis ended the tag: 3 was lost, and ', 3]' joined the title)."""
+    (tmp_path / "p.md").write_text(
+        "- Task 1: one\n- Task 3: three\n"
+        "- Task 2: two [depends: 1 (schema must exist), 3]\n"
+        "- Task 4: four (depends on 1 (schema), 3)\n",
+        encoding="utf-8",
+    )
+    plan = load_plan(tmp_path / "p.md")
+    assert [(t.id, t.title, t.depends) for t in plan.tasks if t.depends] == [
+        ("2", "two", ("1", "3")),
+        ("4", "four", ("1", "3")),
+    ]

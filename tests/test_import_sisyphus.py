@@ -201,3 +201,28 @@ def test_notes_after_relations_keep_the_ids_and_unreadable_entries_are_reported(
         f"{path}:10: 4: cannot read the dependency 'after the release' (no task has that id); "
         "ignored",
     )
+
+
+def test_blocked_by_all_other_tasks(tmp_path: Path) -> None:
+    """``Blocked by: all other tasks`` depends on every other row, ``all previous tasks`` on
+    the rows before it (the docs listed the form; it was "cannot read the dependency")."""
+    path = tmp_path / "plan.md"
+    path.write_text(
+        "## TODOs\n\n"
+        "- [ ] 1. Types\n"
+        "- [ ] 2. UI\n"
+        "  **Parallelization**: Wave 2 | Blocked by: all previous tasks\n"
+        "- [ ] 3. Docs\n"
+        "- [ ] 4. Review\n"
+        "  **Parallelization**: Wave 3 | Blocked by: All other tasks\n",
+        encoding="utf-8",
+    )
+    plan = load_plan(path, source_format=SourceFormat.SISYPHUS)
+    assert [(t.id, t.depends) for t in plan.tasks] == [
+        ("1", ()),
+        ("2", ("1",)),
+        ("3", ()),
+        ("4", ("1", "2", "3")),
+    ]
+    assert plan.origin is not None
+    assert not any("cannot read" in w for w in plan.origin.warnings)

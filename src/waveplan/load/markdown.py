@@ -34,7 +34,8 @@ _TASK = re.compile(
 )
 _WAVE = re.compile(r"^Wave\s+(?P<n>\d+)(?=\s*(?:$|[:(\-\u2013\u2014]))", re.IGNORECASE)
 _DEPENDS_TAG = re.compile(
-    r"[\[(]\s*(?:depends(?:\s+on)?|deps|after|blocked\s+by)\s*:?\s*(?P<ids>[^\])]*)[\])]",
+    r"[\[(]\s*(?:depends(?:\s+on)?|deps|after|blocked\s+by)\s*:?\s*"
+    r"(?P<ids>(?:[^\[\]()]|\([^()]*\))*)[\])]",  # a note in parentheses may sit inside
     re.IGNORECASE,
 )
 _FIELD = re.compile(

@@ -76,6 +76,9 @@ class _Row:
     lines: list[tuple[int, str]] = field(default_factory=list)
     blocks: list[tuple[str, str]] = field(default_factory=list)
     blocks_all: str | None = None  # where "Blocks: all" was written
+    # where "Blocked by: all other tasks" was written, and whether only earlier rows count
+    # ("all previous tasks")
+    blocked_by_all: tuple[str, bool] | None = None
     says_blocked_by: bool = False
 
 
@@ -178,6 +181,10 @@ def _relations(row: _Row, text: str, where: str) -> None:
             row.blocks.extend((i, where) for i in id_list(value))
         else:
             row.says_blocked_by = True
+            if re.match(r"\s*all\b", value, re.IGNORECASE):
+                earlier = re.search(r"\b(?:previous|earlier|above|prior)\b", value, re.I)
+                row.blocked_by_all = (where, earlier is not None)
+                continue
             row.draft.depends.extend((i, where) for i in id_list(value))
 
 
@@ -246,6 +253,11 @@ def _blocks(rows: list[_Row], warnings: list[str]) -> None:
     """``Blocks:`` lists become dependencies of the blocked rows; where a blocked row lists
     its own ``Blocked by`` without the blocker, the two lines disagree: say so."""
     by_id = {row.draft.source_id: row for row in rows}
+    for position, row in enumerate(rows):
+        if row.blocked_by_all is not None:
+            where, earlier = row.blocked_by_all
+            others = rows[:position] if earlier else [o for o in rows if o is not row]
+            row.draft.depends.extend((o.draft.source_id, where) for o in others)
     for row in rows:
         blocked: list[tuple[str, str]] = list(row.blocks)
         if row.blocks_all is not None:
