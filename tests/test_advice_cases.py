@@ -197,3 +197,18 @@ def test_rounding_waits_are_still_in_the_simulation() -> None:
     plan = make_plan(NOISY)
     sim = simulate(Graph.from_plan(plan), ResourceIndex.build(plan))
     assert [w.end - w.start for w in sim.waits] == [pytest.approx(0.0, abs=1e-15)]
+
+
+def test_a_serialization_point_names_every_task_its_waits_involved() -> None:
+    """w waited for x while both readers held it: the point names r1, r2 and w, as the line
+    "w waited 2 for x held by r1, r2" does (it named only the first holder)."""
+    plan = parse_plan_text(
+        "tasks:\n  - {id: r1, reads: [x], duration: 2}\n  - {id: r2, reads: [x], duration: 2}\n"
+        "  - {id: w, files: [x], duration: 1}\n",
+        name="plan.yaml",
+    )
+    analysis = analyse(plan)
+    (point,) = analysis.serialization
+    assert point.tasks == ("r1", "r2", "w")
+    (delay,) = analysis.delays
+    assert set(delay.holders) | {delay.task} == set(point.tasks)

@@ -240,7 +240,7 @@ def analyse(
     waits = significant_waits(sim.waits, sim.makespan)
     serialization: list[SerializationPoint] = []
     advice: list[Advice] = []
-    for group in point_groups(index, waits, sim.co_blocked):
+    for group in point_groups(index, waits, sim.co_blocked, sim.start, sim.end):
         name = " + ".join(index.names[p] for p in group.points)
         cost, found = evaluate_group(ctx, group, name)
         advice.extend(found)

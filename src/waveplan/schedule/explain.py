@@ -90,6 +90,21 @@ def _holders_between(
     return named, rest
 
 
+def _timelines(
+    index: ResourceIndex, points: set[int], start: Sequence[float], end: Sequence[float]
+) -> dict[int, list[tuple[float, float, int]]]:
+    """Per lock point of ``points``, the (start, end, task) of its claimants, by start."""
+    wanted = {point for point in points if point >= 0}
+    claimants: dict[int, list[tuple[float, float, int]]] = {}
+    for task, claims in enumerate(index.claims):
+        for point, _, _ in claims:
+            if point in wanted:
+                claimants.setdefault(point, []).append((start[task], end[task], task))
+    for timeline in claimants.values():
+        timeline.sort()
+    return claimants
+
+
 def delays(
     graph: Graph,
     index: ResourceIndex,
@@ -108,13 +123,7 @@ def delays(
         spans.setdefault((wait.task, wait.point), []).append((wait.start, wait.end, wait.holder))
     claimants: dict[int, list[tuple[float, float, int]]] = {}
     if start is not None and end is not None:
-        wanted = {point for _, point in spans if point >= 0}
-        for task, claims in enumerate(index.claims):
-            for point, _, _ in claims:
-                if point in wanted:
-                    claimants.setdefault(point, []).append((start[task], end[task], task))
-        for timeline in claimants.values():
-            timeline.sort()
+        claimants = _timelines(index, {point for _, point in spans}, start, end)
     ids = graph.ids
     found = []
     for (task, point), stretches in spans.items():
@@ -162,6 +171,8 @@ def point_groups(
     index: ResourceIndex,
     waits: Sequence[Wait],
     co_blocked: Sequence[tuple[int, frozenset[int]]] = (),
+    start: Sequence[float] | None = None,
+    end: Sequence[float] | None = None,
 ) -> list[PointGroup]:
     """Resources that made tasks wait, most wait first.
 
@@ -229,9 +240,19 @@ def point_groups(
     members: dict[int, list[int]] = {}
     for point in parent:
         members.setdefault(find(point), []).append(point)
+    # The tasks a group names: those that waited and every task that held what they waited
+    # for meanwhile (the schedule tells; without it, the holder each wait met first).
+    named = {point: set(tasks) for point, tasks in involved.items()}
+    if start is not None and end is not None:
+        timelines = _timelines(index, set(named), start, end)
+        for wait in waits:
+            timeline = timelines.get(wait.point)
+            if timeline is not None:
+                holders, _ = _holders_between(timeline, wait.start, wait.end, wait.task)
+                named[wait.point].update(holders)
     groups = []
     for points in members.values():
-        tasks = set().union(*(involved.get(p, ()) for p in points))
+        tasks = set().union(*(named.get(p, ()) for p in points))
         groups.append(
             PointGroup(
                 points=tuple(sorted(points)),
