@@ -90,11 +90,17 @@ def test_output_file_gets_the_same_text_as_standard_output(
 
 
 def test_unknown_option_exits_two(capsys: pytest.CaptureFixture[str]) -> None:
-    """An option the command does not have is a usage error: exit 2, message on stderr."""
+    """An option the command does not have, or a bad option value, is a usage error: exit 2
+    and one ERROR line on stderr, as every error (it was click's three-line usage text)."""
     assert main(["plan", str(SEED_EXAMPLE), "--no-such-option"]) == 2
     captured = capsys.readouterr()
     assert "--no-such-option" in captured.err
     assert captured.out == ""
+    assert main(["plan", str(SEED_EXAMPLE), "-w", "0"]) == 2
+    assert capsys.readouterr().err == (
+        "ERROR: Invalid value for '-w' / '--workers': 0 is not in the range x>=1. "
+        "(see 'waveplan plan --help')\n"
+    )
 
 
 def test_missing_file_exits_two_with_one_error_line(

@@ -82,6 +82,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         result = cli.main(args=args, prog_name="waveplan", standalone_mode=False)
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
+    except click.UsageError as exc:  # one line, as every other error
+        where = exc.ctx.command_path if exc.ctx is not None else "waveplan"
+        print_error(f"{exc.format_message()} (see '{where} --help')")
+        return EXIT_USAGE
     except click.ClickException as exc:
         exc.show()
         return EXIT_USAGE if exc.exit_code == 2 else int(exc.exit_code)
