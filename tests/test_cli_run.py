@@ -1131,3 +1131,18 @@ def test_a_run_of_checkpoints_says_so_and_gives_no_percentages(
     code, out, _ = cli(capsys, "report", "--root", str(tmp_path))
     assert "- (wall clock)" in out
     assert "slower" not in out
+
+
+def test_a_dry_run_of_a_plan_with_done_tasks_measures_its_plan(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Done tasks are not run, so the report plans them as taking no time: the dry run's
+    measured makespan is the planned one (planned 16 against measured 2 before)."""
+    plan = write_plan(
+        tmp_path,
+        "tasks:\n  - {id: a, duration: 14, done: true, run: 'true'}\n"
+        "  - {id: b, duration: 2, depends: [a], run: 'true'}\n",
+    )
+    assert cli(capsys, "run", str(plan), "-q", "--dry-run")[0] == 0
+    data = report(capsys, tmp_path)
+    assert data["planned"]["practical"] == data["makespan"]["measured"] == 2.0

@@ -144,9 +144,14 @@ def _last_worktree(task: TaskRun) -> WorktreeRecord | None:
 
 
 def measure(run: RunInfo) -> RunReport:
-    """Planned and measured figures of a recorded run."""
+    """Planned and measured figures of a recorded run. Tasks the plan marks done are planned
+    as taking no time: the run does not run them."""
     plan = dataclasses.replace(run.plan, workers=run.workers)
-    planned, planned_start, planned_end = _figures(plan)
+    to_do = dataclasses.replace(
+        plan,
+        tasks=tuple(dataclasses.replace(t, duration=0.0) if t.done else t for t in plan.tasks),
+    )
+    planned, planned_start, planned_end = _figures(to_do)
     durations = {t.id: _measured_duration(t) for t in run.tasks}
     measured_plan = dataclasses.replace(
         plan,
