@@ -90,7 +90,8 @@ def inferred(plan: Plan, kinds: str) -> Plan:
 @click.option(
     "--root",
     metavar="DIR",
-    help="Folder that task paths are relative to (default: the plan file's folder).",
+    help="Folder that task paths are relative to (default: the plan file's folder; for an "
+    "imported plan, its project).",
 )
 @click.option(
     "--kinds",

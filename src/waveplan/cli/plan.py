@@ -40,7 +40,8 @@ EFFORTS = tuple(e.value for e in Effort)
 @click.option(
     "--root",
     metavar="DIR",
-    help="Folder that task paths are relative to (default: the plan file's folder).",
+    help="Folder that task paths are relative to (default: the plan file's folder; for an "
+    "imported plan, its project).",
 )
 @click.option(
     "-w",
