@@ -144,7 +144,10 @@ def durations_sentence(plan: Plan) -> str | None:
     parts = []
     if DurationSource.HISTORY.value in sources:
         ids = sources[DurationSource.HISTORY.value]
-        parts.append(f"{_some(ids)} from history (measured in earlier runs)")
+        where = "measured in earlier runs"
+        if plan.origin is not None:  # a GSD summary says what a task took, too
+            where = "recorded by the source or measured in earlier runs"
+        parts.append(f"{_some(ids)} from history ({where})")
     if DurationSource.DEFAULT.value in sources:
         ids = sources[DurationSource.DEFAULT.value]
         counted = time_format(plan)(plan.default_duration)
