@@ -212,3 +212,20 @@ def test_a_serialization_point_names_every_task_its_waits_involved() -> None:
     assert point.tasks == ("r1", "r2", "w")
     (delay,) = analysis.delays
     assert set(delay.holders) | {delay.task} == set(point.tasks)
+
+
+def test_a_folder_read_collides_with_the_files_written_below_it() -> None:
+    """Each task writes its own file under src/ and reads src/: every pair conflicts, and the
+    conflicts list says so (it was empty: the folder's readers and the files' writers were
+    never put together)."""
+    plan = parse_plan_text(
+        "tasks:\n"
+        + "".join(f"  - {{id: t{i}, files: [src/mod{i}.py], reads: [src/]}}\n" for i in range(3)),
+        name="plan.yaml",
+    )
+    (group,) = analyse(plan).conflicts
+    assert (group.resource, group.tasks, group.writers) == (
+        "src/",
+        ("t0", "t1", "t2"),
+        ("t0", "t1", "t2"),
+    )

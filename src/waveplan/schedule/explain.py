@@ -270,8 +270,9 @@ class ConflictGroup:
     """Tasks that cannot all overlap in time because of one resource (who collides on what).
 
     For a file, state or test resource: the tasks using it, plus the writers of resources that
-    overlap it (a directory above it, a matching glob); at least one of them writes. For a
-    counted resource: its users, when their amounts together exceed the capacity.
+    overlap it (a directory above it, a file below it, a matching glob); at least one of them
+    writes. For a counted resource: its users, when their amounts together exceed the
+    capacity.
     """
 
     resource: str
@@ -321,6 +322,14 @@ def conflict_groups(graph: Graph, index: ResourceIndex) -> list[ConflictGroup]:
             users.setdefault(point, []).append((task, mode, amount))
     ids = graph.ids
     order = _OrderCheck(graph)
+    # Per declared folder (or state prefix), the used points below it: their writers collide
+    # with its readers (a task reading src/ and one writing src/a.py).
+    below: dict[int, list[int]] = {}
+    for point in users:
+        if index.kinds[point] is PointKind.NODE:
+            for above in index.ancestors[point]:
+                if index.declared[above] and above != point:
+                    below.setdefault(above, []).append(point)
     groups: list[ConflictGroup] = []
     for point, own in users.items():
         kind = index.kinds[point]
@@ -336,8 +345,9 @@ def conflict_groups(graph: Graph, index: ResourceIndex) -> list[ConflictGroup]:
         writers = {t for t, mode, _ in own if mode == WRITE}
         readers = {t for t, mode, _ in own if mode != WRITE}
         if kind is PointKind.NODE:
-            related = [a for a in index.ancestors[point] if index.declared[a]]
+            related = [a for a in index.ancestors[point] if index.declared[a] and a != point]
             related += index.node_globs[point]
+            related += below.get(point, ())
         else:
             related = [*index.glob_globs[point], *index.glob_nodes[point]]
         conservative = False
