@@ -238,16 +238,25 @@ def analyse(
         plan, graph, index, workers, planned.policy, sim.makespan, work, replans, estimate
     )
     waits = significant_waits(sim.waits, sim.makespan)
+    waited = delays(graph, index, waits, sim.start, sim.end)
+    # A point names the tasks of its waits: the waiters and every task that held it meanwhile
+    # (as the delays tell), not only the holder each wait met first.
+    named: dict[str, set[str]] = {}
+    for delay in waited:
+        named.setdefault(delay.resource, set()).update((delay.task, *delay.holders))
     serialization: list[SerializationPoint] = []
     advice: list[Advice] = []
-    for group in point_groups(index, waits, sim.co_blocked, sim.start, sim.end):
+    for group in point_groups(index, waits, sim.co_blocked):
         name = " + ".join(index.names[p] for p in group.points)
         cost, found = evaluate_group(ctx, group, name)
         advice.extend(found)
+        tasks = {ids[t] for t in group.tasks}.union(
+            *(named.get(index.names[p], ()) for p in group.points)
+        )
         serialization.append(
             SerializationPoint(
                 resource=name,
-                tasks=tuple(ids[t] for t in group.tasks),
+                tasks=tuple(sorted(tasks, key=lambda t: graph.index[t])),
                 wait=group.wait,
                 cost=cost,
                 conservative=group.conservative,
@@ -268,7 +277,7 @@ def analyse(
         schedule=[Slot(ids[i], sim.start[i], sim.end[i], sim.worker[i]) for i in range(len(graph))],
         critical_path=path,
         conflicts=conflict_groups(graph, index),
-        delays=delays(graph, index, waits, sim.start, sim.end),
+        delays=waited,
         serialization=serialization,
         advice=rank(advice),
         method=planned.method,

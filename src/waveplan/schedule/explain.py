@@ -171,8 +171,6 @@ def point_groups(
     index: ResourceIndex,
     waits: Sequence[Wait],
     co_blocked: Sequence[tuple[int, frozenset[int]]] = (),
-    start: Sequence[float] | None = None,
-    end: Sequence[float] | None = None,
 ) -> list[PointGroup]:
     """Resources that made tasks wait, most wait first.
 
@@ -240,19 +238,9 @@ def point_groups(
     members: dict[int, list[int]] = {}
     for point in parent:
         members.setdefault(find(point), []).append(point)
-    # The tasks a group names: those that waited and every task that held what they waited
-    # for meanwhile (the schedule tells; without it, the holder each wait met first).
-    named = {point: set(tasks) for point, tasks in involved.items()}
-    if start is not None and end is not None:
-        timelines = _timelines(index, set(named), start, end)
-        for wait in waits:
-            timeline = timelines.get(wait.point)
-            if timeline is not None:
-                holders, _ = _holders_between(timeline, wait.start, wait.end, wait.task)
-                named[wait.point].update(holders)
     groups = []
     for points in members.values():
-        tasks = set().union(*(named.get(p, ()) for p in points))
+        tasks = set().union(*(involved.get(p, ()) for p in points))
         groups.append(
             PointGroup(
                 points=tuple(sorted(points)),
