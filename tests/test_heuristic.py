@@ -160,11 +160,26 @@ def test_a_search_on_a_rounded_grid_stops_at_the_grid_bound() -> None:
     assert planned.simulation.makespan <= bound * 1.01
 
 
+def test_a_search_keeps_to_its_budget_when_each_pass_is_dear() -> None:
+    """Each task writes its own file under src/ and reads src/: every task is in every file's
+    family, so a try checks n locks. Charged for them, the fast effort stays near its budget
+    (it spent 37 times its budget on such plans: each try counted one unit, and the
+    priority-rule passes never looked at what was left)."""
+    n = 120
+    plan = make_plan(
+        [{"id": f"t{i}", "files": [f"src/m{i}.py"], "reads": ["src/"]} for i in range(n)]
+    )
+    graph, index = Graph.from_plan(plan), ResourceIndex.build(plan)
+    bound = lower_bound(graph, index, None).value
+    planned = plan_schedule(graph, index, None, effort=Effort.FAST, lower=bound)
+    assert planned.work < 2 * BUDGET[Effort.FAST]
+
+
 def test_a_pass_is_charged_each_start_it_tries() -> None:
     """Three writers of one file (2, 3 and 2 units) placed in that order: a fits at 0 (one
     try); b is tried at 0, then just past a, at 2; c at 0, 2 and 4, each time moved just past
     the last busy unit of its window, then fits at 5. The pass costs its static size plus
-    those seven tries."""
+    those seven tries, each 1 unit and 1 more per lock the task checks (one file here)."""
     plan = make_plan(
         [{"id": i, "duration": d, "files": ["x"]} for i, d in (("a", 2), ("b", 3), ("c", 2))]
     )
@@ -183,7 +198,7 @@ def test_a_pass_is_charged_each_start_it_tries() -> None:
     )
     placed = search.serial([0, 1, 2])
     assert placed is not None and placed[0] == [0, 2, 5]
-    assert search.left == 1000 - search.pass_cost - 7
+    assert search.left == 1000 - search.pass_cost - 7 * (1 + 1)
 
 
 def test_the_search_is_deterministic_and_ignores_input_order() -> None:

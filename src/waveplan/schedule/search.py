@@ -78,6 +78,10 @@ varies between plans of one size: a fragmented resource profile takes a task doz
 One replay by the scheduler costs three units per task, dependency and resource claim."""
 MIN_PASSES = 30
 """A plan whose effort affords fewer passes than this gets the single critical-path pass."""
+DEAR_SHARE = 5
+"""A search whose first justified pass took more than 1 / DEAR_SHARE of its budget stops there
+(a task reading a folder over hundreds of files written below it checks hundreds of locks a
+try): the few passes the budget affords would not pay for themselves."""
 SEARCH_GRID = 20_000
 """Grid units for the total work at most, in the search's time-indexed profiles."""
 SEED = 20_260_401
@@ -379,8 +383,11 @@ class _Search:
             if held or counted:
                 need = d or 1  # a zero-duration task needs its resources for an instant
                 mask = masks[j]
+                # a try checks the task's locks one by one: a task in many families (a folder
+                # read over files written below it) costs that many units a try
+                try_cost = 1 + len(held)
                 while True:
-                    tries += 1
+                    tries += try_cost
                     end = t + need
                     if end > horizon:
                         self.left -= self.pass_cost + tries
@@ -512,10 +519,16 @@ class _Search:
             self.total_successors(),
             [float(durations[j] + sum(durations[s] for s in instance.succs[j])) for j in range(n)],
         ]
-        for key in rules:
+        for number, key in enumerate(rules):
+            if self.left <= 0:
+                break
             add(self.topological(key), Method.PRIORITY_RULES)
+            if not number and (self.budget - self.left) * DEAR_SHARE > self.budget:
+                self.left = 0  # the plan is too dear to search (see DEAR_SHARE)
+                break
         for start in starts:
-            add(self.order_of(start), Method.PRIORITY_RULES)
+            if self.left > 0:
+                add(self.order_of(start), Method.PRIORITY_RULES)
 
         replayed: list[list[int]] = []
 
