@@ -370,7 +370,7 @@ class _Search:
         finish = [0] * self.n
         start = [0] * self.n
         makespan = 0
-        tries = 0  # placement attempts: a start tried against the task's resources
+        tries = 0  # placement attempts (a start tried against the task's resources), weighted
         for j in order:
             t = 0
             for p in preds[j]:
