@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from waveplan.model import DurationSource, Plan, TaskStatus
 from waveplan.schedule.advice import Action, Advice
+from waveplan.schedule.analysis import PlanAnalysis
+from waveplan.schedule.explain import Delay
 from waveplan.schedule.measured import RunReport, TaskReport
 from waveplan.units import format_duration, time_formatter
 from waveplan.units import format_number as fmt_time
 
 __all__ = [
     "advice_sentence",
+    "delay_text",
     "duration_sources",
     "durations_sentence",
     "efficiency",
     "faster",
     "fmt_time",
+    "ids_text",
     "measured_faster",
     "retry_wait_sentence",
     "saving",
@@ -83,6 +87,23 @@ def faster(makespan: float, sequential: float) -> str:
     if percent < 0:
         return f"{-percent}% slower"
     return f"{percent}% faster"
+
+
+def ids_text(ids: Sequence[str], limit: int = 8) -> str:
+    """Task ids in a table cell: ``t1, t2 (+3)`` past ``limit``."""
+    shown = ", ".join(ids[:limit])
+    return shown + (f" (+{len(ids) - limit:,})" if len(ids) > limit else "")
+
+
+def delay_text(delay: Delay, analysis: PlanAnalysis) -> str:
+    """``1 for src/x.ts held by t2``: the rest of "t3 waited ...", marked ``(conservative
+    overlap)`` and ``(inferred)`` (only inferred accesses make the task wait) as they apply."""
+    more = f" and {delay.more_holders:,} more" if delay.more_holders else ""
+    held = f" held by {ids_text(delay.holders)}{more}" if delay.holders else ""
+    note = " (conservative overlap)" if delay.conservative else ""
+    if analysis.inferred is not None and (delay.task, delay.resource) in analysis.inferred.waits:
+        note += " (inferred)"
+    return f"{time_format(analysis.plan)(delay.duration)} for {delay.resource}{held}{note}"
 
 
 def _tasks(ids: tuple[str, ...], limit: int = 6) -> str:

@@ -13,14 +13,16 @@ import dataclasses
 import datetime
 import itertools
 import json
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from waveplan.model import AttemptStatus, DurationSource, Plan, TaskStatus
 from waveplan.render.figures import (
     advice_sentence,
+    delay_text,
     faster,
     fmt_time,
+    ids_text,
     measured_faster,
     retry_wait_sentence,
     seconds_format,
@@ -121,25 +123,9 @@ def _row(*cells: str, numeric: Sequence[int] = (), attrs: str = "") -> str:
     )
 
 
-def _ids(ids: Sequence[str], limit: int = 8) -> str:
-    shown = ", ".join(ids[:limit])
-    return shown + (f" (+{len(ids) - limit:,})" if len(ids) > limit else "")
-
-
 def _section(key: str, heading: str, *parts: str) -> str:
     inner = "\n".join(p for p in parts if p)
     return f'<section id="{key}">\n<h2>{esc(heading)}</h2>\n{inner}\n</section>'
-
-
-def _delay_text(delay: Delay, fmt: Callable[[float], str], analysis: PlanAnalysis) -> str:
-    """``1 for src/x.ts held by t2``: the rest of "waited ..." (marked ``(inferred)`` when
-    only inferred accesses make the task wait)."""
-    more = f" and {delay.more_holders:,} more" if delay.more_holders else ""
-    held = f" held by {_ids(delay.holders)}{more}" if delay.holders else ""
-    note = " (conservative overlap)" if delay.conservative else ""
-    if analysis.inferred is not None and (delay.task, delay.resource) in analysis.inferred.waits:
-        note += " (inferred)"
-    return f"{fmt(delay.duration)} for {delay.resource}{held}{note}"
 
 
 def _delays_by_task(analysis: PlanAnalysis) -> dict[str, list[Delay]]:
@@ -265,7 +251,7 @@ def _conflicts_section(conflicts: _Conflicts, analysis: PlanAnalysis) -> str:
         rows.append(
             _row(
                 f'<i class="sw c{n % PALETTE}"></i>{esc(group.resource + note)}',
-                esc(_ids(marked, 12)),
+                esc(ids_text(marked, 12)),
                 attrs=f' data-conflict="{n}"',
             )
         )
@@ -284,7 +270,7 @@ def _serialization_section(analysis: PlanAnalysis, heading: str) -> str:
         rows = [
             _row(
                 esc(p.resource + (" (conservative)" if p.conservative else "")),
-                esc(_ids(p.tasks)),
+                esc(ids_text(p.tasks)),
                 fmt(p.wait),
                 "?" if p.cost is None else fmt(p.cost),
                 numeric=(2, 3),
@@ -302,7 +288,7 @@ def _serialization_section(analysis: PlanAnalysis, heading: str) -> str:
         )
     if analysis.delays:
         items = [
-            f"<li>{esc(d.task)} waited {esc(_delay_text(d, fmt, analysis))}</li>"
+            f"<li>{esc(d.task)} waited {esc(delay_text(d, analysis))}</li>"
             for d in analysis.delays[:MAX_ROWS]
         ]
         more = len(analysis.delays) - len(items)
@@ -373,7 +359,6 @@ def _task_facts(
     theoretical = {t: n for n, w in enumerate(analysis.theoretical_waves, start=1) for t in w}
     practical = {t: n for n, w in enumerate(analysis.practical_waves, start=1) for t in w}
     critical = set(analysis.critical_path.tasks)
-    fmt = time_format(analysis.plan)
     facts: dict[str, list[list[str]]] = {}
     for task in analysis.plan.tasks:
         rows = [
@@ -381,7 +366,7 @@ def _task_facts(
             ["waves", f"theoretical {theoretical[task.id]}, practical {practical[task.id]}"],
         ]
         waits = delays.get(task.id, [])
-        rows.extend(["waited", _delay_text(d, fmt, analysis)] for d in waits)
+        rows.extend(["waited", delay_text(d, analysis)] for d in waits)
         if not waits:
             rows.append(["waited", "no: it started as soon as its dependencies finished"])
         rows.append(["depends on", ", ".join(task.depends) or "nothing"])

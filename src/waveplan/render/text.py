@@ -16,9 +16,11 @@ from rich.text import Text
 from waveplan.model import Origin, Plan
 from waveplan.render.figures import (
     advice_sentence,
+    delay_text,
     durations_sentence,
     faster,
     fmt_time,
+    ids_text,
     time_format,
     time_heading,
 )
@@ -101,25 +103,18 @@ def waves_table(analysis: PlanAnalysis, titles: dict[str, str]) -> Table:
     return table
 
 
-def speedup_table(
-    sequential: float, rows: list[tuple[str, float, str]], plan: Plan | None = None
-) -> Table:
+def speedup_table(sequential: float, rows: list[tuple[str, float, str]], plan: Plan) -> Table:
     """The seed's table: pure sequential as the baseline, then each approach with its time
     (in the plan's units) and how much faster it is (``43% faster (on paper)``)."""
-    fmt = fmt_time if plan is None else time_format(plan)
+    fmt = time_format(plan)
     table = Table(title="Speedup", box=box.SIMPLE_HEAVY, title_justify="left")
     table.add_column("Approach")
-    table.add_column("Time units" if plan is None else time_heading(plan), justify="right")
+    table.add_column(time_heading(plan), justify="right")
     table.add_column("Notes")
     table.add_row("Pure sequential", fmt(sequential), "baseline")
     for label, value, note in rows:
         table.add_row(label, fmt(value), f"{faster(value, sequential)} {note}".strip())
     return table
-
-
-def _ids(ids: tuple[str, ...], limit: int = 8) -> str:
-    shown = ", ".join(ids[:limit])
-    return shown + (f" (+{len(ids) - limit:,})" if len(ids) > limit else "")
 
 
 def conflicts_table(analysis: PlanAnalysis) -> Table:
@@ -136,7 +131,7 @@ def conflicts_table(analysis: PlanAnalysis) -> Table:
         note = " (conservative: patterns may overlap)" if group.conservative else ""
         if analysis.inferred is not None and group.resource in analysis.inferred.conflicts:
             note += " (inferred)"
-        table.add_row(group.resource + note, _ids(marked))
+        table.add_row(group.resource + note, ids_text(marked))
     if len(ranked) > MAX_ROWS:
         table.add_row(_more(len(ranked), MAX_ROWS, "resources"), "")
     return table
@@ -154,7 +149,7 @@ def serialization_table(analysis: PlanAnalysis) -> Table:
     for point in points[:MAX_ROWS]:
         note = " (conservative)" if point.conservative else ""
         cost = "?" if point.cost is None else fmt(point.cost)
-        table.add_row(point.resource + note, _ids(point.tasks), fmt(point.wait), cost)
+        table.add_row(point.resource + note, ids_text(point.tasks), fmt(point.wait), cost)
     if len(points) > MAX_ROWS:
         table.add_row(_more(len(points), MAX_ROWS, "resources"), "", "", "")
     return table
@@ -163,18 +158,8 @@ def serialization_table(analysis: PlanAnalysis) -> Table:
 def delay_lines(analysis: PlanAnalysis) -> list[RenderableType]:
     """``t3 waited 1 for src/x.ts held by t2``, one line per task and resource."""
     lines: list[RenderableType] = [Text("Why tasks waited", style="italic")]
-    fmt = time_format(analysis.plan)
     for delay in analysis.delays[:MAX_ROWS]:
-        more = f" and {delay.more_holders:,} more" if delay.more_holders else ""
-        held = f" held by {_ids(delay.holders)}{more}" if delay.holders else ""
-        note = " (conservative overlap)" if delay.conservative else ""
-        if analysis.inferred is not None and (
-            (delay.task, delay.resource) in analysis.inferred.waits
-        ):
-            note += " (inferred)"
-        lines.append(
-            Text(f"  {delay.task} waited {fmt(delay.duration)} for {delay.resource}{held}{note}")
-        )
+        lines.append(Text(f"  {delay.task} waited {delay_text(delay, analysis)}"))
     if len(analysis.delays) > MAX_ROWS:
         lines.append(_more(len(analysis.delays), MAX_ROWS, "waits"))
     return lines
