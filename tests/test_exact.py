@@ -21,7 +21,7 @@ from waveplan.load import load_plan, parse_plan_text
 from waveplan.model import Mode, Plan
 from waveplan.resources.index import ResourceIndex
 from waveplan.schedule import analyse
-from waveplan.schedule.exact import _pairwise_exclusive, incompatible_cliques
+from waveplan.schedule.exact import _exclusive, incompatible_cliques
 from waveplan.schedule.instance import FamilyKind, Instance
 from waveplan.schedule.search import Method
 
@@ -126,6 +126,11 @@ EVERY_KIND = make_plan(
         # A glob: src/*.ts overlaps src/a.ts and src/b.ts, not lib/x.py.
         {"id": "glob", "files": ["src/*.ts"], "duration": 1},
         {"id": "lib", "files": ["lib/x.py"], "reads": ["src/a.ts"], "duration": 4},
+        # A folder's readers exclude the writers below it; its writers below run together.
+        {"id": "docs", "reads": ["docs/"], "duration": 2},
+        {"id": "guide", "files": ["docs/guide.md"], "duration": 1},
+        {"id": "faq", "files": ["docs/faq.md"], "reads": ["docs/"], "duration": 1},
+        {"id": "api", "files": ["docs/api.md"], "duration": 1},
         # State: db covers db.users; readers of db.users share it.
         {"id": "db", "state": ["db"], "duration": 2},
         {"id": "u1", "state_reads": ["db.users"], "duration": 2},
@@ -160,6 +165,14 @@ def test_every_resource_kind_becomes_a_constraint() -> None:
         # two tasks that never conflict share only families where a third excludes both
         assert all(len(m) > 2 for m in family), apart
     assert any({"db", "u1", "u2"} <= m for m in members)
+    (nested,) = [f for f in instance.families if f.kind is FamilyKind.NESTED]
+    assert {ids[t] for t in nested.tasks} == {"docs", "guide", "faq", "api"}
+
+    def conflict(a: str, b: str) -> bool:
+        return nested.conflict(nested.tasks.index(ids.index(a)), nested.tasks.index(ids.index(b)))
+
+    assert conflict("docs", "guide") and conflict("faq", "api") and conflict("docs", "faq")
+    assert not conflict("guide", "api")
 
 
 def _instance(plan: Plan) -> Instance:
@@ -169,24 +182,26 @@ def _instance(plan: Plan) -> Instance:
 def _check_cliques(instance: Instance, cliques: list[list[int]]) -> None:
     """Each clique: three or more tasks, every two of them over some family's capacity
     together, and not all in one family whose members already exclude each other."""
-    takes: list[dict[int, int]] = [{} for _ in range(len(instance))]
+    position: list[dict[int, int]] = [{} for _ in range(len(instance))]
     for f, family in enumerate(instance.families):
-        for task, amount in zip(family.tasks, family.demands, strict=True):
-            takes[task][f] = amount
-    caps = [family.capacity for family in instance.families]
+        for k, task in enumerate(family.tasks):
+            position[task][f] = k
+    families = instance.families
 
     def incompatible(a: int, b: int) -> bool:
-        return any(f in takes[b] and q + takes[b][f] > caps[f] for f, q in takes[a].items())
+        return any(
+            f in position[b] and families[f].conflict(k, position[b][f])
+            for f, k in position[a].items()
+        )
 
     for clique in cliques:
         assert len(clique) >= 3
         assert all(incompatible(a, b) for a, b in itertools.combinations(clique, 2))
         for family in instance.families:
-            inside = [q for t, q in zip(family.tasks, family.demands, strict=True) if t in clique]
-            assert len(inside) < len(clique) or not _pairwise_exclusive(
-                [q for t, q in zip(family.tasks, family.demands, strict=True)],
-                family.capacity,
-            ), "a clique the family's no-overlap already states"
+            inside = [t for t in family.tasks if t in clique]
+            assert len(inside) < len(clique) or not _exclusive(family, range(len(family.tasks))), (
+                "a clique the family's no-overlap already states"
+            )
 
 
 CROSS = make_plan(

@@ -15,7 +15,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from test_schedule_properties import check_schedule, load, plan_docs, slots_of
+from oracle import NO, YES, conflict_verdict
+from test_schedule_properties import HOT_FIELDS, check_schedule, load, plan_docs, slots_of
 from waveplan.cli import main
 from waveplan.graph import Graph, tails
 from waveplan.load import load_plan, parse_plan_text
@@ -27,7 +28,7 @@ from waveplan.run.runner import Runner, RunOptions
 from waveplan.schedule import analyse
 from waveplan.schedule.analysis import practical_policy
 from waveplan.schedule.bounds import lower_bound
-from waveplan.schedule.instance import Instance
+from waveplan.schedule.instance import FamilyKind, Instance
 from waveplan.schedule.scheduler import Policy, Scheduler, Status
 from waveplan.schedule.search import (
     BUDGET,
@@ -199,6 +200,73 @@ def test_a_pass_is_charged_each_start_it_tries() -> None:
     placed = search.serial([0, 1, 2])
     assert placed is not None and placed[0] == [0, 2, 5]
     assert search.left == 1000 - search.pass_cost - 7 * (1 + 1)
+
+
+NESTED_FIELDS = {
+    "files": ["src/a.ts", "src/b.ts", "src/x/c.ts", "src/x/", "src/*.ts"],
+    "reads": ["src/", "src/x/", "src/a.ts", "./"],
+    "state": ["db.users", "db.orders", "db"],
+    "state_reads": ["db", "db.users"],
+    "tests": ["tests/unit/a.py", "port:8080"],
+    "test_reads": ["tests/", "tests/unit/"],
+}
+"""Folders and state read over what others write below them, at every depth."""
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.one_of(
+        plan_docs(max_tasks=16),
+        plan_docs(max_tasks=16, fields=HOT_FIELDS),
+        plan_docs(max_tasks=16, fields=NESTED_FIELDS),
+    )
+)
+def test_the_instance_forbids_exactly_the_conflicts_of_the_plan(doc: dict[str, Any]) -> None:
+    """Two tasks share a lock family that keeps them apart exactly when some access of one
+    certainly conflicts with an access of the other (pairs of globs the oracle cannot decide
+    may go either way)."""
+    plan = load(doc)
+    graph, index = Graph.from_plan(plan), ResourceIndex.build(plan)
+    instance = Instance.build(graph, index, None)
+    apart: set[tuple[int, int]] = set()
+    for family in instance.families:
+        if not family.modes:
+            continue
+        for a in range(len(family.tasks)):
+            for b in range(a + 1, len(family.tasks)):
+                if family.conflict(a, b):
+                    pair = sorted((family.tasks[a], family.tasks[b]))
+                    apart.add((pair[0], pair[1]))
+    tasks = {t.id: t for t in plan.tasks}
+    for a in range(len(graph)):
+        for b in range(a + 1, len(graph)):
+            first, second = tasks[graph.ids[a]], tasks[graph.ids[b]]
+            verdicts = {conflict_verdict(x, y) for x in first.accesses for y in second.accesses}
+            if YES in verdicts:
+                assert (a, b) in apart, (first.id, second.id)
+            elif verdicts <= {NO}:
+                assert (a, b) not in apart, (first.id, second.id)
+
+
+def test_a_folder_read_over_files_written_below_it_is_one_family() -> None:
+    """Each of 60 tasks reads src/ and writes its own file in it: every two conflict, which
+    one nested family of 60 states (not 60 families of 60), and the bound sees it."""
+    plan = make_plan(
+        [
+            {"id": f"t{i}", "duration": 1 + i % 3, "files": [f"src/m{i}.py"], "reads": ["src/"]}
+            for i in range(60)
+        ]
+    )
+    graph, index = Graph.from_plan(plan), ResourceIndex.build(plan)
+    instance = Instance.build(graph, index, None)
+    assert [(f.kind, len(f.tasks)) for f in instance.families] == [(FamilyKind.NESTED, 60)]
+    work = sum(t.duration for t in plan.tasks)
+    assert instance.bound() == work
+    bound = lower_bound(graph, index, None)
+    assert bound.value == work
+    assert bound.reason == "src/ is read while others write below it"
+    analysis = analyse(plan)
+    assert analysis.practical == work
 
 
 def test_the_search_is_deterministic_and_ignores_input_order() -> None:

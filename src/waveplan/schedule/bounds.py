@@ -7,6 +7,11 @@ Each bound comes with what it is made of, so the output can say which one binds:
   earliest start among them, plus the sum of their durations, plus the smallest remaining
   chain after any of them. For a node those are its writers and the writers of its declared
   ancestors, which all overlap each other; for a glob, its writers;
+- per node read by some tasks and written below by others (a folder and its files, ``db`` and
+  ``db.users``): the readers and the writers below exclude each other, so a task doing both,
+  or writing the node, runs alone among them, the other readers apart from the other writers:
+  the smallest earliest start, plus the durations of the tasks running alone, plus the longest
+  other reader and the longest other writer, plus the smallest remaining chain;
 - per counted resource, the same with work (amount x duration) divided by the capacity;
 - for the worker limit, the total work divided by the number of workers.
 
@@ -57,6 +62,42 @@ class _Group:
         return self.head + math.fsum(self.work) / capacity + self.tail
 
 
+def _read_below_written(
+    index: ResourceIndex,
+    read: dict[int, list[int]],
+    durations: Sequence[float],
+    head: Sequence[float],
+    after: Sequence[float],
+) -> dict[int, float]:
+    """The bound of each read node that others write below (see the module docstring)."""
+    below: dict[int, set[int]] = {}  # read node: the tasks writing below it
+    owners: dict[int, set[int]] = {}  # read node: the tasks writing it
+    ancestors, kinds = index.ancestors, index.kinds
+    for task, claims in enumerate(index.claims):
+        for point, mode, _ in claims:
+            if mode == WRITE and kinds[point] is PointKind.NODE:
+                if point in read:
+                    owners.setdefault(point, set()).add(task)
+                for up in ancestors[point]:
+                    if up in read:
+                        below.setdefault(up, set()).add(task)
+    found: dict[int, float] = {}
+    for point, writers in sorted(below.items()):
+        readers = set(read[point])
+        alone = (readers & writers) | owners.get(point, set())
+        rest_read = readers - alone
+        rest_write = writers - alone
+        members = readers | writers | alone
+        found[point] = (
+            min(head[t] for t in members)
+            + math.fsum(durations[t] for t in alone)
+            + max((durations[t] for t in rest_read), default=0.0)
+            + max((durations[t] for t in rest_write), default=0.0)
+            + min(after[t] for t in members)
+        )
+    return found
+
+
 def lower_bound(
     graph: Graph,
     index: ResourceIndex,
@@ -82,6 +123,7 @@ def lower_bound(
     kinds = index.kinds
     declared = index.declared
     ancestors = index.ancestors
+    read: dict[int, list[int]] = {}  # node: its readers
     for task, claims in enumerate(index.claims):
         if not claims:
             continue
@@ -89,6 +131,8 @@ def lower_bound(
         written: set[int] | None = None
         for point, mode, amount in claims:
             kind = kinds[point]
+            if mode != WRITE and kind is PointKind.NODE:
+                read.setdefault(point, []).append(task)
             if kind is PointKind.COUNTED:
                 group = counted.get(point)
                 if group is None:
@@ -126,6 +170,12 @@ def lower_bound(
             value = group.bound()
             if value > best.value:
                 best = LowerBound(value, f"{index.names[point]} is exclusive")
+
+    if read:
+        for point, value in _read_below_written(index, read, durations, head, after).items():
+            if value > best.value:
+                name = index.names[point]
+                best = LowerBound(value, f"{name} is read while others write below it")
 
     for point, group in sorted(counted.items()):
         value = group.bound(index.capacity[point])

@@ -24,7 +24,7 @@ from enum import Enum
 from typing import Any
 
 from waveplan.errors import MissingExtraError
-from waveplan.schedule.instance import FamilyKind, Instance
+from waveplan.schedule.instance import WB, Family, FamilyKind, Instance, R, W
 
 __all__ = [
     "MAX_TASKS",
@@ -106,6 +106,11 @@ model, so a plan that would need more (5,000 tasks on 50 files of 100 writers to
 keeps those found so far; PSPLIB instances need at most 126,313 (j120)."""
 
 
+NESTED_PAIRS = 50_000
+"""Pairs of a node's readers and writers below it that the model forbids one by one, at most
+(see ``_nested``); past them the model is a relaxation."""
+
+
 def takes(tasks: int) -> bool:
     """Whether the solver runs on a plan of this many tasks (``MAX_TASKS``)."""
     return tasks <= MAX_TASKS
@@ -118,6 +123,50 @@ def _pairwise_exclusive(demands: Sequence[int], capacity: int) -> bool:
         return False
     smallest = sorted(demands)[:2]
     return smallest[0] + smallest[1] > capacity
+
+
+def _exclusive(family: Family, members: Sequence[int]) -> bool:
+    """True when no two of these members (positions) of the family ever run together."""
+    if family.kind is not FamilyKind.NESTED:
+        return _pairwise_exclusive([family.demands[k] for k in members], family.capacity)
+    modes = family.modes
+    return len(members) >= 2 and all(
+        modes[k] & W or (modes[k] & R and modes[k] & WB) for k in members
+    )
+
+
+def _nested(
+    model: Any, family: Family, members: Sequence[int], intervals: Sequence[Any], pairs: int
+) -> int:
+    """Constrain a nested family's members (positions): its node's writers exclude everyone;
+    a task that reads the node and writes below it excludes every other reader of the node and
+    writer below it (two read/write cumulatives); the remaining conflicts, between readers of
+    the node and writers below it, are pairs, forbidden one by one while ``pairs`` lasts (the
+    rest is left out: the model stays a relaxation, its bound valid). The pairs left."""
+    modes, tasks = family.modes, family.tasks
+
+    def read_write(group: Sequence[int], writes: Sequence[bool]) -> None:
+        readers = writes.count(False)
+        if len(group) < 2 or readers == len(group):
+            return
+        chosen = [intervals[tasks[k]] for k in group]
+        if readers <= 1:
+            model.add_no_overlap(chosen)
+        else:
+            model.add_cumulative(chosen, [readers if w else 1 for w in writes], readers)
+
+    read_write(members, [bool(modes[k] & W) for k in members])
+    sides = [k for k in members if modes[k] & (R | WB) and not modes[k] & W]
+    read_write(sides, [modes[k] & (R | WB) == R | WB for k in sides])
+    reading = [k for k in sides if modes[k] & (R | WB) == R]
+    writing = [k for k in sides if modes[k] & (R | WB) == WB]
+    for a in reading:
+        for b in writing:
+            if pairs <= 0:
+                return 0
+            model.add_no_overlap([intervals[tasks[a]], intervals[tasks[b]]])
+            pairs -= 1
+    return pairs
 
 
 def incompatible_cliques(instance: Instance) -> list[list[int]]:
@@ -133,18 +182,18 @@ def incompatible_cliques(instance: Instance) -> list[list[int]]:
     for f, family in enumerate(instance.families):
         if len(family.tasks) > CLIQUE_FAMILY_LIMIT:
             continue
-        members = [
-            (t, q) for t, q in zip(family.tasks, family.demands, strict=True) if durations[t]
-        ]
-        if _pairwise_exclusive([q for _, q in members], family.capacity):
-            for task, _ in members:
-                exclusive_in[task].add(f)
+        members = [k for k, t in enumerate(family.tasks) if durations[t]]
+        if _exclusive(family, members):
+            for k in members:
+                exclusive_in[family.tasks[k]].add(f)
         work -= len(members) * (len(members) - 1) // 2
         if work < 0:
             return []
-        for a_pos, (a, qa) in enumerate(members):
-            for b, qb in members[a_pos + 1 :]:
-                if qa + qb > family.capacity:
+        for a_pos, ka in enumerate(members):
+            a = family.tasks[ka]
+            for kb in members[a_pos + 1 :]:
+                if family.conflict(ka, kb):
+                    b = family.tasks[kb]
                     neighbours[a].add(b)
                     neighbours[b].add(a)
     order = sorted(range(n), key=lambda t: (-len(neighbours[t]), t))
@@ -197,9 +246,13 @@ def solve(
     for j in range(n):
         for p in instance.preds[j]:
             model.add(starts[j] >= starts[p] + durations[p])
+    pairs = NESTED_PAIRS
     for family in instance.families:
         members = [k for k, task in enumerate(family.tasks) if durations[task] > 0]
         if len(members) < 2:
+            continue
+        if family.kind is FamilyKind.NESTED:
+            pairs = _nested(model, family, members, intervals, pairs)
             continue
         demands = [family.demands[k] for k in members]
         if family.kind is FamilyKind.WORKERS and family.capacity >= len(members):

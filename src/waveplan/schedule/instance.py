@@ -2,12 +2,17 @@
 
 The schedule search (:mod:`waveplan.schedule.search`) and the exact solver
 (:mod:`waveplan.schedule.exact`) both work on this view of a plan. Every waveplan conflict
-becomes a constraint of a *family*: claims on lock points that all overlap each other (a
-clique), so that at most ``capacity`` units of demand run at once:
+becomes a constraint of a *family* of tasks that share one resource, so that at most
+``capacity`` units of demand run at once:
 
-- a **node chain**: a claimed node with no claimed node below it, and its claimed ancestors
-  (``src/a.ts``, ``src/``, ``./``): every two of them overlap, and every overlapping pair of
-  nodes lies on some chain;
+- a **node**: a claimed node (file, directory, state name) with the claims on it and below
+  it. A writer of the node excludes everyone; a reader of the node excludes the writers below
+  it; claims below it meet each other in their own nodes' families. Nodes without conflicting
+  claims get no family. While a family has no reader of the node or no writer below it, it is
+  an ordinary read/write family (writers of the node write it, every other member reads it);
+  with both it is a *nested* family, whose members hold modes (:data:`W`, :data:`R`,
+  :data:`WB`, :data:`RB`) instead of amounts. A folder read by 1,000 tasks over 1,000 files
+  written below it is one family of 1,000 members, not 1,000 families of 1,000;
 - a **glob pair**: a claimed glob and one claimed point it overlaps (or the glob alone);
 - read/write families are read/write locks as a cumulative: readers take 1, writers the whole
   capacity (the number of readers), so readers share and a writer excludes everyone; families
@@ -15,16 +20,18 @@ clique), so that at most ``capacity`` units of demand run at once:
 - a **counted** resource: its capacity and the amounts;
 - the **worker limit**: every task takes 1 of ``workers``.
 
-A task's claims inside one family merge (a writer anywhere in it writes the family). Families
-are built from the overlap index, never from task pairs, so a file written by 5,000 tasks is
-one family of 5,000 members. Durations become whole numbers of grid units: exactly when the
-durations allow it (``exact``), else rounded, in which case a schedule on the grid is only a
-guide that the real scheduler replays with the true durations.
+A task's claims inside one family merge (a writer anywhere in a read/write family writes
+it). Families are built from the overlap index, never from task pairs, so a file written by
+5,000 tasks is one family of 5,000 members. Durations become whole numbers of grid units:
+exactly when the durations allow it (``exact``), else rounded, in which case a schedule on the
+grid is only a guide that the real scheduler replays with the true durations.
 """
 
 from __future__ import annotations
 
+import functools
 import math
+import operator
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
@@ -33,7 +40,18 @@ from waveplan.graph import Graph
 from waveplan.resources.index import WRITE, PointKind, ResourceIndex
 from waveplan.schedule.scheduler import WORKERS
 
-__all__ = ["Family", "FamilyKind", "Instance", "grid_scale"]
+__all__ = ["CONFLICTS", "RB", "WB", "Family", "FamilyKind", "Instance", "R", "W", "grid_scale"]
+
+W, R, WB, RB = 1, 2, 4, 8
+"""Modes of a lock family's members (bits; a task's claims in one family combine): writes the
+node, reads it, writes below it, reads below it. Read/write families use ``W`` and ``R``."""
+_CONFLICT_BITS = {W: W | R | WB | RB, R: W | WB, WB: W | R, RB: W}
+CONFLICTS = tuple(
+    functools.reduce(operator.or_, (c for bit, c in _CONFLICT_BITS.items() if modes & bit), 0)
+    for modes in range(16)
+)
+"""``CONFLICTS[modes]``: the modes that members holding ``modes`` exclude (as bits; the
+union over their bits)."""
 
 
 class FamilyKind(Enum):
@@ -41,6 +59,7 @@ class FamilyKind(Enum):
 
     EXCLUSIVE = "exclusive"  # writers only: one at a time
     READ_WRITE = "read-write"  # readers share, a writer excludes everyone
+    NESTED = "nested"  # a node's readers exclude the writers below it (see the modes)
     COUNTED = "counted"  # amounts within a capacity
     WORKERS = "workers"  # the worker limit
 
@@ -51,7 +70,9 @@ class Family:
 
     ``demands[k]`` is what ``tasks[k]`` takes of ``capacity``; ``points[k]`` is the lock point
     through which it takes it (:data:`~waveplan.schedule.scheduler.WORKERS` for the worker
-    limit), used to explain waits.
+    limit), used to explain waits. Lock families (exclusive, read/write, nested) also give
+    each member's ``modes``; a nested family's conflicts are its modes alone (its demands are
+    1 and its capacity the member count: as a cumulative, it never binds).
     """
 
     kind: FamilyKind
@@ -59,10 +80,13 @@ class Family:
     tasks: tuple[int, ...]
     demands: tuple[int, ...]
     points: tuple[int, ...]
+    modes: tuple[int, ...] = ()
 
-    def conflicts_with_all(self, member: int) -> bool:
-        """True when this member's demand fills the family (a writer, or a full amount)."""
-        return self.demands[member] >= self.capacity
+    def conflict(self, a: int, b: int) -> bool:
+        """True when members ``a`` and ``b`` (positions) may not run together."""
+        if self.kind is FamilyKind.NESTED:
+            return bool(self.modes[a] & CONFLICTS[self.modes[b]])
+        return self.demands[a] + self.demands[b] > self.capacity
 
 
 def grid_scale(durations: Sequence[float], limit: float) -> tuple[float, bool]:
@@ -126,11 +150,15 @@ class Instance:
 
     def bound(self, tail: Sequence[int] | None = None) -> int:
         """A lower bound on the makespan of any schedule of the instance (grid units): the
-        longest dependency chain, and per family the work of its members over its capacity.
+        longest dependency chain, and per family the work of its members over its capacity
+        (for a nested family, see ``_nested_bound``).
         ``tail`` is :meth:`tails`, when the caller has it."""
         durations = self.durations
         best = max(self.tails() if tail is None else tail, default=0)
         for family in self.families:
+            if family.kind is FamilyKind.NESTED:
+                best = max(best, _nested_bound(family, durations))
+                continue
             work = sum(q * durations[t] for t, q in zip(family.tasks, family.demands, strict=True))
             best = max(best, -(-work // family.capacity))
         return best
@@ -188,37 +216,67 @@ def build_families(index: ResourceIndex, tasks: int, workers: int | None) -> lis
     families: list[Family] = []
     seen: set[tuple[tuple[int, ...], tuple[int, ...]]] = set()
 
-    def add(points: Sequence[int]) -> None:
-        """A read/write family over the claims on these (mutually overlapping) points."""
-        mode_of: dict[int, int] = {}
-        via: dict[int, int] = {}
-        for point in points:
-            for task, mode, _ in users.get(point, ()):
-                if task not in mode_of or (mode == WRITE and mode_of[task] != WRITE):
-                    mode_of[task] = mode
-                    via[task] = point
-        if len(mode_of) < 2:
+    def add(modes: dict[int, int], via: dict[int, int]) -> None:
+        """A lock family of these members (task: modes), when two of them conflict."""
+        if len(modes) < 2:
             return
-        members = sorted(mode_of)
-        readers = sum(1 for t in members if mode_of[t] != WRITE)
-        if readers == len(members):
-            return
-        capacity = max(1, readers)
-        demands = tuple(capacity if mode_of[t] == WRITE else 1 for t in members)
-        key = (tuple(members), demands)
+        held = 0
+        for bits in modes.values():
+            held |= bits
+        members = sorted(modes)
+        if not held & W:  # only the node's readers and the writers below it can conflict
+            if not (held & R and held & WB):
+                return
+            members = [t for t in members if modes[t] & (R | WB)]
+            if len(members) < 2:
+                return
+        if held & R and held & WB:
+            kind = FamilyKind.NESTED
+            capacity = len(members)
+            demands = (1,) * len(members)
+            member_modes = tuple(modes[t] for t in members)
+        else:  # every member but the node's writers only reads, as far as this family goes
+            writes = [bool(modes[t] & W) for t in members]
+            readers = writes.count(False)
+            capacity = max(1, readers)
+            demands = tuple(capacity if w else 1 for w in writes)
+            member_modes = tuple(W if w else R for w in writes)
+            kind = FamilyKind.EXCLUSIVE if readers == 0 else FamilyKind.READ_WRITE
+        key = (tuple(members), member_modes)
         if key in seen:
             return
         seen.add(key)
-        kind = FamilyKind.EXCLUSIVE if readers == 0 else FamilyKind.READ_WRITE
         families.append(
-            Family(kind, capacity, tuple(members), demands, tuple(via[t] for t in members))
+            Family(
+                kind,
+                capacity,
+                tuple(members),
+                demands,
+                tuple(via[t] for t in members),
+                member_modes,
+            )
         )
 
+    def overlapping(points: Sequence[int]) -> None:
+        """A family over the claims on these points, which all overlap each other."""
+        modes: dict[int, int] = {}
+        via: dict[int, int] = {}
+        for point in points:
+            for task, mode, _ in users.get(point, ()):
+                bit = W if mode == WRITE else R
+                old = modes.get(task, 0)
+                if not old or (bit == W and not old & W):
+                    via[task] = point
+                modes[task] = old | bit
+        add(modes, via)
+
     claimed = sorted(users)
-    below: set[int] = set()
+    below: dict[int, list[int]] = {}
     for point in claimed:
         if kinds[point] is PointKind.NODE:
-            below.update(index.ancestors[point])
+            for up in index.ancestors[point]:
+                if up in users:
+                    below.setdefault(up, []).append(point)
     for point in claimed:
         kind = kinds[point]
         if kind is PointKind.COUNTED:
@@ -234,15 +292,26 @@ def build_families(index: ResourceIndex, tasks: int, workers: int | None) -> lis
                     )
                 )
         elif kind is PointKind.NODE:
-            if point not in below:
-                add([point, *(a for a in index.ancestors[point] if a in users)])
+            modes: dict[int, int] = {}
+            via: dict[int, int] = {}
+            for task, mode, _ in users[point]:
+                modes[task] = modes.get(task, 0) | (W if mode == WRITE else R)
+                via[task] = point
+            for other in below.get(point, ()):
+                for task, mode, _ in users[other]:
+                    bit = WB if mode == WRITE else RB
+                    old = modes.get(task, 0)
+                    if not old or (bit == WB and not old & (W | R | WB)):
+                        via[task] = other
+                    modes[task] = old | bit
+            add(modes, via)
         else:
             others = [q for q in (*index.glob_nodes[point], *index.glob_globs[point]) if q in users]
             if not others:
-                add([point])
+                overlapping([point])
             for other in others:
                 if kinds[other] is not PointKind.GLOB or other > point:
-                    add([point, other])
+                    overlapping([point, other])
     if workers is not None and workers < tasks:
         families.append(
             Family(
@@ -254,3 +323,20 @@ def build_families(index: ResourceIndex, tasks: int, workers: int | None) -> lis
             )
         )
     return families
+
+
+def _nested_bound(family: Family, durations: Sequence[int]) -> int:
+    """A lower bound on the time a nested family is busy: its members that exclude every
+    member but the readers below (writers of the node, and tasks both reading it and writing
+    below it) run one at a time, apart from the node's other readers, which run apart from
+    the other writers below; each of those two groups takes at least its longest member."""
+    alone = reading = writing = 0
+    for task, bits in zip(family.tasks, family.modes, strict=True):
+        d = durations[task]
+        if bits & W or (bits & R and bits & WB):
+            alone += d
+        elif bits & R:
+            reading = max(reading, d)
+        elif bits & WB:
+            writing = max(writing, d)
+    return alone + reading + writing

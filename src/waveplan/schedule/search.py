@@ -45,7 +45,7 @@ from operator import sub
 
 from waveplan.graph import Graph, tails
 from waveplan.resources.index import ResourceIndex
-from waveplan.schedule.instance import Family, FamilyKind, Instance
+from waveplan.schedule.instance import CONFLICTS, RB, WB, Family, FamilyKind, Instance, R, W
 from waveplan.schedule.scheduler import Policy
 from waveplan.schedule.simulate import Simulation, simulate
 from waveplan.schedule.skip import first_open
@@ -98,6 +98,18 @@ STALL_TASKS = 10
 THOROUGH_PATIENCE = 4
 KEEP = 2
 """Distinct best schedules of the search that are replayed."""
+_BITS = (W, R, WB, RB)
+_COVERS = tuple(
+    sum(
+        bit
+        for bit in _BITS
+        if CONFLICTS[bits] & bit
+        and all(bits & CONFLICTS[other] for other in _BITS if CONFLICTS[other] & bit)
+    )
+    for bits in range(16)
+)
+"""``_COVERS[modes]``: the modes whose earlier holders a member holding ``modes`` follows and
+stands in for (every mode excluding theirs excludes one of its own)."""
 _SHORT = 16  # windows up to this long are updated unit by unit, longer ones with map()
 _EPSILON = 1e-9
 
@@ -233,20 +245,42 @@ def policy_from_starts(
 
 def _sequence(family: Family, rank_of: Sequence[int], after: list[dict[int, int]]) -> None:
     members = sorted(range(len(family.tasks)), key=lambda m: rank_of[family.tasks[m]])
-    whole = family.kind in (FamilyKind.COUNTED, FamilyKind.WORKERS)
-    previous: int | None = None  # the last writer (or member, for whole-order families)
-    since: list[int] = []  # readers since the last writer
-    for m in members:
-        task, point = family.tasks[m], family.points[m]
-        links = after[task]
-        if whole or family.conflicts_with_all(m):
-            for k in ([previous] if previous is not None else []) + ([] if whole else since):
-                links.setdefault(k, point)
-            previous, since = task, []
-        else:
+    if not family.modes:  # counted families and the workers keep their whole order
+        previous: int | None = None
+        for m in members:
+            task = family.tasks[m]
             if previous is not None:
-                links.setdefault(previous, point)
-            since.append(task)
+                after[task].setdefault(previous, family.points[m])
+            previous = task
+        return
+    # Per mode, the members holding it that a later member excluding the mode must follow
+    # directly: a member that follows them and excludes whatever they exclude stands in for
+    # them from then on (a read/write family's writer, for the readers since the last one).
+    pending: dict[int, list[int]] = {bit: [] for bit in _BITS}
+    for m in members:
+        task, point, bits = family.tasks[m], family.points[m], family.modes[m]
+        links = after[task]
+        excluded = CONFLICTS[bits]
+        for bit in _BITS:
+            if excluded & bit:
+                for k in pending[bit]:
+                    if k != task:
+                        links.setdefault(k, point)
+        covered = _COVERS[bits]
+        for bit in _BITS:
+            if covered & bit:
+                pending[bit] = []
+            if bits & bit:
+                pending[bit].append(task)
+
+
+def _lock_modes(instance: Instance) -> list[list[tuple[int, int]]]:
+    """Per task, its lock families and its modes in each: ``(family, modes)``."""
+    found: list[list[tuple[int, int]]] = [[] for _ in range(len(instance))]
+    for f, family in enumerate(instance.families):
+        for task, bits in zip(family.tasks, family.modes, strict=False):
+            found[task].append((f, bits))
+    return found
 
 
 class _Search:
@@ -295,19 +329,35 @@ class _Search:
         self.left = budget
         self.schedules = 1
         # Families as the serial passes keep them: locks (bit masks) and amounts (profiles).
-        lock_of: dict[int, int] = {}
+        # A lock family has a mask of busy time units per mode its members hold (see
+        # ``instance.W``...): a member checks the masks of the modes it excludes, and marks
+        # those of its own modes.
+        slot_of: dict[tuple[int, int], int] = {}
         amount_of: dict[int, int] = {}
         self.caps: list[int] = []
         for f, family in enumerate(instance.families):
-            if family.kind in (FamilyKind.EXCLUSIVE, FamilyKind.READ_WRITE):
-                lock_of[f] = len(lock_of)
+            if family.modes:
+                for bits in sorted(set(family.modes)):
+                    for bit in _BITS:
+                        if bits & bit and (f, bit) not in slot_of:
+                            slot_of[f, bit] = len(slot_of)
             else:
                 amount_of[f] = len(self.caps)
                 self.caps.append(family.capacity)
-        self.lock_count = len(lock_of)
+        self.slot_count = len(slot_of)
         self.locks = [
-            [(lock_of[f], q >= instance.families[f].capacity) for f, q in u if f in lock_of]
-            for u in instance.uses
+            [
+                (
+                    tuple(
+                        slot_of[f, bit]
+                        for bit in _BITS
+                        if CONFLICTS[bits] & bit and (f, bit) in slot_of
+                    ),
+                    tuple(slot_of[f, bit] for bit in _BITS if bits & bit),
+                )
+                for f, bits in modes
+            ]
+            for modes in _lock_modes(instance)
         ]
         self.amounts = [[(amount_of[f], q) for f, q in u if f in amount_of] for u in instance.uses]
         self.masks = [(1 << (d or 1)) - 1 for d in durations]
@@ -351,17 +401,17 @@ class _Search:
         """Serial schedule generation: each task of the list at its earliest feasible time.
         Backward, on the reversed dependencies (times then count from the end).
 
-        Read/write and exclusive families are two bit masks of busy time units (one for
-        writers, one for readers: a family's capacity is its number of readers, so readers
-        never fill it), which makes a check one shift whatever the duration; counted families
-        and the workers are lists of the capacity left per time unit."""
+        Lock families are bit masks of busy time units, one per mode their members hold
+        (writers and readers of a read/write family; the node's writers and readers and the
+        writers and readers below it in a nested family), which makes a check a few shifts
+        whatever the duration; counted families and the workers are lists of the capacity
+        left per time unit."""
         self.schedules += 1
         durations = self.instance.durations
         preds = self.instance.succs if backward else self.instance.preds
         locks, amounts, masks = self.locks, self.amounts, self.masks
         horizon = self.horizon
-        writing = [0] * self.lock_count
-        reading = [0] * self.lock_count
+        busy_in = [0] * self.slot_count
         avail = [[c] * horizon for c in self.caps]
         # Per counted family, the skip map of its used-up time units, so that a task never
         # rescans the run of full units before it: on a worker limit, a flat list of n tasks
@@ -393,9 +443,11 @@ class _Search:
                         self.left -= self.pass_cost + tries
                         return None
                     moved = False
-                    for f, writes in held:
-                        busy = ((writing[f] | reading[f]) if writes else writing[f]) >> t
-                        clash = busy & mask
+                    for checks, _ in held:
+                        busy = 0
+                        for c in checks:
+                            busy |= busy_in[c]
+                        clash = (busy >> t) & mask
                         if clash:
                             t += clash.bit_length()  # just past the last busy unit
                             moved = True
@@ -420,11 +472,9 @@ class _Search:
                 if d:
                     end = t + d
                     window = mask << t
-                    for f, writes in held:
-                        if writes:
-                            writing[f] |= window
-                        else:
-                            reading[f] |= window
+                    for _, marks in held:
+                        for c in marks:
+                            busy_in[c] |= window
                     for f, q in counted:
                         a = avail[f]
                         if d > _SHORT:
