@@ -568,6 +568,52 @@ def test_lower_bound_counts_a_task_writing_a_node_and_its_parent_once() -> None:
     assert bound_of(plan) == (3.0, "src/a.ts is exclusive")
 
 
+def test_lower_bound_counts_a_glob_with_the_files_it_overlaps() -> None:
+    """The writers of src/app/a.py and of src/**/*.py all overlap, so they take 3 + 2; two
+    overlapping globs likewise (the overlap of two globs may be assumed: the plan serializes
+    them all the same)."""
+    plan = make_plan(
+        [
+            {"id": "feature-a", "duration": 3, "files": ["src/app/a.py"]},
+            {"id": "feature-b", "duration": 3, "files": ["src/app/b.py"]},
+            {"id": "rename-logger", "duration": 2, "files": ["src/**/*.py"]},
+        ]
+    )
+    assert bound_of(plan) == (5.0, "src/app/a.py and src/**/*.py overlap")
+    globs = make_plan(
+        [{"id": "a", "duration": 2, "files": ["*.py"]}, {"id": "b", "files": ["test_*"]}]
+    )
+    assert bound_of(globs) == (3.0, "test_* and *.py overlap")
+
+
+def test_lower_bound_counts_a_task_writing_a_glob_and_a_file_it_overlaps_once() -> None:
+    """A task writing src/*.ts and src/a.ts, and one writing src/a.ts: 2 + 1, not 2 + 2 + 1."""
+    plan = make_plan(
+        [
+            {"id": "a", "files": ["src/*.ts", "src/a.ts"], "duration": 2},
+            {"id": "b", "files": ["src/a.ts"], "duration": 1},
+        ]
+    )
+    assert bound_of(plan)[0] == 3.0
+
+
+def test_lower_bound_counts_readers_of_a_folder_apart_from_its_writers_below() -> None:
+    """Readers of src/ share it, writers of files below it run together, but never a reader
+    with a writer: the longest reader (3) plus the longest writer (2), plus a task doing
+    both, which runs alone (1)."""
+    plan = make_plan(
+        [
+            {"id": "r1", "reads": ["src/"], "duration": 3},
+            {"id": "r2", "reads": ["src/"], "duration": 1},
+            {"id": "w1", "files": ["src/a.py"], "duration": 2},
+            {"id": "w2", "files": ["src/b.py"], "duration": 2},
+            {"id": "both", "files": ["src/c.py"], "reads": ["src/"], "duration": 1},
+        ]
+    )
+    assert bound_of(plan) == (6.0, "src/ is read while others write below it")
+    assert analyse(plan).optimal
+
+
 # --- explanations and the seed example ---------------------------------------------------------
 
 

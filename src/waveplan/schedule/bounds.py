@@ -6,7 +6,8 @@ Each bound comes with what it is made of, so the output can say which one binds:
 - per exclusive resource, the tasks that must run one after another on it: the smallest
   earliest start among them, plus the sum of their durations, plus the smallest remaining
   chain after any of them. For a node those are its writers and the writers of its declared
-  ancestors, which all overlap each other; for a glob, its writers;
+  ancestors, which all overlap each other; for a glob, its writers, and with them those of a
+  node (and its ancestors) or another glob that it overlaps;
 - per node read by some tasks and written below by others (a folder and its files, ``db`` and
   ``db.users``): the readers and the writers below exclude each other, so a task doing both,
   or writing the node, runs alone among them, the other readers apart from the other writers:
@@ -170,6 +171,35 @@ def lower_bound(
             value = group.bound()
             if value > best.value:
                 best = LowerBound(value, f"{index.names[point]} is exclusive")
+
+    # A glob's writers and the writers of a point it overlaps (a node and its ancestors, or
+    # another glob) all overlap each other too.
+    globs = [p for p in exclusive if kinds[p] is PointKind.GLOB]
+    writes: dict[int, list[tuple[float, set[int]]]] = {g: [] for g in globs}
+    if globs:  # per glob, its writers' durations and all they write (counted once below)
+        for task, claims in enumerate(index.claims):
+            written_points = {p for p, m, _ in claims if m == WRITE}
+            for point in written_points.intersection(writes):
+                writes[point].append((durations[task], written_points))
+    for glob in sorted(globs):
+        mine = exclusive[glob]
+        work = math.fsum(mine.work)
+        for other in (*index.glob_nodes[glob], *index.glob_globs[glob]):
+            theirs = chained.get(other)
+            if theirs is None or (kinds[other] is PointKind.GLOB and other < glob):
+                continue
+            chain = {other, *ancestors[other]} if kinds[other] is PointKind.NODE else {other}
+            twice = math.fsum(d for d, points in writes[glob] if not chain.isdisjoint(points))
+            value = (
+                min(mine.head, theirs.head)
+                + work
+                + math.fsum(theirs.work)
+                - twice
+                + min(mine.tail, theirs.tail)
+            )
+            if value > best.value:
+                names = f"{index.names[other]} and {index.names[glob]}"
+                best = LowerBound(value, f"{names} overlap")
 
     if read:
         for point, value in _read_below_written(index, read, durations, head, after).items():
