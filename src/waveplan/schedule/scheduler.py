@@ -147,10 +147,15 @@ class Scheduler:
         self._kind = [_KIND_CODE[k] for k in index.kinds]
         declared = index.declared
         self._up = [tuple(a for a in chain if declared[a]) for chain in index.ancestors]
-        self._node_globs = index.node_globs
-        self._glob_points = [
-            (*nodes, *globs)
-            for nodes, globs in zip(index.glob_nodes, index.glob_globs, strict=True)
+        # Overlapping points that are not ancestors or below: for a node the globs that
+        # overlap it, for a glob the nodes and globs it overlaps (a symmetric relation). Each
+        # point keeps its held neighbours (point: holds), written and read, so that a check
+        # costs one look whatever the number of neighbours (a glob over 900 written paths).
+        self._near = [
+            nodes_of_glob + globs if kind is PointKind.GLOB else node_globs
+            for kind, node_globs, nodes_of_glob, globs in zip(
+                index.kinds, index.node_globs, index.glob_nodes, index.glob_globs, strict=True
+            )
         ]
         self._capacity = index.capacity
         points = len(index)
@@ -158,6 +163,8 @@ class Scheduler:
         self._readers: list[set[int] | None] = [None] * points
         self._below_w: list[dict[int, int] | None] = [None] * points
         self._below_r: list[dict[int, int] | None] = [None] * points
+        self._near_w: list[dict[int, int] | None] = [None] * points
+        self._near_r: list[dict[int, int] | None] = [None] * points
         self._used = [0] * points
         # Per point: parked readers, parked writers, and for counted points parked amounts.
         self._readers_waiting: dict[int, list[tuple[float, int]]] = {}
@@ -475,6 +482,7 @@ class Scheduler:
         blocks it, a holder, and the task's mode (or amount) there."""
         writer, readers = self._writer, self._readers
         below_w, below_r = self._below_w, self._below_r
+        near_w, near_r = self._near_w, self._near_r
         kind = self._kind
         for point, mode, amount in self._claims[task]:
             k = kind[point]
@@ -503,13 +511,15 @@ class Scheduler:
                     if hit is not None:
                         yield (*hit, mode)
                         continue
-                others: Sequence[int] = self._node_globs[point]
-            else:
-                others = self._glob_points[point]
-            if others:
-                hit = self._held(others, mode)
-                if hit is not None:
-                    yield (*hit, mode)
+            near = near_w[point]
+            if near:
+                other = min(near)
+                yield other, writer[other], mode
+            elif mode == WRITE:
+                near = near_r[point]
+                if near:
+                    other = min(near)
+                    yield other, min(readers[other] or (-1,)), mode
 
     def _held_below(self, holder: int, point: int, mode: int) -> int:
         """The point under ``point`` that ``holder`` holds in a way that conflicts with
@@ -553,6 +563,14 @@ class Scheduler:
                         table[up] = {task: 1}
                     else:
                         below[task] = below.get(task, 0) + 1
+            if self._near[point]:
+                table = self._near_w if mode == WRITE else self._near_r
+                for other in self._near[point]:
+                    near = table[other]
+                    if near is None:
+                        table[other] = {point: 1}
+                    else:
+                        near[point] = near.get(point, 0) + 1
 
     def _release(self, task: int) -> None:
         kind = self._kind
@@ -578,3 +596,13 @@ class Scheduler:
                         below[task] = count
                     else:
                         del below[task]
+            if self._near[point]:
+                table = self._near_w if mode == WRITE else self._near_r
+                for other in self._near[point]:
+                    near = table[other]
+                    assert near is not None
+                    count = near[point] - 1
+                    if count:
+                        near[point] = count
+                    else:
+                        del near[point]

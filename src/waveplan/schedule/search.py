@@ -44,7 +44,7 @@ from itertools import repeat
 from operator import sub
 
 from waveplan.graph import Graph, tails
-from waveplan.resources.index import ResourceIndex
+from waveplan.resources.index import WRITE, PointKind, ResourceIndex
 from waveplan.schedule.instance import CONFLICTS, RB, WB, Family, FamilyKind, Instance, R, W
 from waveplan.schedule.scheduler import Policy
 from waveplan.schedule.simulate import Simulation, simulate
@@ -77,7 +77,8 @@ windows, one per eight tasks, dependencies and family members. Placement attempt
 varies between plans of one size: a fragmented resource profile takes a task dozens of them.
 One replay by the scheduler costs three units per task, dependency and resource claim."""
 MIN_PASSES = 30
-"""A plan whose effort affords fewer passes than this gets the single critical-path pass."""
+"""A plan whose effort affords fewer passes than this gets the single critical-path pass
+(:func:`searchable`, :func:`affords`)."""
 DEAR_SHARE = 5
 """A search whose first justified pass took more than 1 / DEAR_SHARE of its budget stops there
 (a task reading a folder over hundreds of files written below it checks hundreds of locks a
@@ -159,9 +160,26 @@ def search_size(instance: Instance) -> int:
 
 
 def searchable(graph: Graph, index: ResourceIndex, effort: Effort) -> bool:
-    """True when the effort affords the plan more than the single critical-path pass."""
+    """True when the effort may afford the plan more than the single critical-path pass, as
+    far as the plan's size tells (tasks, dependencies, claims, and the points each written glob
+    overlaps: a family each); :func:`affords` decides on the instance."""
     size = len(graph) + sum(map(len, graph.preds)) + sum(map(len, index.claims))
+    kinds = index.kinds
+    for claims in index.claims:
+        for point, mode, _ in claims:
+            if mode == WRITE and kinds[point] is PointKind.GLOB:
+                size += len(index.glob_nodes[point]) + len(index.glob_globs[point])
     return len(graph) >= 2 and BUDGET[effort] // max(1, size) >= MIN_PASSES
+
+
+def affords(instance: Instance, effort: Effort) -> bool:
+    """True when the effort affords :data:`MIN_PASSES` serial passes of the instance, each
+    costing at least its size and one try per task, charged one unit more per lock the task
+    checks (:func:`searchable` cannot see locks: a task writing a glob over hundreds of
+    written paths checks hundreds, and 1,000 such tasks made a fast replan take seconds)."""
+    locks = sum(len(f.tasks) for f in instance.families if f.modes)
+    least = search_size(instance) + len(instance) + locks
+    return len(instance) >= 2 and BUDGET[effort] // least >= MIN_PASSES
 
 
 def plan_schedule(
@@ -197,6 +215,8 @@ def plan_schedule(
         return single
     budget = BUDGET[effort]
     instance = Instance.build(graph, index, workers, grid_limit=SEARCH_GRID)
+    if not affords(instance, effort):
+        return single
     return _Search(
         graph,
         index,
@@ -207,7 +227,7 @@ def plan_schedule(
         base=base,
         seeds=seeds,
         effort=effort,
-        keep=keep if keep is not None and searchable(graph, index, keep) else None,
+        keep=keep if keep is not None and affords(instance, keep) else None,
         deadline=deadline,
     ).run()
 
