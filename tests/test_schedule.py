@@ -437,6 +437,22 @@ def test_a_parked_reader_joins_other_readers_as_soon_as_it_may() -> None:
     assert analysis.practical == 8.0
 
 
+def test_tasks_reading_a_folder_and_writing_below_it_wait_once_each() -> None:
+    """300 tasks each read src/ and write their own file in it: every two conflict. Each
+    waits as a writer behind the readers of src/ (woken one at a time), not as a reader of
+    the running task's file (all woken at every release): one wait per task, not 45,000."""
+    plan = make_plan(
+        [
+            {"id": f"t{i}", "files": [f"src/m{i}.py"], "reads": ["src/"], "duration": 1}
+            for i in range(300)
+        ]
+    )
+    sim = simulate(Graph.from_plan(plan), ResourceIndex.build(plan), workers=None)
+    assert sim.makespan == 300.0
+    assert len(sim.waits) == 299
+    assert {w.point for w in sim.waits} == {ResourceIndex.build(plan).names.index("src/")}
+
+
 def test_a_parked_small_amount_starts_when_it_fits() -> None:
     """A task needing 1 of a counted resource starts as soon as 1 is free, even while a
     better-priority task needing 2 still waits."""
