@@ -254,6 +254,31 @@ tasks:
     assert "t3 writes shared.py (observed)" in out
 
 
+def test_a_git_step_failing_after_the_command_gives_its_reason(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The command succeeds but leaves its worktree's index.lock behind (an agent killed
+    inside `git add`), so committing its work fails: the task fails with git's complaint as
+    its reason, in one line, and the progress and the report say so instead of "exit code 0"
+    (the reason was dropped)."""
+    repo = make_repo(tmp_path / "repo", {"a.txt": "a\n"})
+    plan = plan_file(
+        repo,
+        "tasks:\n  - id: t1\n    files: [a.txt]\n"
+        "    run: 'echo b > a.txt; touch \"$(git rev-parse --git-dir)/index.lock\"'\n",
+    )
+    code, out, err = run(capsys, "run", plan, "--isolate", "worktree")
+    assert code == 1, err
+    assert "FAILED t1 (git add --all -- failed in" in out
+    t1 = by_id(report(capsys, repo))["t1"]
+    assert (t1["status"], t1["exit_code"]) == ("failed", 0)
+    assert "git add" in t1["reason"] and "index.lock': File exists." in t1["reason"]
+    assert "\n" not in t1["reason"]
+    code, out, _ = run(capsys, "report", "--root", str(repo))
+    assert "exit code 0" not in out
+    assert "git add --all -- failed in" in out
+
+
 def test_rerun_on_conflict_runs_the_task_again_on_the_new_head(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -92,10 +92,10 @@ class PlainProgress:
             self._line(f"stopped {event.task} (interrupted) after {took}; log: {event.log}")
             return
         why = {
-            AttemptStatus.FAILED: (
-                f"exit code {event.exit_code}"
-                if event.exit_code is not None
-                else event.reason or "did not start"
+            AttemptStatus.FAILED: (  # a reason beside an exit code: the git step after it
+                event.reason
+                or (f"exit code {event.exit_code}" if event.exit_code is not None else None)
+                or "did not start"
             ),
             AttemptStatus.TIMED_OUT: "timed out",
             AttemptStatus.LOST: "worker lost",

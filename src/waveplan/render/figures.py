@@ -187,6 +187,6 @@ def task_note(task: TaskReport) -> str:
         return "flaky: passed after a retry"
     if task.status is TaskStatus.FAILED and task.timed_out:
         return "timed out"
-    if task.status is TaskStatus.FAILED and task.exit_code is not None:
+    if task.status is TaskStatus.FAILED and task.exit_code is not None and task.reason is None:
         return f"exit code {task.exit_code}"
     return task.reason or ""

@@ -361,7 +361,9 @@ class Runner:
             self._emit(TaskRetrying(job.task, job.attempt + 1, delay))
             return
         self._scheduler.finished(task, False, now)
-        self._settle(task, TaskStatus.FAILED)
+        # The reason says why a failure its exit code does not explain happened (a command
+        # that succeeded, then a git step of an isolated run that failed).
+        self._settle(task, TaskStatus.FAILED, outcome.reason)
         self._stop_after(f"{job.task} failed")
 
     def _conflict(self, task: int, outcome: Outcome, now: float) -> None:

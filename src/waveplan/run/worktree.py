@@ -462,7 +462,7 @@ class WorktreeExecutor(ThreadedExecutor):
         except GitError as exc:
             _note(job.log, f"waveplan: cannot make the task's worktree: {exc}")
             return Outcome(
-                job, AttemptStatus.FAILED, None, start, self.now(), worker, self.host, str(exc)
+                job, AttemptStatus.FAILED, None, start, self.now(), worker, self.host, _reason(exc)
             )
         env = {**job.env, "WAVEPLAN_WORKTREE": str(opened.path), "WAVEPLAN_BRANCH": opened.branch}
         ran = super()._execute(dataclasses.replace(job, cwd=str(opened.cwd), env=env), worker)
@@ -489,7 +489,7 @@ class WorktreeExecutor(ThreadedExecutor):
                     space.repo.remove_worktree(opened.path)
         except GitError as exc:
             _note(job.log, f"waveplan: {exc}")
-            status, reason = AttemptStatus.FAILED, str(exc)
+            status, reason = AttemptStatus.FAILED, _reason(exc)
         finally:
             if ticket is not None:  # never leave later merges waiting
                 with space.turns.turn(ticket):
@@ -497,6 +497,12 @@ class WorktreeExecutor(ThreadedExecutor):
         return Outcome(
             job, status, ran.exit_code, start, self.now(), worker, self.host, reason, record
         )
+
+
+def _reason(exc: GitError) -> str:
+    """A git failure as the one-line reason the report shows; git's advice that follows
+    ("Another git process seems to be running...") is in the attempt's log."""
+    return str(exc).strip().split("\n", 1)[0]
 
 
 def _note(log: str | None, text: str) -> None:
