@@ -164,6 +164,34 @@ tasks:
     assert "slow: merge conflict with fast on f.txt; branch" in out
 
 
+def test_a_file_against_a_folder_conflict_names_the_path_and_the_task(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """One task turns docs/d.txt into a folder, another edits the file: the conflict names
+    docs/d.txt and the task it collided with (it named git's docs/d.txt~<commit> and no
+    task)."""
+    repo = make_repo(tmp_path / "repo", {"docs/d.txt": "d\n"})
+    plan = plan_file(
+        repo,
+        """
+tasks:
+  - id: folder
+    files: [a.txt]
+    run: "rm docs/d.txt && mkdir docs/d.txt && echo z > docs/d.txt/z"
+  - id: file
+    files: [b.txt]
+    run: "sleep 0.5; echo changed > docs/d.txt"
+""",
+    )
+    code, _ = isolated(capsys, plan)
+    assert code == 1
+    task = by_id(report(capsys, repo))["file"]
+    assert task["status"] == "conflict"
+    assert task["conflict_paths"] == ["docs/d.txt"]
+    assert task["conflict_with"] == ["folder"]
+    assert task["reason"] == "merge conflict with folder on docs/d.txt"
+
+
 def test_a_dependent_task_sees_the_merged_work_of_its_dependency(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

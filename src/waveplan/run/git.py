@@ -234,7 +234,8 @@ class Git:
         ]
 
     def merge_tree(self, ours: str, theirs: str) -> MergeResult:
-        """Merge two commits without touching any checkout (git 2.38 or later)."""
+        """Merge two commits (or branches) without touching any checkout (git 2.38 or
+        later); each conflict is named by the path the two sides wrote."""
         process = self.run(
             "merge-tree",
             "--write-tree",
@@ -250,7 +251,7 @@ class Git:
         for field in fields[1:]:
             if not field:
                 break
-            conflicts.append(field)
+            conflicts.append(_written_path(field, (ours, theirs)))
         if process.returncode == 1 and not conflicts:  # pragma: no cover - git says so always
             raise GitError(f"git merge-tree reported a conflict between {ours} and {theirs}")
         return MergeResult(fields[0], tuple(dict.fromkeys(conflicts)))
@@ -358,16 +359,19 @@ def predict_merge(repo: Git, ours: str, theirs: str) -> Prediction:
     mine = {c.path for c in repo.changes(base, ours)}
     other = {c.path for c in repo.changes(base, theirs)}
     result = repo.merge_tree(ours, theirs)
-    # A file one side has where the other has a folder is listed under the name git gives it
-    # in the merged tree, ``b.txt~branch``: name the path both sides wrote.
-    suffixes = {f"~{name}" for side in (ours, theirs) for name in (side, side.replace("/", "_"))}
-    conflicts = tuple(
-        dict.fromkeys(
-            next((p[: -len(x)] for x in suffixes if p.endswith(x) and len(p) > len(x)), p)
-            for p in result.conflicts
-        )
-    )
-    return Prediction(ours, theirs, tuple(sorted(mine & other)), conflicts)
+    return Prediction(ours, theirs, tuple(sorted(mine & other)), result.conflicts)
+
+
+def _written_path(path: str, sides: Sequence[str]) -> str:
+    """The path a conflict of merging ``sides`` is about. A file one side has where the other
+    has a folder is listed under the name git gives it in the merged tree, ``b.txt~<side>``
+    (a branch's ``/`` as ``_``, a commit as given): name the path both sides wrote."""
+    for side in sides:
+        for name in (side, side.replace("/", "_")):
+            suffix = f"~{name}"
+            if path.endswith(suffix) and len(path) > len(suffix):
+                return path[: -len(suffix)]
+    return path
 
 
 def find_repository(path: str | Path) -> Git | None:
