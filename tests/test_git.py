@@ -5,8 +5,10 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
+import pytest
+
 from gitrepo import branches, commit_files, git, make_repo, no_git_config, show
-from waveplan.run.git import Git, find_repository, predict_merge
+from waveplan.run.git import Git, GitError, find_repository, predict_merge
 
 __all__ = ["no_git_config"]
 
@@ -164,6 +166,22 @@ def test_update_ref_moves_a_branch_only_from_the_expected_commit(tmp_path: Path)
     assert wrapper.rev("refs/heads/target") == first
     assert wrapper.update_ref("target", second, first)
     assert wrapper.rev("refs/heads/target") == second
+
+
+def test_delete_branch_refuses_a_branch_checked_out_anywhere(tmp_path: Path) -> None:
+    """A branch checked out in the main checkout or in a linked worktree is not deleted
+    (``update-ref -d`` would leave that checkout on a branch that no longer exists); others
+    are."""
+    repo = make_repo(tmp_path / "repo", {"a.txt": "a\n"})
+    wrapper = Git(repo)
+    git(repo, "branch", "free")
+    git(repo, "branch", "elsewhere")
+    git(repo, "worktree", "add", "-q", str(tmp_path / "tree"), "elsewhere")
+    for branch, where in (("main", repo), ("elsewhere", tmp_path / "tree")):
+        with pytest.raises(GitError, match=f"branch {branch} is checked out in {where.resolve()}"):
+            wrapper.delete_branch(branch)
+    wrapper.delete_branch("free")
+    assert branches(repo) == {"main", "elsewhere"}
 
 
 def test_concurrent_worktree_adds_all_succeed(tmp_path: Path) -> None:

@@ -501,6 +501,38 @@ def test_clean_keeps_a_worktree_someone_edited_and_branches_it_did_not_create(
     assert mine in branches(repo)
 
 
+def test_clean_keeps_a_task_branch_someone_checked_out(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The user checked out one task's branch in the main checkout and another's in a
+    worktree of their own, to look at the work: `clean`, even with --all, keeps both and
+    says where they are checked out (it deleted them, leaving the checkouts on branches that
+    no longer existed), and deletes the rest."""
+    repo = make_repo(tmp_path / "repo", {"a.txt": "a\n"})
+    plan = plan_file(
+        repo,
+        "tasks:\n  - {id: t1, files: [a.txt], run: 'echo A > a.txt'}\n"
+        "  - {id: t2, files: [b.txt], run: 'echo B > b.txt'}\n"
+        "  - {id: t3, files: [c.txt], run: 'echo C > c.txt'}\n",
+    )
+    assert isolated(capsys, plan)[0] == 0
+    run_id = report(capsys, repo)["run_id"]
+    t1, t2, t3 = (f"waveplan/tasks/{run_id}/{t}" for t in ("t1", "t2", "t3"))
+    git(repo, "checkout", "-q", t1)
+    look = tmp_path / "look"
+    git(repo, "worktree", "add", "-q", str(look), t2)
+    for args in ((), ("--all",)):
+        code, out, err = run(capsys, "clean", "--root", str(repo), *args)
+        assert code == 0, err
+        assert f"{t1} (in {repo.resolve()})" in out
+        assert f"{t2} (in {look.resolve()})" in out
+        assert {t1, t2} <= branches(repo)
+        assert t3 not in branches(repo)
+    assert git(repo, "symbolic-ref", "--short", "HEAD") == t1
+    assert git(repo, "rev-parse", "HEAD") == git(repo, "rev-parse", t1)
+    assert git(look, "symbolic-ref", "--short", "HEAD") == t2
+
+
 def test_clean_all_deletes_the_branch_of_a_task_dropped_before_a_resume(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -54,7 +54,11 @@ def clean_command(root: str | None, run_id: str | None, everything: bool) -> Non
                 Git(recorded.repo), rid, recorded.integration, tasks=tasks, everything=everything
             )
             if not (
-                cleaned.worktrees or cleaned.branches or cleaned.kept or cleaned.kept_worktrees
+                cleaned.worktrees
+                or cleaned.branches
+                or cleaned.kept
+                or cleaned.kept_worktrees
+                or cleaned.checked_out
             ):
                 continue
             crashed = " (it did not finish: --resume starts its tasks afresh)"
@@ -73,5 +77,11 @@ def clean_command(root: str | None, run_id: str | None, everything: bool) -> Non
                 lines.append(
                     f"  kept {len(cleaned.kept_worktrees)} worktree(s) with changes nobody "
                     f"committed (--all removes them): {shown}"
+                )
+            if cleaned.checked_out:
+                shown = ", ".join(f"{b} (in {p})" for b, p in cleaned.checked_out)
+                lines.append(
+                    f"  kept {len(cleaned.checked_out)} branch(es) checked out (check out "
+                    f"another branch there to let clean delete them): {shown}"
                 )
     emit("\n".join(lines or ["nothing to clean"]) + "\n", None)

@@ -314,7 +314,16 @@ class Git:
         return process.returncode == 0
 
     def delete_branch(self, branch: str) -> None:
+        """Delete a branch; raise :class:`GitError` when a worktree (the main checkout
+        included) has it checked out: ``update-ref -d`` would leave that checkout on a branch
+        that no longer exists."""
         with METADATA_LOCK:
+            checkout = self.checked_out().get(branch)
+            if checkout is not None:
+                raise GitError(
+                    f"branch {branch} is checked out in {checkout}: check out another branch "
+                    "there first"
+                )
             self.run("update-ref", "-d", f"refs/heads/{branch}", ok=(0, 1))
 
     def add_worktree(self, path: Path, branch: str, start: str) -> None:

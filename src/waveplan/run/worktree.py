@@ -520,12 +520,14 @@ def _note(log: str | None, text: str) -> None:
 @dataclass(frozen=True, slots=True)
 class Cleaned:
     """What :func:`clean_run` removed and kept: ``kept`` are task branches with unmerged
-    work, ``kept_worktrees`` worktrees with changes nobody committed."""
+    work, ``kept_worktrees`` worktrees with changes nobody committed, ``checked_out`` task
+    branches someone checked out (to look at a task's work), with where."""
 
     worktrees: tuple[Path, ...]
     branches: tuple[str, ...]
     kept: tuple[str, ...]
     kept_worktrees: tuple[Path, ...] = ()
+    checked_out: tuple[tuple[str, Path], ...] = ()
 
 
 def clean_run(
@@ -539,7 +541,9 @@ def clean_run(
     """Remove what a finished run left: its worktrees, and the branches of its ``tasks`` whose
     work is on the integration branch (all of them with ``everything``). A worktree holding
     changes nobody committed (someone looked into a conflict and edited it) is kept unless
-    ``everything``. The integration branch and anything waveplan did not create (another
+    ``everything``, and a branch checked out in a worktree waveplan did not make (the user's
+    checkout) is always kept: deleting it would leave that checkout on a branch that no
+    longer exists. The integration branch and anything waveplan did not create (another
     branch under the run's prefix included) are never touched."""
     folder = worktrees_dir(repo.common_dir(), run_id)
     removed: list[Path] = []
@@ -562,19 +566,27 @@ def clean_run(
         head = repo.rev(f"refs/heads/{integration}")
         deleted: list[str] = []
         kept: list[str] = []
+        held: list[tuple[str, Path]] = []
         mine = {task_branch_name(run_id, task): task for task in tasks}
         looked_into = {path.name for path in kept_worktrees}
+        checked_out = repo.checked_out()
         for branch, commit in sorted(repo.branches(f"{TASK_BRANCHES}/{run_id}/").items()):
             if branch not in mine:
                 continue
             merged = head is not None and repo.is_ancestor(commit, head)
-            if (merged or everything) and mine[branch] not in looked_into:
+            if not (merged or everything) or mine[branch] in looked_into:
+                kept.append(branch)
+            elif branch in checked_out:
+                held.append((branch, checked_out[branch]))
+            else:
                 repo.delete_branch(branch)
                 deleted.append(branch)
-            else:
-                kept.append(branch)
     return Cleaned(
-        tuple(dict.fromkeys(removed)), tuple(deleted), tuple(kept), tuple(kept_worktrees)
+        tuple(dict.fromkeys(removed)),
+        tuple(deleted),
+        tuple(kept),
+        tuple(kept_worktrees),
+        tuple(held),
     )
 
 
