@@ -5,6 +5,7 @@ real processes: parallel merges, real conflicts, dependencies, deletions, observ
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -404,6 +405,60 @@ def test_outside_a_repository_isolation_is_refused(
     assert code == 2
     assert "needs the plan root in a git repository" in err
     assert len(err.strip().splitlines()) == 1
+
+
+def _no_commit(path: Path) -> Path:
+    path.mkdir()
+    git(path, "init", "-q", "-b", "main")
+    return path
+
+
+def _detached(path: Path) -> Path:
+    repo = make_repo(path, {"a.txt": "a\n"})
+    git(repo, "checkout", "-q", "--detach")
+    return repo
+
+
+def _dirty(path: Path) -> Path:
+    repo = make_repo(path, {"a.txt": "a\n"})
+    (repo / "a.txt").write_text("uncommitted\n")
+    return repo
+
+
+@pytest.mark.parametrize(
+    ("make", "args", "message"),
+    [
+        (lambda path: path, (), "needs the plan root in a git repository"),
+        (_no_commit, (), "has no commit yet"),
+        (_detached, ("--into", "HEAD"), "HEAD is detached"),
+        (
+            lambda path: make_repo(path, {"a.txt": "a\n"}),
+            ("--into", "bad..name"),
+            "not a valid branch name",
+        ),
+        (_dirty, ("--into", "HEAD"), "uncommitted changes (a.txt)"),
+    ],
+    ids=["no-repository", "no-commit", "detached-head", "invalid-into", "dirty-checkout"],
+)
+def test_a_refused_isolated_run_writes_nothing(
+    make: Callable[[Path], Path],
+    args: tuple[str, ...],
+    message: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """An isolated run refused before it starts is one error line, exit 2, and leaves no
+    .waveplan/ in the plan root (it made history.db and run.lock, which a following
+    `git add -A` committed)."""
+    root = make(tmp_path / "repo")
+    root.mkdir(exist_ok=True)
+    plan = plan_file(root, "tasks:\n  - {id: t1, files: [x.txt], run: 'echo x > x.txt'}\n")
+    code, err = isolated(capsys, plan, *args)
+    assert code == 2
+    assert message in err
+    assert len(err.strip().splitlines()) == 1
+    assert not state_dir(root).exists()
+    assert not (root / "x.txt").exists()
 
 
 def test_the_plan_can_ask_for_isolation(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -11,9 +11,10 @@ This is what ``waveplan run`` does between parsing its options and printing the 
    succeeded with the reason "done in the source" and not run;
 4. run it, writing every event to the history as it happens.
 
-An isolated run (``--isolate worktree``) also records its integration branch; resuming one
-first looks on that branch for tasks whose work was merged before waveplan stopped, and
-records them as succeeded (see :mod:`waveplan.run.worktree`).
+An isolated run (``--isolate worktree``) checks its repository and integration branch before
+step 1, so one refused there writes nothing, and also records its integration branch;
+resuming one first looks on that branch for tasks whose work was merged before waveplan
+stopped, and records them as succeeded (see :mod:`waveplan.run.worktree`).
 """
 
 from __future__ import annotations
@@ -216,8 +217,13 @@ def run_session(
     """
     plan = spec.plan
     folder = state_dir(plan.root)
+    target = None
     if not spec.dry_run and not spec.resume:
         check_agent_command(plan, spec.options.agent_command)
+        if spec.isolate is Isolation.WORKTREE:
+            # Before the lock and the history are made: a run refused here (not in a
+            # repository, no commit yet, a bad --into) writes nothing.
+            target = resolve_target(plan.root, spec.into)
     try:
         with RunLock(folder), History.for_root(plan.root) as history:
             tidy_crashed_runs(history, time.time())
@@ -247,9 +253,6 @@ def run_session(
                 )
             else:
                 run_id = new_run_id()
-                target = None
-                if spec.isolate is Isolation.WORKTREE and not spec.dry_run:
-                    target = resolve_target(plan.root, spec.into)
                 history.start_run(
                     run_id,
                     plan_file=spec.plan_file,
