@@ -9,7 +9,14 @@ from pathlib import Path
 import pytest
 
 from waveplan import history as history_module
-from waveplan.history import HISTORY_FILE, SCHEMA_VERSION, History, HistoryError, state_dir
+from waveplan.history import (
+    HISTORY_FILE,
+    SCHEMA_VERSION,
+    History,
+    HistoryError,
+    WorktreeRun,
+    state_dir,
+)
 from waveplan.load import parse_plan_text
 from waveplan.model import AttemptInfo, AttemptStatus, Plan, RunStatus, TaskRun, TaskStatus
 from waveplan.render.taskfile import taskfile_json
@@ -210,6 +217,35 @@ def test_run_info_round_trip(tmp_path: Path) -> None:
     assert by_id["c"].status is TaskStatus.SKIPPED
     assert by_id["c"].reason == "dependency b did not succeed"
     assert by_id["c"].attempts == ()
+
+
+def test_an_isolated_run_is_recorded_with_its_branch_or_not_at_all(tmp_path: Path) -> None:
+    """A run in worktrees is recorded together with its integration branch, in one
+    transaction: when the branch cannot be written, neither is the run (a run recorded
+    without its branch was resumed in the plan root)."""
+    plan = make_plan(tmp_path)
+
+    def start(run_id: str, worktree: WorktreeRun) -> None:
+        history.start_run(
+            run_id,
+            plan_file=plan.source,
+            snapshot=taskfile_json(plan),
+            root=plan.root,
+            started=1000.0,
+            workers=2,
+            dry_run=False,
+            options={},
+            definitions={"a": "def-a"},
+            worktree=worktree,
+        )
+
+    with History.for_root(tmp_path) as history:
+        start("r1", WorktreeRun("/repo", "waveplan/r1", "abc123"))
+        assert history.worktree_run("r1") == WorktreeRun("/repo", "waveplan/r1", "abc123")
+        with pytest.raises(sqlite3.IntegrityError):
+            start("r2", WorktreeRun(None, "waveplan/r2", "abc123"))  # type: ignore[arg-type]
+        assert history.run_ids() == ["r1"]
+        assert history.worktree_run("r2") is None
 
 
 @pytest.mark.parametrize("suffix", [".yaml", ".json", ".toml"])

@@ -461,6 +461,48 @@ def test_a_refused_isolated_run_writes_nothing(
     assert not (root / "x.txt").exists()
 
 
+@pytest.mark.parametrize(
+    ("branch", "args", "message"),
+    [
+        ("feature", ("--into", "feature/wp"), "cannot hold both feature and feature/wp"),
+        ("feature/wp/x", ("--into", "feature/wp"), "cannot hold both feature/wp and feature/wp/x"),
+        ("waveplan", (), "the branch waveplan is in the way of waveplan's branches"),
+        (
+            "waveplan",
+            ("--into", "HEAD"),
+            "the branch waveplan is in the way of waveplan's branches",
+        ),
+    ],
+    ids=["folder-of-into", "below-into", "folder-of-default", "folder-of-task-branches"],
+)
+def test_a_branch_in_the_way_refuses_the_run_and_records_none(
+    branch: str,
+    args: tuple[str, ...],
+    message: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A branch git cannot hold next to the run's branches is named in one error line (exit
+    2) before anything starts, and the history gets no run: it kept one marked running,
+    which a later plain --resume ran in the plan root."""
+    repo = make_repo(tmp_path / "repo", {"a.txt": "a\n"})
+    plan = plan_file(repo, "tasks:\n  - {id: t1, files: [x.txt], run: 'echo x >> x.txt'}\n")
+    assert run(capsys, "run", plan, "-q")[0] == 0  # an earlier run: the history exists
+    git(repo, "branch", branch)
+    before = branches(repo)
+    code, err = isolated(capsys, plan, *args)
+    assert code == 2
+    assert message in err
+    assert len(err.strip().splitlines()) == 1
+    assert branches(repo) == before
+    code, out, _ = run(capsys, "history", "--root", str(repo), "--format", "json")
+    assert [r["status"] for r in json.loads(out)] == ["succeeded"]
+    code, _, err = run(capsys, "run", plan, "--resume", "-q")
+    assert code == 2
+    assert "there is nothing to resume" in err
+    assert (repo / "x.txt").read_text() == "x\n"
+
+
 def test_the_plan_can_ask_for_isolation(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """``isolate: worktree`` in the plan isolates without the option."""
     repo = make_repo(tmp_path / "repo", {"a.txt": "a\n"})

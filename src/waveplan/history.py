@@ -243,8 +243,11 @@ class History:
         dry_run: bool,
         options: Mapping[str, object],
         definitions: Mapping[str, str],
+        worktree: WorktreeRun | None = None,
     ) -> None:
-        """Record a new run and its tasks (all pending)."""
+        """Record a new run and its tasks (all pending), and for a run that isolates its
+        tasks in worktrees its repository and integration branch, in one transaction: a run
+        recorded without its branch would be resumed in the plan root."""
         with self._transaction():
             self._db.execute(
                 "INSERT INTO runs (id, plan_file, snapshot, root, started, status, workers,"
@@ -265,6 +268,12 @@ class History:
                 "INSERT INTO tasks (run_id, task, definition, status) VALUES (?, ?, ?, ?)",
                 [(run_id, t, d, TaskStatus.PENDING.value) for t, d in definitions.items()],
             )
+            if worktree is not None:
+                self._db.execute(
+                    "INSERT INTO worktree_runs (run_id, repo, integration, base)"
+                    " VALUES (?, ?, ?, ?)",
+                    (run_id, worktree.repo, worktree.integration, worktree.base),
+                )
 
     def resume_run(
         self, run_id: str, *, snapshot: str, workers: int, definitions: Mapping[str, str]
@@ -408,13 +417,6 @@ class History:
                 (AttemptStatus.INTERRUPTED.value, ended, run_id, AttemptStatus.RUNNING.value),
             )
         return [(str(t), int(a)) for t, a in rows]
-
-    def start_worktree_run(self, run_id: str, *, repo: str, integration: str, base: str) -> None:
-        """Record that a run isolates its tasks in worktrees, merging into ``integration``."""
-        self._write(
-            "INSERT INTO worktree_runs (run_id, repo, integration, base) VALUES (?, ?, ?, ?)",
-            (run_id, repo, integration, base),
-        )
 
     def worktree_attempt(
         self, run_id: str, task: str, attempt: int, record: WorktreeRecord

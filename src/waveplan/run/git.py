@@ -202,6 +202,25 @@ class Git:
             found[ref.removeprefix("refs/heads/")] = sha
         return found
 
+    def clashing_branch(self, branch: str) -> str | None:
+        """A branch that keeps ``branch`` from being created, or None: git cannot hold a
+        branch ``a`` and a branch ``a/b`` at once, so a branch named like one of its folders
+        (``feature`` for ``feature/wp``) or one below it (``feature/wp/x``) clashes."""
+        parts = branch.split("/")
+        folders = ["/".join(parts[:n]) for n in range(1, len(parts))]
+        # (a pattern matches the ref it names and the refs below it: keep the clashing ones)
+        out = self.text(
+            "for-each-ref",
+            "--format=%(refname)",
+            *(f"refs/heads/{folder}" for folder in folders),
+            f"refs/heads/{branch}/",
+        )
+        for line in out.splitlines():
+            name = line.removeprefix("refs/heads/")
+            if name in folders or name.startswith(f"{branch}/"):
+                return name
+        return None
+
     def checked_out(self) -> dict[str, Path]:
         """Branches checked out in any worktree of the repository, with the worktree."""
         found: dict[str, Path] = {}

@@ -32,7 +32,7 @@ from pathlib import Path
 
 from waveplan.errors import UserError
 from waveplan.graph import Graph
-from waveplan.history import History, command_hash, plan_file_key, state_dir
+from waveplan.history import History, WorktreeRun, command_hash, plan_file_key, state_dir
 from waveplan.model import Isolation, Origin, Plan, RunStatus, Task, TaskStatus
 from waveplan.render.taskfile import taskfile_json
 from waveplan.resources.index import ResourceIndex
@@ -217,13 +217,14 @@ def run_session(
     """
     plan = spec.plan
     folder = state_dir(plan.root)
+    new_id = new_run_id()  # (a resumed run keeps its own)
     target = None
     if not spec.dry_run and not spec.resume:
         check_agent_command(plan, spec.options.agent_command)
         if spec.isolate is Isolation.WORKTREE:
             # Before the lock and the history are made: a run refused here (not in a
-            # repository, no commit yet, a bad --into) writes nothing.
-            target = resolve_target(plan.root, spec.into)
+            # repository, no commit yet, a bad --into, a branch in the way) writes nothing.
+            target = resolve_target(plan.root, spec.into, new_id)
     try:
         with RunLock(folder), History.for_root(plan.root) as history:
             tidy_crashed_runs(history, time.time())
@@ -252,7 +253,13 @@ def run_session(
                     history.next_attempt(run_id), folder / "runs" / run_id
                 )
             else:
-                run_id = new_run_id()
+                run_id = new_id
+                isolated = None
+                if target is not None:  # its branch first: a run it refuses is not recorded
+                    workspace = Workspace.start(target, run_id=run_id, plan=plan)
+                    isolated = WorktreeRun(
+                        str(workspace.repo.path), workspace.integration, workspace.base
+                    )
                 history.start_run(
                     run_id,
                     plan_file=spec.plan_file,
@@ -268,15 +275,8 @@ def run_session(
                         "barrier": spec.options.barrier,
                     },
                     definitions=definitions,
+                    worktree=isolated,
                 )
-                if target is not None:
-                    workspace = Workspace.start(target, run_id=run_id, plan=plan)
-                    history.start_worktree_run(
-                        run_id,
-                        repo=str(workspace.repo.path),
-                        integration=workspace.integration,
-                        base=workspace.base,
-                    )
             for task in plan.tasks:  # done before waveplan saw the plan: not run again
                 if task.done and task.id not in done:
                     history.task_finished(run_id, task.id, TaskStatus.SUCCEEDED, DONE_IN_SOURCE)

@@ -51,6 +51,7 @@ __all__ = [
     "check_checkout_clean",
     "clean_run",
     "integration_branch_name",
+    "into_branch",
     "resolve_target",
     "task_branch_name",
     "worktrees_dir",
@@ -125,9 +126,9 @@ class Target:
     start: str
 
 
-def resolve_target(root: str, into: str | None) -> Target:
-    """Check that the plan root is in a git repository and that ``into`` can be merged into;
-    raise :class:`UserError` saying what is wrong."""
+def resolve_target(root: str, into: str | None, run_id: str) -> Target:
+    """Check that the plan root is in a git repository, that ``into`` can be merged into and
+    that the run's branches can be created; raise :class:`UserError` saying what is wrong."""
     repo = find_repository(root)
     if repo is None:
         raise UserError(
@@ -140,22 +141,52 @@ def resolve_target(root: str, into: str | None) -> Target:
             f"the repository at {repo.toplevel()} has no commit yet: tasks start from the "
             "integration branch, so commit something first"
         )
+    # The branches the run makes: its task branches (any task: what clashes is a branch named
+    # like one of their folders, such as `waveplan`), and without --into its integration branch.
+    made = [task_branch_name(run_id, "task")]
+    if into is None:
+        made.append(integration_branch_name(run_id))
+    for branch in made:
+        clash = repo.clashing_branch(branch)
+        if clash is not None:
+            raise UserError(
+                f"the branch {clash} is in the way of waveplan's branches "
+                f"({integration_branch_name(run_id)}, {TASK_BRANCHES}/{run_id}/<task>): git "
+                f"cannot hold both a branch and branches below it; rename it (git branch -m "
+                f"{clash} NEW)"
+            )
     if into is None:
         return Target(repo, None, head)
-    if into == "HEAD":
-        branch = repo.current_branch()
-        if branch is None:
-            raise UserError("--into HEAD needs a branch checked out, and HEAD is detached")
-        into = branch
+    into = into_branch(repo, into)
     start = repo.rev(f"refs/heads/{into}")
     if start is None:
         if repo.run("check-ref-format", "--branch", into, ok=(0, 1, 128)).returncode != 0:
             raise UserError(f"--into {into}: not a valid branch name")
         if into.startswith(f"{TASK_BRANCHES}/"):
             raise UserError(f"--into {into}: branches under {TASK_BRANCHES}/ are waveplan's")
+        clash = repo.clashing_branch(into)
+        if clash is not None:
+            raise UserError(f"--into {into}: {_clash(clash, into)}; choose another name")
         return Target(repo, into, head)
     check_checkout_clean(repo, into)
     return Target(repo, into, start)
+
+
+def into_branch(repo: Git, into: str) -> str:
+    """The branch ``--into`` names: for ``HEAD``, the branch checked out (refused when HEAD
+    is detached)."""
+    if into != "HEAD":
+        return into
+    branch = repo.current_branch()
+    if branch is None:
+        raise UserError("--into HEAD needs a branch checked out, and HEAD is detached")
+    return branch
+
+
+def _clash(existing: str, wanted: str) -> str:
+    """Why ``wanted`` cannot be created next to the branch ``existing``."""
+    short, long = sorted((existing, wanted), key=len)
+    return f"the branch {existing} exists, and git cannot hold both {short} and {long}"
 
 
 def check_checkout_clean(repo: Git, branch: str) -> None:
@@ -244,7 +275,9 @@ class Workspace:
         if target.repo.rev(f"refs/heads/{branch}") is None:
             with METADATA_LOCK:
                 if not target.repo.update_ref(branch, target.start, None):
-                    raise UserError(f"cannot create the integration branch {branch}")
+                    clash = target.repo.clashing_branch(branch)  # made since it was checked
+                    why = "" if clash is None else f": {_clash(clash, branch)}"
+                    raise UserError(f"cannot create the integration branch {branch}{why}")
         return cls(target.repo, run_id=run_id, integration=branch, base=target.start, plan=plan)
 
     # --- paths --------------------------------------------------------------------------------
