@@ -172,3 +172,35 @@ def test_resume_refuses_another_integration_branch(
     assert code == 2
     assert "resume it without --into elsewhere" in capsys.readouterr().err
     assert (state_dir(repo) / "history.db").exists()
+
+
+def test_resume_into_head_means_the_branch_checked_out(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--resume --into HEAD`` is the branch checked out: refused for a run that merges into
+    its own branch (it went on merging there, silently), accepted for a run started with
+    ``--into HEAD`` on that branch."""
+    repo = make_repo(tmp_path / "repo", {"README": "r\n"})
+    gate = tmp_path / "gate"
+    (repo / "plan.yaml").write_text(
+        f"tasks:\n  - {{id: t1, files: [a.txt], run: 'test -f {gate} && echo A > a.txt'}}\n"
+    )
+    plan = str(repo / "plan.yaml")
+    head = git(repo, "rev-parse", "main")
+    assert main(["run", plan, "--isolate", "worktree", "-q"]) == 1
+    integration = str(report(capsys, repo)["integration_branch"])
+    gate.touch()
+    code = main(["run", plan, "--isolate", "worktree", "--resume", "--into", "HEAD", "-q"])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert f"merges into {integration}: resume it without --into HEAD (HEAD is main)" in err
+    assert git(repo, "rev-parse", "main") == head
+    assert show(repo, integration, "a.txt") is None
+
+    gate.unlink()
+    assert main(["run", plan, "--isolate", "worktree", "--into", "HEAD", "-q"]) == 1
+    gate.touch()
+    code = main(["run", plan, "--isolate", "worktree", "--resume", "--into", "HEAD", "-q"])
+    assert code == 0, capsys.readouterr().err
+    assert (repo / "a.txt").read_text() == "A\n"
+    assert report(capsys, repo)["integration_branch"] == "main"

@@ -56,6 +56,7 @@ from waveplan.run.worktree import (
     Workspace,
     WorktreeExecutor,
     check_checkout_clean,
+    into_branch,
     resolve_target,
 )
 from waveplan.schedule.scheduler import Policy
@@ -347,13 +348,17 @@ def _resumed_workspace(spec: SessionSpec, history: History, run_id: str) -> Work
                 "--isolate worktree, or start a new run"
             )
         return None
-    if spec.into is not None and spec.into not in ("HEAD", recorded.integration):
-        raise UserError(
-            f"run {run_id} merges into {recorded.integration}: resume it without --into {spec.into}"
-        )
     repo = find_repository(spec.plan.root)
     if repo is None:
         raise UserError(f"{spec.plan.root} is no longer in a git repository: cannot resume")
+    if spec.into is not None:
+        into = into_branch(repo, spec.into)  # HEAD: the branch checked out now
+        if into != recorded.integration:
+            named = f" (HEAD is {into})" if into != spec.into else ""
+            raise UserError(
+                f"run {run_id} merges into {recorded.integration}: resume it without "
+                f"--into {spec.into}{named}"
+            )
     if repo.rev(f"refs/heads/{recorded.integration}") is None:
         raise UserError(
             f"the integration branch {recorded.integration} of run {run_id} is gone: cannot resume"
