@@ -244,11 +244,36 @@ def test_fast_forward_checkout_keeps_the_users_other_changes(tmp_path: Path) -> 
     (repo / "untracked.txt").write_text("mine\n")
     (repo / "b.txt").write_text("my edit\n")
     wrapper = Git(repo)
-    assert wrapper.fast_forward_checkout(repo, old, new)
+    assert wrapper.fast_forward_checkout(repo, old, new) is None
     assert (repo / "a.txt").read_text() == "a2\n"
     assert (repo / "b.txt").read_text() == "my edit\n"
     assert (repo / "untracked.txt").read_text() == "mine\n"
     (repo / "a.txt").write_text("edited again\n")
-    assert not wrapper.fast_forward_checkout(repo, new, old)  # it would overwrite a.txt
+    refused = wrapper.fast_forward_checkout(repo, new, old)
+    assert refused is not None and "'a.txt' not uptodate" in refused
     assert (repo / "a.txt").read_text() == "edited again\n"
     assert (repo / "b.txt").read_text() == "my edit\n"
+
+
+def test_fast_forward_checkout_waits_for_another_git_process(tmp_path: Path) -> None:
+    """An index lock another git process holds for a moment is waited for (git's own
+    read-tree gives up at once, which looked like a user's change in the way); one that
+    stays past the wait gives git's own words, and nothing changed."""
+    repo = make_repo(tmp_path / "repo", {"a.txt": "a\n"})
+    old = git(repo, "rev-parse", "HEAD")
+    new = commit_files(repo, {"a.txt": "a2\n"}, "new")
+    git(repo, "reset", "-q", "--hard", old)
+    lock = repo / ".git" / "index.lock"
+    lock.touch()
+    release = threading.Timer(0.3, lock.unlink)
+    release.start()
+    try:
+        assert Git(repo).fast_forward_checkout(repo, old, new, wait=10) is None
+    finally:
+        release.join()
+    assert (repo / "a.txt").read_text() == "a2\n"
+    lock.touch()
+    refused = Git(repo).fast_forward_checkout(repo, new, old, wait=0.2)
+    assert refused is not None
+    assert f"Unable to create '{lock.resolve()}': File exists." in refused
+    assert (repo / "a.txt").read_text() == "a2\n"

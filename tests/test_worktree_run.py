@@ -5,6 +5,8 @@ real processes: parallel merges, real conflicts, dependencies, deletions, observ
 from __future__ import annotations
 
 import json
+import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -14,6 +16,7 @@ import pytest
 from gitrepo import branches, files_at, git, make_repo, no_git_config, show
 from waveplan.cli import main
 from waveplan.history import state_dir
+from waveplan.run import git as git_module
 from waveplan.run.lock import RunLock
 
 __all__ = ["no_git_config"]
@@ -392,6 +395,62 @@ def test_into_head_names_an_untracked_file_a_merge_would_overwrite(
     assert task["status"] == "conflict"
     assert "untracked new.txt that this merge would overwrite" in task["reason"]
     assert (repo / "new.txt").read_text() == "mine\n"
+
+
+def test_into_head_waits_for_another_git_process_holding_the_index(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Another git process (an editor, a `git status`) holds the checkout's index.lock when
+    the merge brings the checkout along: the merge waits for it and succeeds (it ended in a
+    conflict blaming "uncommitted changes to files" nobody had)."""
+    repo = make_repo(tmp_path / "repo", {"a.txt": "a\n"})
+    lock = repo / ".git" / "index.lock"
+    plan = plan_file(
+        repo, f"tasks:\n  - {{id: t1, files: [a.txt], run: 'echo A > a.txt; touch {lock}'}}\n"
+    )
+
+    def release() -> None:  # the other process is done half a second after the task
+        deadline = time.monotonic() + 30
+        while not lock.exists() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.5)
+        lock.unlink(missing_ok=True)
+
+    releaser = threading.Thread(target=release)
+    releaser.start()
+    try:
+        code, err = isolated(capsys, plan, "--into", "HEAD")
+    finally:
+        releaser.join()
+    assert code == 0, err
+    assert by_id(report(capsys, repo))["t1"]["status"] == "succeeded"
+    assert (repo / "a.txt").read_text() == "A\n"
+    assert git(repo, "status", "--porcelain", "--untracked-files=no") == ""
+
+
+def test_into_head_fails_with_gits_words_when_the_index_stays_locked(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An index.lock left behind in the checkout (a git process that crashed) fails the
+    task with git's own complaint, not an invented "uncommitted changes to files", and
+    neither the branch nor the checkout moves."""
+    monkeypatch.setattr(git_module, "INDEX_LOCK_WAIT", 0.2)
+    repo = make_repo(tmp_path / "repo", {"a.txt": "a\n"})
+    lock = repo / ".git" / "index.lock"
+    plan = plan_file(
+        repo, f"tasks:\n  - {{id: t1, files: [a.txt], run: 'echo A > a.txt; touch {lock}'}}\n"
+    )
+    head = git(repo, "rev-parse", "main")
+    code, _ = isolated(capsys, plan, "--into", "HEAD")
+    assert code == 1
+    t1 = by_id(report(capsys, repo))["t1"]
+    assert t1["status"] == "failed"
+    assert t1["reason"].startswith(f"cannot bring {repo.resolve()} along with the merge")
+    assert "index.lock': File exists." in t1["reason"]
+    assert "uncommitted" not in t1["reason"]
+    lock.unlink()
+    assert git(repo, "rev-parse", "main") == head
+    assert (repo / "a.txt").read_text() == "a\n"
 
 
 def test_outside_a_repository_isolation_is_refused(

@@ -16,6 +16,7 @@ import os
 import shutil
 import subprocess
 import threading
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +24,7 @@ from pathlib import Path
 from waveplan.errors import UserError
 
 __all__ = [
+    "INDEX_LOCK_WAIT",
     "METADATA_LOCK",
     "Change",
     "Git",
@@ -35,6 +37,10 @@ __all__ = [
 
 METADATA_LOCK = threading.RLock()
 """Held while changing worktrees, refs or the index of a checkout."""
+
+INDEX_LOCK_WAIT = 5.0
+"""Seconds to wait for another git process to release the index of a checkout that a merge
+brings along (``--into HEAD``)."""
 
 IDENTITY = ("waveplan", "waveplan@localhost")
 """The identity of waveplan's commits in a repository that configures none."""
@@ -370,13 +376,36 @@ class Git:
                 shutil.rmtree(path, ignore_errors=True)
             self.run("worktree", "prune")
 
-    def fast_forward_checkout(self, checkout: Path, old: str, new: str) -> bool:
+    def fast_forward_checkout(
+        self, checkout: Path, old: str, new: str, *, wait: float | None = None
+    ) -> str | None:
         """Bring the index and files of ``checkout`` from commit ``old`` to ``new``, keeping
-        the user's uncommitted changes to files the step does not touch; False (and nothing
-        changed) when it would overwrite one of them."""
+        the user's uncommitted changes to files the step does not touch; None when done, else
+        git's words saying why not, with nothing changed (most often: it would overwrite one
+        of those changes).
+
+        Another git process holding the checkout's index lock (an editor's, a ``git status``
+        elsewhere) is waited for, ``wait`` seconds at most (default INDEX_LOCK_WAIT): git
+        takes the lock without waiting, and that process is done in a moment.
+        """
+        deadline = time.monotonic() + (INDEX_LOCK_WAIT if wait is None else wait)
+        pause = 0.02
+        lock: Path | None = None
         with METADATA_LOCK:
-            process = self.run("read-tree", "-m", "-u", old, new, cwd=checkout, ok=(0, 128))
-        return process.returncode == 0
+            while True:
+                process = self.run("read-tree", "-m", "-u", old, new, cwd=checkout, ok=(0, 128))
+                if process.returncode == 0:
+                    return None
+                said = process.stderr.decode(errors="replace").strip()
+                if lock is None:
+                    where = ("--path-format=absolute", "--git-path", "index.lock")
+                    lock = Path(self.text("rev-parse", *where, cwd=checkout))
+                # (the lock may be gone already: git's words say it was the reason)
+                locked = lock.exists() or f"'{lock}': File exists" in said
+                if not locked or time.monotonic() + pause > deadline:
+                    return said
+                time.sleep(pause)
+                pause = min(2 * pause, 0.25)
 
 
 def predict_merge(repo: Git, ours: str, theirs: str) -> Prediction:

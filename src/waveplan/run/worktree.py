@@ -394,14 +394,21 @@ class Workspace:
 
     def _bring_checkout(self, old: str, new: str) -> Merge | None:
         """When the integration branch is checked out, bring that checkout from ``old`` to
-        ``new``; a Merge saying why not when the user changed files the merge changes."""
+        ``new``; a Merge saying why not when the user changed files the merge changes. Raises
+        :class:`GitError` with git's words when it is not that (an index lock another git
+        process kept longer than waveplan waits)."""
         checkout = self.repo.checked_out().get(self.integration)
-        if checkout is None or self.repo.fast_forward_checkout(checkout, old, new):
+        if checkout is None:
+            return None
+        refused = self.repo.fast_forward_checkout(checkout, old, new)
+        if refused is None:
             return None
         touched = {c.path for c in self.repo.changes(old, new)}
         here = Git(checkout)
         dirty = [self._relative(p) for p in here.dirty_files() if p in touched]
         untracked = [self._relative(p) for p in here.untracked_files() if p in touched]
+        if not (dirty or untracked):
+            raise GitError(f"cannot bring {checkout} along with the merge: {refused}")
         what = []
         if dirty:
             what.append(f"uncommitted changes to {', '.join(dirty)}")
@@ -410,8 +417,8 @@ class Workspace:
         return Merge(
             AttemptStatus.CONFLICT,
             conflicts=tuple(dirty + untracked),
-            reason=f"{checkout} has {' and '.join(what) or 'uncommitted changes to files'} that "
-            "this merge would overwrite; commit, stash or move them",
+            reason=f"{checkout} has {' and '.join(what)} that this merge would overwrite; "
+            "commit, stash or move them",
         )
 
     def _shared(self, opened: Opened, old: str) -> tuple[str, ...]:
