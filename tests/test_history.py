@@ -351,6 +351,33 @@ def test_abandon_attempts_marks_running_attempts_interrupted(tmp_path: Path) -> 
     assert info.wall == 2.0
 
 
+def test_a_recovered_attempt_ends_at_its_merge_and_teaches_no_duration(tmp_path: Path) -> None:
+    """An abandoned attempt found merged on resume succeeded: it ends at its merge (not
+    before it started), its session lasted until then, and it is marked recovered and
+    teaches no duration (it ended where the tidy-up guessed, 0 s after its start, and the
+    next plan learnt 0 s)."""
+    plan = make_plan(tmp_path)
+    with History.for_root(tmp_path) as history:
+        start_run(history, plan, "r1")
+        session = history.start_session("r1", pid=1, host="host", started=1000.0)
+        attempt(history, "r1", "a", 1, (1000.0, 1001.0), session=session)
+        attempt(history, "r1", "b", 1, (1001.0, None), session=session)
+        attempt(history, "r1", "c", 1, (1001.5, None), session=session, command="c")
+        history.abandon_attempts("r1", 5000.0)
+        history.recover_attempt("r1", "b", 1, merged=1004.0)
+        history.recover_attempt("r1", "c", 1, merged=1001.0)  # merged in the second it began
+        found = {a.task: a for a in history.attempts(run_id="r1")}
+        assert (found["b"].status, found["b"].end, found["b"].exit_code) == (
+            AttemptStatus.SUCCEEDED,
+            1004.0,
+            0,
+        )
+        assert (found["c"].status, found["c"].end) == (AttemptStatus.SUCCEEDED, 1001.5)
+        assert found["b"].recovered and found["c"].recovered and not found["a"].recovered
+        assert history.durations() == {"a": 1.0}
+        assert history.run_info("r1").wall == 4.0
+
+
 def test_abandoned_session_without_attempts_lasts_nothing(tmp_path: Path) -> None:
     """A crashed session that recorded no attempt is closed at its start."""
     plan = make_plan(tmp_path)

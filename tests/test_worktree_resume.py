@@ -15,7 +15,7 @@ import pytest
 
 from gitrepo import git, make_repo, no_git_config, show
 from waveplan.cli import main
-from waveplan.history import state_dir
+from waveplan.history import History, state_dir
 
 __all__ = ["no_git_config"]
 
@@ -29,6 +29,13 @@ def waveplan(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
         timeout=120,
         check=False,
     )
+
+
+def integration(repo: Path) -> str:
+    """The integration branch of the repository's only isolated run."""
+    found = git(repo, "for-each-ref", "--format=%(refname:short)", "refs/heads/waveplan/")
+    (branch,) = [b for b in found.splitlines() if "/tasks/" not in b]
+    return branch
 
 
 def wait_until(condition: object, seconds: float = 30) -> None:
@@ -126,8 +133,8 @@ def test_a_merge_the_history_missed_is_found_on_resume(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """waveplan killed between merging a task and recording it: on resume the task's merge
-    is found on the integration branch, it is recorded as succeeded (with what it changed)
-    and not run again."""
+    is found on the integration branch, it is recorded as succeeded (with what it changed),
+    its attempt ending at its merge and teaching no duration, and it is not run again."""
     repo = make_repo(tmp_path / "repo", {"README": "r\n"})
     counts = tmp_path / "counts"
     counts.mkdir()
@@ -157,6 +164,15 @@ tasks:
     assert t2["reason"] == "merged before waveplan stopped"
     assert t2["observed_files"] == ["b.txt"]
     assert t2["attempts"] == 1
+    # It ends at its merge (it ended where the tidy-up guessed) and teaches no duration.
+    merged = git(repo, "log", "-1", "--format=%ct", "--grep=merge t2", integration(repo))
+    with History.for_root(repo) as history:
+        (recovered,) = history.attempts(task="t2")
+        assert recovered.recovered
+        assert recovered.end == max(recovered.start, float(merged))
+        assert set(history.durations()) == {"t1"}
+    assert main(["history", "--root", str(repo), "--task", "t2"]) == 0
+    assert "(merged before waveplan stopped: ends at its merge" in capsys.readouterr().out
 
 
 def test_resume_refuses_another_integration_branch(

@@ -141,6 +141,11 @@ _MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (run_id, task, attempt)
     );
     """,
+    # 3: attempts found merged on resume after waveplan died: their end is known only from
+    # the merge commit (to the second), so they teach no duration.
+    """
+    ALTER TABLE attempts ADD COLUMN recovered INTEGER NOT NULL DEFAULT 0;
+    """,
 )
 SCHEMA_VERSION = len(_MIGRATIONS)
 
@@ -443,13 +448,26 @@ class History:
             ),
         )
 
-    def recover_attempt(self, run_id: str, task: str, attempt: int) -> None:
-        """An attempt recorded as interrupted whose work was found merged: it succeeded."""
-        self._write(
-            "UPDATE attempts SET status = ?, exit_code = COALESCE(exit_code, 0)"
-            " WHERE run_id = ? AND task = ? AND attempt = ?",
-            (AttemptStatus.SUCCEEDED.value, run_id, task, attempt),
-        )
+    def recover_attempt(
+        self, run_id: str, task: str, attempt: int, *, merged: float | None = None
+    ) -> None:
+        """An attempt recorded as interrupted whose work was found merged: it succeeded, and
+        ended when it was merged (``merged``, the merge commit's time; not before it started),
+        which its session lasted until too. Its end is the tidy-up's guess without that, and
+        to the second with it, so the attempt teaches no duration (:meth:`durations`)."""
+        where = "run_id = ? AND task = ? AND attempt = ?"
+        with self._transaction():
+            self._db.execute(
+                "UPDATE attempts SET status = ?, exit_code = COALESCE(exit_code, 0),"
+                f" recovered = 1, end = MAX(start, COALESCE(?, end, start)) WHERE {where}",
+                (AttemptStatus.SUCCEEDED.value, merged, run_id, task, attempt),
+            )
+            self._db.execute(
+                f"UPDATE sessions SET ended = MAX(ended, (SELECT end FROM attempts WHERE {where}))"
+                f" WHERE ended IS NOT NULL AND run_id = ? AND session ="
+                f" (SELECT session FROM attempts WHERE {where})",
+                (run_id, task, attempt, run_id, run_id, task, attempt),
+            )
 
     # --- reading ---------------------------------------------------------------------------
 
@@ -526,13 +544,14 @@ class History:
         self, commands: Mapping[str, str | None] | None = None, *, recent: int = RECENT_ATTEMPTS
     ) -> dict[str, float]:
         """Per task, the median duration of its latest ``recent`` successful attempts in real
-        (not dry) runs. With ``commands`` (task id -> :func:`command_hash`), only the tasks it
-        names, and only attempts that ran the command the task has now."""
+        (not dry) runs, recovered ones excepted (their end is not measured). With ``commands``
+        (task id -> :func:`command_hash`), only the tasks it names, and only attempts that ran
+        the command the task has now."""
         found: dict[str, list[float]] = {}
         for row_task, start, end, recorded in self._db.execute(
             "SELECT a.task, a.start, a.end, a.command_hash FROM attempts a"
             " JOIN runs r ON r.id = a.run_id"
-            " WHERE a.status = ? AND r.dry_run = 0 AND a.end IS NOT NULL"
+            " WHERE a.status = ? AND r.dry_run = 0 AND a.end IS NOT NULL AND a.recovered = 0"
             " ORDER BY a.start DESC, a.attempt DESC",
             (AttemptStatus.SUCCEEDED.value,),
         ):
@@ -578,7 +597,7 @@ class History:
         """Attempts, oldest first, optionally of one task or one run."""
         sql = (
             "SELECT task, attempt, start, end, status, exit_code, worker, host, command_hash, log,"
-            " session FROM attempts"
+            " session, recovered FROM attempts"
         )
         clauses, params = [], []
         if task is not None:
@@ -596,7 +615,8 @@ class History:
         """``(run_id, attempt)`` of every attempt of one task, oldest first."""
         rows = self._db.execute(
             "SELECT run_id, task, attempt, start, end, status, exit_code, worker, host,"
-            " command_hash, log, session FROM attempts WHERE task = ? ORDER BY start, attempt",
+            " command_hash, log, session, recovered FROM attempts WHERE task = ?"
+            " ORDER BY start, attempt",
             (task,),
         )
         return [(str(r[0]), _attempt(r[1:])) for r in rows]
@@ -667,7 +687,20 @@ class History:
 
 
 def _attempt(row: Sequence[object]) -> AttemptInfo:
-    task, attempt, start, end, status, exit_code, worker, host, command_hash, log, session = row
+    (
+        task,
+        attempt,
+        start,
+        end,
+        status,
+        exit_code,
+        worker,
+        host,
+        command_hash,
+        log,
+        session,
+        recovered,
+    ) = row
     return AttemptInfo(
         task=str(task),
         attempt=int(attempt),  # type: ignore[call-overload]
@@ -680,6 +713,7 @@ def _attempt(row: Sequence[object]) -> AttemptInfo:
         command_hash=None if command_hash is None else str(command_hash),
         log=None if log is None else str(log),
         session=int(session),  # type: ignore[call-overload]
+        recovered=bool(recovered),
     )
 
 

@@ -303,6 +303,8 @@ class AttemptInfo:
     log: str | None = None
     worktree: WorktreeRecord | None = None  # runs with --isolate worktree
     session: int | None = None  # which waveplan process of the run made it (1, 2, ... on resume)
+    # found merged on resume after waveplan died: its end is its merge commit's (to the second)
+    recovered: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -58,19 +58,24 @@ def runs_json(runs: Sequence[RunSummary]) -> str:
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
 
+RECOVERED = "  (merged before waveplan stopped: ends at its merge, to the second)"
+"""Said of an attempt found merged on resume: its duration was not measured."""
+
+
 def attempts_text(found: Sequence[tuple[str, AttemptInfo]]) -> str:
     """One line per attempt of a task: run, attempt, status, start, duration, exit, worker."""
     return "".join(
         f"{run_id}  attempt {a.attempt}  {a.status.value:<11} {_when(a.start)}  "
         f"{fmt_time(round(_duration(a) or 0.0, 3))}s"
         f"  exit {a.exit_code if a.exit_code is not None else '-'}"
-        f"  {a.worker or '-'}@{a.host or '-'}\n"
+        f"  {a.worker or '-'}@{a.host or '-'}{RECOVERED if a.recovered else ''}\n"
         for run_id, a in found
     )
 
 
 def attempts_json(found: Sequence[tuple[str, AttemptInfo]]) -> str:
-    """A task's attempts as a JSON list (``end`` and ``duration`` null while unfinished)."""
+    """A task's attempts as a JSON list (``end`` and ``duration`` null while unfinished;
+    ``recovered`` for an attempt found merged on resume, whose end is its merge's)."""
     data: list[dict[str, Any]] = [
         {
             "run_id": run_id,
@@ -86,6 +91,7 @@ def attempts_json(found: Sequence[tuple[str, AttemptInfo]]) -> str:
             "session": a.session,
             "command_hash": a.command_hash,
             "log": a.log,
+            "recovered": a.recovered,
         }
         for run_id, a in found
     ]

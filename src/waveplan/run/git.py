@@ -192,6 +192,10 @@ class Git:
         out = self.run("ls-files", "--others", "--exclude-standard", "-z").stdout
         return [p for p in out.decode(errors="surrogateescape").split("\0") if p]
 
+    def commit_time(self, commit: str) -> float:
+        """When a commit was made: its committer date, in whole seconds since the epoch."""
+        return float(self.text("show", "-s", "--format=%ct", commit, "--"))
+
     def is_ancestor(self, older: str, newer: str) -> bool:
         return self.run("merge-base", "--is-ancestor", older, newer, ok=(0, 1)).returncode == 0
 

@@ -383,7 +383,8 @@ def _recover_merged(
         status, definition = before.get(task, (TaskStatus.PENDING, ""))
         if status is TaskStatus.SUCCEEDED or definitions.get(task) != definition:
             continue
-        history.recover_attempt(run_id, task, attempt)
+        merged = None if record.merged is None else workspace.repo.commit_time(record.merged)
+        history.recover_attempt(run_id, task, attempt, merged=merged)
         history.worktree_attempt(run_id, task, attempt, record)
         history.task_finished(run_id, task, TaskStatus.SUCCEEDED, MERGED_BEFORE)
         workspace.repo.remove_worktree(workspace.worktree(task))
