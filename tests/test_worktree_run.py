@@ -168,6 +168,41 @@ tasks:
     assert "slow: merge conflict with fast on f.txt; branch" in out
 
 
+@pytest.mark.parametrize(
+    ("edits", "collided"),
+    [
+        ("s/^line 1$/late/", ["early"]),
+        ("s/^line 20$/late/", ["middle"]),
+        ("s/^line 1$/late/; s/^line 20$/late/", ["early", "middle"]),
+    ],
+    ids=["first-only", "second-only", "both"],
+)
+def test_a_conflict_names_only_the_tasks_whose_changes_collided(
+    edits: str, collided: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Two tasks merged while a third ran, each editing one end of the file it edits: the
+    third's conflict names the tasks whose lines it edited too, not one whose change merged
+    cleanly with its own (it named every merged task that changed the file)."""
+    repo = make_repo(tmp_path / "repo", {"f.txt": LINES})
+    plan = plan_file(
+        repo,
+        f"""
+workers: 3
+tasks:
+  - {{id: early, files: [a/], run: "sed -i 's/^line 1$/early/' f.txt"}}
+  - {{id: middle, files: [b/], run: "sleep 0.4; sed -i 's/^line 20$/middle/' f.txt"}}
+  - {{id: late, files: [c/], run: "sleep 1; sed -i '{edits}' f.txt"}}
+""",
+    )
+    code, _ = isolated(capsys, plan)
+    assert code == 1
+    tasks = by_id(report(capsys, repo))
+    assert (tasks["early"]["status"], tasks["middle"]["status"]) == ("succeeded", "succeeded")
+    assert tasks["late"]["status"] == "conflict"
+    assert tasks["late"]["conflict_paths"] == ["f.txt"]
+    assert tasks["late"]["conflict_with"] == collided
+
+
 def test_a_file_against_a_folder_conflict_names_the_path_and_the_task(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -285,6 +285,11 @@ class Git:
             raise GitError(f"git merge-tree reported a conflict between {ours} and {theirs}")
         return MergeResult(fields[0], tuple(dict.fromkeys(conflicts)))
 
+    def blob(self, tree: str, path: str) -> bytes | None:
+        """The content of the file at ``path`` in ``tree`` (None when it is no file there)."""
+        process = self.run("cat-file", "blob", f"{tree}:{path}", ok=(0, 128))
+        return process.stdout if process.returncode == 0 else None
+
     def log_messages(self, since: str | None, until: str) -> list[tuple[str, str]]:
         """``(commit, message)`` of the first-parent history from ``since`` (excluded) to
         ``until``, newest first."""

@@ -367,7 +367,7 @@ class Workspace:
                 result = self.repo.merge_tree(old, head)
                 if not result.clean:
                     paths = tuple(self._relative(p) for p in result.conflicts)
-                    collided = self._merged_tasks(opened.base, old, set(result.conflicts))
+                    collided = self._merged_tasks(opened.base, old, head, set(result.conflicts))
                     with_ = f" with {', '.join(collided)}" if collided else ""
                     return Merge(
                         AttemptStatus.CONFLICT,
@@ -429,18 +429,46 @@ class Workspace:
         theirs = {c.path for c in self.repo.changes(opened.base, old)}
         return tuple(sorted(self._relative(p) for p in mine & theirs))
 
-    def _merged_tasks(self, since: str, until: str, paths: set[str]) -> tuple[str, ...]:
-        """Tasks of this run merged between two commits that changed one of ``paths``."""
-        found: list[str] = []
-        for commit, message in self.repo.log_messages(since, until):
+    def _merged_tasks(self, since: str, until: str, head: str, paths: set[str]) -> tuple[str, ...]:
+        """Tasks of this run merged between two commits whose work ``head`` (an attempt that
+        started at ``since``) collides with on ``paths``.
+
+        Each task merged meanwhile that changed one of the paths is a suspect, but its change
+        may merge cleanly with the attempt's (other lines of the file). Merging ``head`` into
+        the integration branch as each suspect's merge left it, oldest first, tells them
+        apart: a suspect collided when its merge made a path conflict, or changed what
+        conflicts in it. When that clears every suspect, all are named (conservative).
+        """
+        suspects: list[tuple[str, str]] = []
+        for commit, message in reversed(self.repo.log_messages(since, until)):
             trailers = _trailers(message)
             task = trailers.get(TASK_TRAILER)
-            if trailers.get(RUN_TRAILER) != self.run_id or task is None or task in found:
+            if trailers.get(RUN_TRAILER) != self.run_id or task is None:
                 continue
             changed = {c.path for c in self.repo.changes(f"{commit}^1", commit)}
             if changed & paths:
-                found.append(task)
-        return tuple(sorted(found))
+                suspects.append((task, commit))
+        named = {task for task, _ in suspects}
+        if len(named) < 2:
+            return tuple(sorted(named))
+        found: set[str] = set()
+        before: dict[str, tuple[bytes, ...]] = {}  # at `since`, where it started, nothing
+        for task, commit in suspects:
+            after = self._conflicts(commit, head, paths)
+            if any(before.get(path) != regions for path, regions in after.items()):
+                found.add(task)
+            before = after
+        return tuple(sorted(found or named))
+
+    def _conflicts(self, ours: str, theirs: str, paths: set[str]) -> dict[str, tuple[bytes, ...]]:
+        """Which of ``paths`` merging two commits conflicts on, each with its conflicting
+        regions (none for a conflict without text, such as a file against a folder)."""
+        result = self.repo.merge_tree(ours, theirs)
+        return {
+            path: _regions(self.repo.blob(result.tree, path))
+            for path in result.conflicts
+            if path in paths
+        }
 
     # --- resuming -----------------------------------------------------------------------------
 
@@ -462,6 +490,22 @@ class Workspace:
                 record = dataclasses.replace(self.observe(opened, head), merged=commit)
             found[task] = (int(attempt) if attempt.isdigit() else 1, record)
         return found
+
+
+def _regions(text: bytes | None) -> tuple[bytes, ...]:
+    """The conflict regions of a file git merged with conflicts, without their marker lines
+    (which name the commits merged), sorted."""
+    found: list[bytes] = []
+    region: list[bytes] | None = None
+    for line in (text or b"").splitlines():
+        if line.startswith(b"<<<<<<<"):
+            region = []
+        elif region is not None and line.startswith(b">>>>>>>"):
+            found.append(b"\n".join(region))
+            region = None
+        elif region is not None and not line.startswith((b"=======", b"|||||||")):
+            region.append(line)
+    return tuple(sorted(found))
 
 
 def _trailers(message: str) -> dict[str, str]:
