@@ -19,7 +19,7 @@ import pytest
 from waveplan.cli import main
 from waveplan.cli.learn import plan_with_history
 from waveplan.graph import Graph
-from waveplan.history import SCHEMA_VERSION, History
+from waveplan.history import SCHEMA_VERSION, History, state_dir
 from waveplan.load import load_plan
 from waveplan.model import AttemptStatus, DurationSource, Plan, RunStatus, TaskStatus
 from waveplan.resources.index import ResourceIndex
@@ -365,11 +365,13 @@ def test_usage_errors_exit_two(tmp_path: Path, capsys: pytest.CaptureFixture[str
 def test_resume_without_an_earlier_run_exits_two(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """--resume with nothing to continue is a usage error with a message."""
+    """--resume with nothing to continue is a usage error with a message; without a
+    history it writes none (it made .waveplan/history.db and run.lock)."""
     plan = write_plan(tmp_path, SMALL)
     code, _, err = cli(capsys, "run", str(plan), "--resume")
     assert code == 2
     assert "no earlier run of this plan to resume" in err
+    assert not state_dir(tmp_path).exists()
     assert cli(capsys, "run", str(plan), "-q")[0] == 0
     code, _, err = cli(capsys, "run", str(plan), "--resume")
     assert code == 2

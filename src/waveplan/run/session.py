@@ -32,7 +32,14 @@ from pathlib import Path
 
 from waveplan.errors import UserError
 from waveplan.graph import Graph
-from waveplan.history import History, WorktreeRun, command_hash, plan_file_key, state_dir
+from waveplan.history import (
+    HISTORY_FILE,
+    History,
+    WorktreeRun,
+    command_hash,
+    plan_file_key,
+    state_dir,
+)
 from waveplan.model import Isolation, Origin, Plan, RunStatus, Task, TaskStatus
 from waveplan.render.taskfile import taskfile_json
 from waveplan.resources.index import ResourceIndex
@@ -220,6 +227,8 @@ def run_session(
     folder = state_dir(plan.root)
     new_id = new_run_id()  # (a resumed run keeps its own)
     target = None
+    if spec.resume and not (folder / HISTORY_FILE).exists():
+        raise _nothing_to_resume(spec)  # (before the lock and the history: writes nothing)
     if not spec.dry_run and not spec.resume:
         check_agent_command(plan, spec.options.agent_command)
         if spec.isolate is Isolation.WORKTREE:
@@ -412,6 +421,11 @@ def _same_file(path: str) -> Callable[[str], bool]:
     return lambda recorded: recorded == key or plan_file_key(recorded) == key
 
 
+def _nothing_to_resume(spec: SessionSpec) -> UserError:
+    kind = "dry run" if spec.dry_run else "run"
+    return UserError(f"{spec.plan_file}: no earlier {kind} of this plan to resume")
+
+
 def _resumable(history: History, spec: SessionSpec) -> str:
     """The run ``--resume`` continues: the plan's latest unfinished run of the same kind (a dry
     run resumes a dry run; a real run never takes fake attempts for real ones), past runs of
@@ -422,8 +436,7 @@ def _resumable(history: History, spec: SessionSpec) -> str:
     same = _same_file(plan_file)
     latest = [s for s in history.summaries() if s.dry_run == dry_run and same(s.plan_file)]
     if not latest:
-        kind = "dry run" if dry_run else "run"
-        raise UserError(f"{plan_file}: no earlier {kind} of this plan to resume")
+        raise _nothing_to_resume(spec)
     wanted = {t.id for t in spec.plan.tasks}
     for summary in latest:
         if summary.status is not RunStatus.SUCCEEDED:
