@@ -75,7 +75,12 @@ pass costs what it did: one unit per placement attempt (each time a task's start
 against its resources, see ``_Search.serial``), one per five grid units of counted-family
 windows, one per eight tasks, dependencies and family members. Placement attempts are what
 varies between plans of one size: a fragmented resource profile takes a task dozens of them.
-One replay by the scheduler costs three units per task, dependency and resource claim."""
+One replay by the scheduler costs three units per task, dependency and resource claim, and
+:data:`WAIT_UNITS` per wait it records."""
+WAIT_UNITS = 10
+"""Work units a simulation is charged per wait it records, on top of three per task,
+dependency and claim: each is a task parked and woken (about 5 us), and a plan whose tasks
+wait on each other thousands of times made every replay cost a hundred times its charge."""
 MIN_PASSES = 30
 """A plan whose effort affords fewer passes than this gets the single critical-path pass
 (:func:`searchable`, :func:`affords`)."""
@@ -208,7 +213,9 @@ def plan_schedule(
     """
     base = baseline or simulate(graph, index, workers=workers, priority=tails(graph))
     graph_size = len(graph) + sum(map(len, graph.preds)) + sum(map(len, index.claims))
-    single = Planned(base, None, Method.CRITICAL_PATH, 1, graph_size)
+    single = Planned(
+        base, None, Method.CRITICAL_PATH, 1, 3 * graph_size + WAIT_UNITS * len(base.waits)
+    )
     if not searchable(graph, index, effort) or (
         lower is not None and base.makespan <= lower + _EPSILON
     ):
@@ -643,9 +650,10 @@ class _Search:
         return self.target >= 0 and any(c[0] <= self.target for c in pool)
 
     def replay(self, policy: Policy) -> Simulation:
-        self.left -= self.replay_cost
         self.schedules += 1
-        return simulate(self.graph, self.index, workers=self.workers, policy=policy)
+        sim = simulate(self.graph, self.index, workers=self.workers, policy=policy)
+        self.left -= self.replay_cost + WAIT_UNITS * len(sim.waits)
+        return sim
 
     def total_successors(self) -> list[float]:
         instance = self.instance
