@@ -260,10 +260,11 @@ class Scheduler:
             else:
                 point, holder, need = self._choose(blocking)
                 self._park(task, point, holder, need, now)
-                also = {p for p, _, _ in blocking}
-                also.discard(point)
-                if also:
-                    self._co_blocked.append((point, frozenset(also)))
+                if len(blocking) > 1:
+                    also = {p for p, _, _ in blocking}
+                    also.discard(point)
+                    if also:
+                        self._co_blocked.append((point, frozenset(also)))
                 if origin is not None:
                     self._wake(origin, now)
         return chosen
