@@ -470,6 +470,46 @@ def test_declared_state_is_not_inferred_again(
     assert _inferred(capsys, plan, "--infer", "state") == {}
 
 
+def test_a_declared_read_does_not_hide_an_inferred_write(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A task that declares it reads a table its files update writes it: it no longer runs
+    beside another reader; the same for history's writes over ``reads:`` and a test
+    conflict over ``test_reads:``."""
+    repo = make_repo(tmp_path / "store", STORE)
+    plan = write_plan(
+        repo,
+        [
+            {"id": "users", "files": ["src/store/users.py"], "state_reads": ["db.users"]},
+            {"id": "reader", "state_reads": ["db.users"]},
+        ],
+    )
+    assert _serialized(capsys, plan, "--infer", "state") == {"reader+users"}
+    inferred = _inferred(capsys, plan, "--infer", "state")
+    assert inferred["accesses"] == {"users": ["state:db.users (write)"]}
+
+    repo = _history_repo(tmp_path / "history")
+    plan = write_plan(
+        repo,
+        [
+            {"id": "model", "files": ["app/models.py"], "reads": ["app/schema.sql"]},
+            {"id": "reader", "reads": ["app/schema.sql"]},
+        ],
+    )
+    assert _serialized(capsys, plan, "--infer", "history") == {"model+reader"}
+
+    clinic = make_repo(tmp_path / "clinic", CLINIC)
+    fixture = "fixture:tests/conftest.py::database"
+    plan = write_plan(
+        clinic,
+        [
+            {"id": "visits", "files": ["src/clinic/visits.py"], "test_reads": [fixture]},
+            {"id": "billing", "files": ["src/clinic/billing.py"], "test_reads": [fixture]},
+        ],
+    )
+    assert _serialized(capsys, plan, "--infer", "tests") == {"billing+visits"}
+
+
 def _history_repo(root: Path) -> Path:
     files = {
         "app/models.py": "A = 1\n",

@@ -226,11 +226,13 @@ def _declared_writes(task: Task) -> list[str]:
     return [a.key for a in task.accesses if a.kind is ResourceKind.FILE and a.mode is Mode.WRITE]
 
 
-def _covered(task: Task, kind: ResourceKind, key: str) -> bool:
-    """Whether the task already declares an access covering this key."""
+def _covered(task: Task, kind: ResourceKind, key: str, mode: Mode) -> bool:
+    """Whether the task already declares an access covering this key in this mode: any
+    access covers a read, only a write covers a write (a declared read of a table the task
+    updates must not hide the write)."""
     named = kind is ResourceKind.TEST and is_named_test_resource(key)
     for access in task.accesses:
-        if access.kind is not kind:
+        if access.kind is not kind or (mode is Mode.WRITE and access.mode is not Mode.WRITE):
             continue
         if kind is ResourceKind.STATE:
             if key == access.key or key.startswith(access.key + "."):
@@ -419,7 +421,7 @@ class _Analysis:
             key = self.shown(module)
             for task_id in others:
                 task = self.tasks[task_id]
-                if _covered(task, ResourceKind.FILE, key):
+                if _covered(task, ResourceKind.FILE, key, Mode.READ):
                     continue
                 edges = by_task[task_id]
                 sources = list(dict.fromkeys(self.shown(e.source) for e in edges))
@@ -471,7 +473,7 @@ class _Analysis:
                 if name is None:
                     continue  # outside the plan root: no access can name it
                 name += "/" if key.endswith("/") else ""
-                if _covered(task, ResourceKind.TEST, name):
+                if _covered(task, ResourceKind.TEST, name, Mode.READ):
                     continue
                 access = Access(ResourceKind.TEST, name, Mode.READ, origin=Origin.INFERRED)
                 chain = self._chain(tests[0], fp.via[tests[0]])
@@ -517,7 +519,7 @@ class _Analysis:
             for task_id in tasks:
                 for resource in resources:
                     key = self._test_key(resource)
-                    if not _covered(self.tasks[task_id], ResourceKind.TEST, key):
+                    if not _covered(self.tasks[task_id], ResourceKind.TEST, key, Mode.WRITE):
                         access = Access(ResourceKind.TEST, key, Mode.WRITE, origin=Origin.INFERRED)
                         lines = _capped(users[resource][task_id], 3)
                         conflict.append(Addition(task_id, access, tuple(lines)))
@@ -566,10 +568,10 @@ class _Analysis:
             added: list[Addition] = []
             for table in sorted(tables):
                 key = f"db.{table}"
-                if _covered(task, ResourceKind.STATE, key):
-                    continue
                 write = any(u.write for u in tables[table])
                 mode = Mode.WRITE if write else Mode.READ
+                if _covered(task, ResourceKind.STATE, key, mode):
+                    continue
                 access = Access(ResourceKind.STATE, key, mode, origin=Origin.INFERRED)
                 lines = _capped(list(dict.fromkeys(where[table])), 3)
                 added.append(Addition(task.id, access, tuple(lines)))
@@ -619,7 +621,7 @@ class _Analysis:
                 key = self.paths.to_plan(guess.file)
                 if guess.file not in self.files or key is None:
                     continue  # gone since, or outside the plan root
-                if _covered(task, ResourceKind.FILE, key):
+                if _covered(task, ResourceKind.FILE, key, Mode.WRITE):
                     continue
                 kept.append(guess)
             kept = kept[: self.settings.limit]
