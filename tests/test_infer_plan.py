@@ -627,6 +627,39 @@ def test_every_kind_at_once_on_one_repository(tmp_path: Path) -> None:
     assert {t for t, _ in added(together)} == {"cart", "visits", "billing", "users", "reports"}
 
 
+def test_tracked_files_in_build_and_dist_folders_are_read(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """In a git repository every file git lists is read, whatever its folder is called (a
+    package named ``build``); only waveplan's own ``.waveplan/`` is left out."""
+    repo = make_repo(
+        tmp_path / "tracked",
+        {
+            "src/build/__init__.py": "",
+            "src/build/env.py": "def env():\n    return 1\n",
+            "src/app/__init__.py": "",
+            "src/app/main.py": "from build.env import env\n",
+            "dist/tool.py": "X = 1\n",
+        },
+    )
+    (repo / ".waveplan").mkdir()
+    (repo / ".waveplan" / "stray.py").write_text("Y = 1\n", encoding="utf-8")
+    plan = write_plan(
+        repo,
+        [
+            {"id": "env", "files": ["src/build/env.py"]},
+            {"id": "main", "files": ["src/app/main.py"]},
+            {"id": "tool", "files": ["dist/tool.py"]},
+        ],
+    )
+    data = _json(capsys, "infer", str(plan), "--kinds", "imports", "--format", "json")
+    assert [(f["tasks"], f["resources"]) for f in data["findings"]] == [
+        (["env", "main"], ["src/build/env.py"])
+    ]
+    assert data["notes"] == []
+    assert data["stats"]["files"] == 6  # the five committed files and the plan
+
+
 def test_an_unknown_kind_is_a_usage_error(shop: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """A kind that does not exist is refused in one line with exit code 2."""
     plan = write_plan(shop, [{"id": "a", "files": ["src/shop/money.py"]}])

@@ -139,11 +139,14 @@ def _git_files(folder: Path) -> list[str] | None:
     if listed is None:
         return None
     gone = set(deleted.split("\0")) if deleted else set()
-    return sorted({f for f in listed.split("\0") if f and f not in gone and not _skipped(f)})
+    # git already says what belongs to the project: a tracked build/ or dist/ folder is source
+    # like any other; only waveplan's own files are left out
+    return sorted({f for f in listed.split("\0") if f and f not in gone and not _ours(f)})
 
 
-def _skipped(path: str) -> bool:
-    return any(part in _SKIP_DIRS or part.endswith(".egg-info") for part in path.split("/")[:-1])
+def _ours(path: str) -> bool:
+    """Whether the path is in a folder of waveplan's own (the cache, run logs)."""
+    return ".waveplan" in path.split("/")[:-1]
 
 
 def _walk(folder: Path) -> list[str]:
