@@ -167,6 +167,28 @@ def test_plain_command_runs_directly_with_the_plan_root_as_pwd(
     assert (tmp_path / "logs" / "t.1.log").read_text() == f"{tmp_path}\nt\n"
 
 
+def test_programs_run_as_the_shell_would_run_them(executor: DaskExecutor, tmp_path: Path) -> None:
+    """As on the local backend: an executable script without a ``#!`` line runs through the
+    shell, a file that is not executable fails with the shell's 126 and a missing program
+    with 127, each with the shell's message in the log. (Absolute paths: the workers run in
+    another folder, where ``./build.sh`` is not found and goes to the shell at once.)"""
+    script = tmp_path / "build.sh"
+    script.write_text("echo built > built.txt\n")
+    script.chmod(0o755)
+    plain = tmp_path / "notes.sh"
+    plain.write_text("echo never\n")
+    executor.submit(job(tmp_path, str(script), task="script"))
+    executor.submit(job(tmp_path, str(plain), task="plain"))
+    executor.submit(job(tmp_path, "./missing-tool --flag", task="missing"))
+    outcomes = {o.job.task: o for o in collect(executor, 3)}
+    assert outcomes["script"].status is AttemptStatus.SUCCEEDED
+    assert (tmp_path / "built.txt").read_text() == "built\n"
+    assert (outcomes["plain"].status, outcomes["plain"].exit_code) == (AttemptStatus.FAILED, 126)
+    assert "ermission denied" in (tmp_path / "logs" / "plain.1.log").read_text()
+    assert outcomes["missing"].exit_code == 127
+    assert "not found" in (tmp_path / "logs" / "missing.1.log").read_text()
+
+
 def test_command_reads_the_job_standard_input_or_none(
     executor: DaskExecutor, tmp_path: Path
 ) -> None:

@@ -41,6 +41,7 @@ import tempfile
 import threading
 import time
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,6 +56,7 @@ __all__ = [
     "local_executor",
     "open_stdin",
     "pidfds_work",
+    "start_command",
 ]
 
 _WAKE = object()
@@ -126,16 +128,14 @@ class _Processes:
         assert job.command is not None
         log = self._open_log(job.log)
         stdin = open_stdin(job.stdin)
-        argv = direct_argv(job.command)
         try:
-            try:
-                process = self._popen(job, argv, stdin, log)
-            except OSError:
-                if argv is None:
-                    raise
-                # Not executable, or a script without a #! line: the shell says which (exit
-                # 126 or 127), or runs the script itself, as it would have without waveplan.
-                process = self._popen(job, None, stdin, log)
+            process = start_command(
+                job.command,
+                cwd=job.cwd,
+                env={**self._base_env, "PWD": _absolute(job.cwd), **job.env},
+                stdin=stdin,
+                log=log,
+            )
         except OSError as exc:
             reason = f"cannot start the command: {exc}"
             if log != subprocess.DEVNULL:
@@ -187,24 +187,6 @@ class _Processes:
         else:
             status = AttemptStatus.FAILED
         return Outcome(job, status, code, start, end, worker, self.host)
-
-    def _popen(
-        self, job: Job, argv: list[str] | None, stdin: int, log: int
-    ) -> subprocess.Popen[bytes]:
-        """The attempt's process: ``argv`` executed directly, or the command through the
-        shell when ``argv`` is None."""
-        assert job.command is not None
-        return subprocess.Popen(
-            argv or ["/bin/sh", "-c", job.command],
-            executable=_program(argv[0]) if argv else None,
-            cwd=job.cwd,
-            # A shell would set PWD to the folder it starts in; without one, set it here.
-            env={**self._base_env, "PWD": _absolute(job.cwd), **job.env},
-            stdin=stdin,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
 
     def _begin(self, job: Job, worker: str) -> tuple[subprocess.Popen[bytes], float] | Outcome:
         """Start the job's process: the process and its start time, or the job's outcome
@@ -531,6 +513,38 @@ def direct_argv(command: str) -> list[str] | None:
     if program in _SHELL_ONLY or "=" in program:
         return None
     return words if _program(program) is not None else None
+
+
+def start_command(
+    command: str, *, cwd: str, env: Mapping[str, str], stdin: int, log: int
+) -> subprocess.Popen[bytes]:
+    """Start an attempt's command in a new session (its own process group), standard output
+    and error appended to ``log``: executed directly when :func:`direct_argv` allows, else
+    through ``/bin/sh -c``. ``env`` should set ``PWD``, as a shell would. Both executors
+    start commands here. Raises OSError when not even the shell can start (``cwd`` is gone).
+    """
+
+    def popen(argv: list[str] | None) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(
+            argv or ["/bin/sh", "-c", command],
+            executable=_program(argv[0]) if argv else None,
+            cwd=cwd,
+            env=env,
+            stdin=stdin,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    argv = direct_argv(command)
+    if argv is None:
+        return popen(None)
+    try:
+        return popen(argv)
+    except OSError:
+        # Not executable, or a script without a #! line: the shell says which (exit 126 or
+        # 127), or runs the script itself, as it would have without waveplan.
+        return popen(None)
 
 
 def _program(program: str) -> str | None:

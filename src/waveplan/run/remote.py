@@ -35,7 +35,7 @@ from typing import Any
 
 from waveplan import __version__
 from waveplan.model import AttemptStatus
-from waveplan.run.local import direct_argv, open_stdin
+from waveplan.run.local import open_stdin, start_command
 from waveplan.run.procs import KILL_GRACE, group_alive, stop_group
 
 __all__ = [
@@ -210,14 +210,12 @@ def _run(job: RemoteJob, started: float) -> RemoteResult:
     log = _open_log(job.log)
     stdin = open_stdin(job.stdin)
     try:
-        process = subprocess.Popen(
-            direct_argv(job.command) or ["/bin/sh", "-c", job.command],
+        process = start_command(
+            job.command,
             cwd=job.cwd,
             env={**os.environ, "PWD": job.cwd, **job.env},
             stdin=stdin,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
+            log=log,
         )
     except OSError as exc:
         return result(
