@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import pty
+import re
 import signal
 import sqlite3
 import subprocess
@@ -927,6 +928,51 @@ def test_a_hang_up_on_a_terminal_records_the_run_as_interrupted(
     data = report(capsys, tmp_path)
     assert data["status"] == "interrupted"
     assert tasks_of(data)["long"]["status"] == "interrupted"
+
+
+def test_the_live_display_moves_between_events(tmp_path: Path) -> None:
+    """On a terminal, a running task's elapsed time grows and the ETA counts down while no
+    event happens (each redraw renders the display again)."""
+    plan = write_plan(
+        tmp_path,
+        "tasks:\n"
+        "  - {id: quick, run: sleep 0.5, duration: 1}\n"
+        "  - {id: slow, run: sleep 3, duration: 6, depends: [quick]}\n",
+    )
+    leader, follower = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "waveplan", "run", str(plan)],
+        cwd=tmp_path,
+        stdin=subprocess.DEVNULL,
+        stdout=follower,
+        stderr=follower,
+        env={**os.environ, "COLUMNS": "80"},
+    )
+    os.close(follower)
+    output = b""
+    try:
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:  # EIO: the terminal's other side is closed
+                break
+            if not chunk:
+                break
+            output += chunk
+        assert process.wait(timeout=30) == 0
+    finally:
+        os.close(leader)
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", output.decode(errors="replace"))
+    lines = text.replace("\r", "\n").splitlines()
+    elapsed = {float(m[1]) for line in lines if (m := re.match(r"slow +([0-9.]+)s", line))}
+    etas = {m[1] for line in lines if (m := re.search(r"ETA (\S+)", line))}
+    assert len(elapsed) >= 5, elapsed
+    assert max(elapsed) >= 2
+    # estimated as quick ends (5 planned units left at its pace: about 3s), then 2s, 1s...
+    assert len(etas) >= 3, etas
 
 
 def test_interrupted_run_can_be_resumed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

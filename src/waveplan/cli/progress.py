@@ -5,6 +5,7 @@ These are the only run sinks that print, which is why they live with the CLI.
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import IO
 
@@ -110,7 +111,13 @@ class PlainProgress:
 
 class LiveProgress:
     """A live terminal display: overall bar, running tasks with elapsed time, and an ETA
-    from the planned schedule scaled by the pace so far."""
+    from the planned schedule scaled by the pace so far, counting down between tasks.
+
+    Live redraws several times a second and renders the display anew each time (through
+    ``get_renderable``), so elapsed times and the ETA move between events too. Events
+    arrive on the runner's thread and redraws happen on Live's: the lock guards the state
+    both read (and is never held while printing, which takes Live's lock).
+    """
 
     def __init__(self, console: Console) -> None:
         self.console = console
@@ -122,31 +129,40 @@ class LiveProgress:
             console=console,
         )
         self._overall = self._bar.add_task("tasks", total=1, eta="")
+        self._lock = threading.Lock()
         self._running: dict[str, tuple[int, float]] = {}
         self._planned: dict[str, float] = {}
         self._planned_total = 0.0
         self._planned_done = 0.0
         self._started = time.monotonic()
-        self._live = Live(self._render(), console=console, refresh_per_second=8, transient=True)
+        self._finish: float | None = None  # when the run should end, estimated at the last task
+        self._live = Live(
+            console=console, refresh_per_second=8, transient=True, get_renderable=self._render
+        )
         self._live.start()
 
     def _render(self) -> Group:
-        table = Table.grid(padding=(0, 2))
         now = time.monotonic()
-        for task, (attempt, since) in sorted(self._running.items(), key=lambda kv: kv[1][1])[:12]:
+        with self._lock:
+            running = sorted(self._running.items(), key=lambda kv: kv[1][1])
+            finish = self._finish
+        eta = "" if finish is None else f"ETA {format_duration(round(max(0.0, finish - now)))}"
+        self._bar.update(self._overall, eta=eta)
+        table = Table.grid(padding=(0, 2))
+        for task, (attempt, since) in running[:12]:
             again = f" (attempt {attempt})" if attempt > 1 else ""
             table.add_row(Text(task, style="cyan"), f"{now - since:5.1f}s{again}")
-        if len(self._running) > 12:
-            table.add_row(Text(f"... and {len(self._running) - 12} more", style="dim"), "")
+        if len(running) > 12:
+            table.add_row(Text(f"... and {len(running) - 12} more", style="dim"), "")
         return Group(self._bar, table)
 
-    def _eta(self) -> str:
-        elapsed = time.monotonic() - self._started
+    def _estimate(self) -> float | None:
+        """When the run should end: the planned work left at the pace so far."""
+        now = time.monotonic()
         if self._planned_done <= 0 or self._planned_total <= 0:
-            return ""
-        pace = elapsed / self._planned_done
-        left = max(0.0, (self._planned_total - self._planned_done) * pace)
-        return f"ETA {format_duration(round(left))}"
+            return None
+        pace = (now - self._started) / self._planned_done
+        return now + max(0.0, (self._planned_total - self._planned_done) * pace)
 
     def handle(self, event: Event) -> None:
         try:
@@ -160,9 +176,11 @@ class LiveProgress:
             self._planned_total = sum(self._planned.values())
             self._bar.update(self._overall, total=event.tasks, completed=event.already_done)
         elif isinstance(event, TaskStarted):
-            self._running[event.task] = (event.attempt, time.monotonic())
+            with self._lock:
+                self._running[event.task] = (event.attempt, time.monotonic())
         elif isinstance(event, TaskFinished):
-            self._running.pop(event.task, None)
+            with self._lock:
+                self._running.pop(event.task, None)
             if event.status is AttemptStatus.CONFLICT:
                 self.console.print(Text(f"CONFLICT {event.task}: {event.reason}", "red"))
             elif event.status is AttemptStatus.INTERRUPTED:
@@ -175,9 +193,10 @@ class LiveProgress:
                     self.console.print(Text(_indent(event.tail), style="dim"))
         elif isinstance(event, TaskSettled):
             self._planned_done += self._planned.get(event.task, 0.0)
+            finish = self._estimate()
+            with self._lock:
+                self._finish = finish
             self._bar.advance(self._overall)
-        self._bar.update(self._overall, eta=self._eta())
-        self._live.update(self._render())
 
     def close(self) -> None:
         try:
