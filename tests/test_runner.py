@@ -158,6 +158,20 @@ def test_retries_back_off_exponentially_on_the_virtual_clock() -> None:
     assert result.wall == 14.0
 
 
+def test_thousands_of_retries_wait_the_maximum_delay() -> None:
+    """The doubling stops at the maximum however many retries there are: the 1025th retry
+    waited 2 ** 1024 seconds, more than a float holds, and crashed the run."""
+    plan = make_plan("tasks:\n  - {id: a, run: x, duration: 0}\n")
+    result, events, _ = run_plan(plan, outcomes=failing("a"), retries=1100, retry_delay=1.0)
+    delays = [e.delay for e in of_kind(events, TaskRetrying)]
+    assert len(delays) == 1100
+    assert delays[:7] == [1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 60.0]
+    assert set(delays[6:]) == {60.0}
+    assert result.status is RunStatus.FAILED
+    _, events, _ = run_plan(plan, outcomes=failing("a"), retries=1100, retry_delay=0.0)
+    assert {e.delay for e in of_kind(events, TaskRetrying)} == {0.0}
+
+
 def test_task_passing_after_a_retry_is_flaky() -> None:
     """A task that succeeds on its second attempt is reported flaky; others are not."""
     plan = make_plan("tasks:\n  - {id: a, run: x, duration: 1}\n  - {id: b, run: x, duration: 1}\n")

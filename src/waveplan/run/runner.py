@@ -356,7 +356,7 @@ class Runner:
         spec = self.plan.tasks[task]
         retries = spec.retries if spec.retries is not None else self.options.retries
         if tries <= retries:
-            delay = min(self.options.max_retry_delay, self.options.retry_delay * 2 ** (tries - 1))
+            delay = self._backoff(tries)
             heapq.heappush(self._retry_at, (now + delay, task))
             self._emit(TaskRetrying(job.task, job.attempt + 1, delay))
             return
@@ -365,6 +365,13 @@ class Runner:
         # that succeeded, then a git step of an isolated run that failed).
         self._settle(task, TaskStatus.FAILED, outcome.reason)
         self._stop_after(f"{job.task} failed")
+
+    def _backoff(self, tries: int) -> float:
+        """The delay before the retry after the ``tries``-th failure."""
+        # 2.0 ** n overflows a float past n = 1023; by then the maximum was reached long ago
+        # (or the first delay is zero, and so is every delay).
+        doubled = self.options.retry_delay * 2.0 ** min(tries - 1, 1023)
+        return min(self.options.max_retry_delay, doubled)
 
     def _conflict(self, task: int, outcome: Outcome, now: float) -> None:
         """A task whose work does not merge. The work it collided with is already on the
