@@ -65,6 +65,26 @@ def test_contents_that_are_gone_are_dropped_from_the_cache(tmp_path: Path) -> No
     assert len(after - before) == 1
 
 
+def test_a_run_of_fewer_kinds_keeps_the_entries_of_unchanged_files(tmp_path: Path) -> None:
+    """A run that reads fewer files (history only reads none, imports only the written
+    files) keeps what the others found in files that did not change, and still drops the
+    contents that are gone."""
+    repo = make_repo(tmp_path / "repo", FILES)
+    plan = load_plan(_plan(repo))
+    infer_plan(plan, kinds=ALL_KINDS)
+    cache = repo / CACHE_DIR / "facts.json"
+    before = set(json.loads(cache.read_text())["entries"])
+    infer_plan(plan, kinds=[Kind.HISTORY])
+    infer_plan(plan, kinds=[Kind.IMPORTS])
+    assert set(json.loads(cache.read_text())["entries"]) == before
+    assert infer_plan(plan, kinds=ALL_KINDS).stats.parsed == 0
+    (repo / "pkg" / "other.py").unlink()
+    infer_plan(plan, kinds=[Kind.HISTORY])
+    after = set(json.loads(cache.read_text())["entries"])
+    assert after < before
+    assert infer_plan(plan, kinds=ALL_KINDS).stats.parsed == 0
+
+
 def test_a_corrupt_cache_is_rebuilt(tmp_path: Path) -> None:
     """An unreadable cache is ignored and written again."""
     repo = make_repo(tmp_path / "repo", FILES)

@@ -58,6 +58,10 @@ class FactCache:
         self.entries[key] = facts
         self._changed = True
 
+    def digests(self) -> set[str]:
+        """The content digests that have entries."""
+        return {key.rsplit("/", 1)[-1] for key in self.entries}
+
     def save(self, digests: Iterable[str]) -> None:
         """Write the cache, keeping the entries of the given content digests only."""
         if self.folder is None:

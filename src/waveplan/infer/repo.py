@@ -191,5 +191,18 @@ class Sources:
         return found
 
     def save(self) -> None:
-        """Write the cache, forgetting the contents that are gone."""
-        self.cache.save(self.digests.values())
+        """Write the cache, forgetting the contents that are gone: those no file of the
+        repository holds, whether or not this run read the file (a run of fewer kinds, or
+        of the written files only, must not forget what the others found)."""
+        if self.cache.folder is None:
+            return
+        live = set(self.digests.values())
+        if self.cache.digests() - live:
+            for path in self.repo.files:
+                if path in self.digests or language_of(path) is None:
+                    continue
+                data = self.repo.read(path)
+                if data is not None:
+                    self.digests[path] = digest(data)
+                    live.add(self.digests[path])
+        self.cache.save(live)
