@@ -660,6 +660,31 @@ def test_tracked_files_in_build_and_dist_folders_are_read(
     assert data["stats"]["files"] == 6  # the five committed files and the plan
 
 
+def test_a_byte_order_mark_hides_no_first_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A UTF-8 byte order mark before a first-line import or SQL statement is not part of
+    it: both are found, and the evidence quotes the line without it."""
+    repo = make_repo(
+        tmp_path / "bom",
+        {
+            "pkg/__init__.py": "",
+            "pkg/a.py": "X = 1\n",
+            "b.py": "\ufeffimport pkg.a\n",
+            "m.sql": "\ufeffUPDATE users SET a = 1;\n",
+        },
+    )
+    plan = write_plan(
+        repo, [{"id": "a", "files": ["pkg/a.py"]}, {"id": "b", "files": ["b.py", "m.sql"]}]
+    )
+    inferred = _inferred(capsys, plan, "--infer", "imports,state")
+    assert inferred["accesses"] == {"b": ["pkg/a.py (read)", "state:db.users (write)"]}
+    assert inferred["evidence"]["b"]["pkg/a.py (read)"]["lines"] == ["b.py:1: import pkg.a"]
+    assert inferred["evidence"]["b"]["state:db.users (write)"]["lines"] == [
+        "m.sql:1: UPDATE users SET a = 1"
+    ]
+
+
 def test_an_unknown_kind_is_a_usage_error(shop: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """A kind that does not exist is refused in one line with exit code 2."""
     plan = write_plan(shop, [{"id": "a", "files": ["src/shop/money.py"]}])

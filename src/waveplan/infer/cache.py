@@ -24,7 +24,7 @@ __all__ = ["CACHE_DIR", "FactCache", "digest"]
 CACHE_DIR = Path(".waveplan") / "infer-cache"
 _FILE = "facts.json"
 # Bump when a scanner changes what it returns: old entries are then ignored.
-VERSION = 2
+VERSION = 3
 
 
 def digest(data: bytes) -> str:

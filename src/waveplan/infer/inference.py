@@ -33,7 +33,7 @@ from waveplan.graph import Graph, ancestors
 from waveplan.infer.cache import CACHE_DIR, FactCache
 from waveplan.infer.cochange import CoChange, CoChangeIndex, Commit, HistorySettings
 from waveplan.infer.modules import Edge, ModuleGraph, Resolver
-from waveplan.infer.repo import Repository, Sources
+from waveplan.infer.repo import Repository, Sources, text_of
 from waveplan.infer.source import ImportRef, Language, Literal, js_imports, python_imports
 from waveplan.infer.sql import TableUse, migration_tables, statement_tables
 from waveplan.infer.tests import TestFacts, footprint, is_test_file, scan_tests, test_uses
@@ -363,7 +363,7 @@ class _Analysis:
         lines = self._lines.get(file)
         if lines is None:
             data = self.repo.read(file)
-            lines = data.decode("utf-8", errors="replace").splitlines() if data else []
+            lines = text_of(data).splitlines() if data else []
             self._lines[file] = lines
         text = lines[number - 1].strip() if 0 < number <= len(lines) else ""
         return text[:160]

@@ -3,9 +3,9 @@
 This is the only part of :mod:`waveplan.infer` that touches the file system or runs ``git``.
 Files are listed by ``git ls-files`` (tracked and untracked files that are not ignored) in a
 git work tree, else by walking the folder without the usual vendored and generated folders.
-Contents are read as UTF-8 (undecodable bytes replaced); binary files and files over
-:data:`MAX_FILE_BYTES` are skipped. :class:`Sources` gives each file's facts through the
-content-hash cache.
+Contents are read as UTF-8 (a byte order mark dropped, undecodable bytes replaced); binary
+files and files over :data:`MAX_FILE_BYTES` are skipped. :class:`Sources` gives each file's
+facts through the content-hash cache.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from waveplan.infer.cache import FactCache, digest
 from waveplan.infer.cochange import Commit
 from waveplan.infer.source import Language, language_of
 
-__all__ = ["MAX_FILES", "MAX_FILE_BYTES", "Repository", "Sources"]
+__all__ = ["MAX_FILES", "MAX_FILE_BYTES", "Repository", "Sources", "text_of"]
 
 MAX_FILE_BYTES = 1_000_000
 """Larger files are generated or data, not code anyone edits by hand: not read."""
@@ -115,6 +115,12 @@ class Repository:
         return commits
 
 
+def text_of(data: bytes) -> str:
+    """A file's text: UTF-8 without its byte order mark (editors on Windows write one, and
+    it would hide a first-line import or statement), undecodable bytes replaced."""
+    return data.decode("utf-8-sig", errors="replace")
+
+
 def _git(folder: Path, *args: str) -> str | None:
     try:
         done = subprocess.run(
@@ -186,7 +192,7 @@ class Sources:
         cache_key = f"{facet}/{language.value}/{key}"
         found = self.cache.get(cache_key)
         if found is None:
-            found = scan(data.decode("utf-8", errors="replace"), language, path)
+            found = scan(text_of(data), language, path)
             self.cache.put(cache_key, found)
         return found
 
