@@ -97,6 +97,26 @@ def test_a_corrupt_cache_is_rebuilt(tmp_path: Path) -> None:
     assert json.loads(cache.read_text())["version"] == VERSION
 
 
+def test_entries_of_the_wrong_shape_are_scanned_again(tmp_path: Path) -> None:
+    """A cache that is good JSON but whose entries are not what the scans store (a number, a
+    list of the wrong things, a string where a line number goes) finds what a cold run finds
+    and is written again; entries of the right shape are still used."""
+    repo = make_repo(tmp_path / "repo", FILES)
+    plan = load_plan(_plan(repo))
+    cold = infer_plan(plan, kinds=ALL_KINDS)
+    cache = repo / CACHE_DIR / "facts.json"
+    good = json.loads(cache.read_text())["entries"]
+    broken: dict[str, object] = {}
+    wrong: list[object] = [0, [[["one", "x", "m", 0, []]], []], {"f": 1}, [[1, 2, 3, 4]], "x"]
+    for n, key in enumerate(sorted(good)):
+        broken[key] = wrong[n % len(wrong)] if n % 2 == 0 else good[key]
+    cache.write_text(json.dumps({"version": VERSION, "entries": broken}), encoding="utf-8")
+    again = infer_plan(plan, kinds=ALL_KINDS)
+    assert again.findings == cold.findings
+    assert again.stats.parsed == (len(good) + 1) // 2
+    assert json.loads(cache.read_text())["entries"] == good
+
+
 def test_no_cache_writes_nothing(tmp_path: Path) -> None:
     """With the cache off nothing is written under .waveplan/."""
     repo = make_repo(tmp_path / "repo", FILES)

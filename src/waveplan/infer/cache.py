@@ -4,8 +4,9 @@ One JSON file, ``facts.json``, maps ``facet/language/digest`` to the facts one s
 produced (its imports, its tables, its test fixtures). The digest is BLAKE2b of the file's
 bytes, so an edited file is read again and a file moved or copied is not. Saving keeps only
 the entries of files that still exist with that content, so the cache never grows past the
-repository. A missing, corrupt or other-version cache is ignored and rebuilt; a cache that
-cannot be written is skipped (the analysis does not depend on it).
+repository. A missing, corrupt or other-version cache is ignored and rebuilt, and so is an
+entry its scan's loader rejects (:exc:`Unusable`); a cache that cannot be written is skipped
+(the analysis does not depend on it).
 """
 
 from __future__ import annotations
@@ -15,16 +16,53 @@ import hashlib
 import json
 import os
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-__all__ = ["CACHE_DIR", "FactCache", "digest"]
+__all__ = [
+    "CACHE_DIR",
+    "FactCache",
+    "Unusable",
+    "digest",
+    "stored_flag",
+    "stored_number",
+    "stored_text",
+]
 
 CACHE_DIR = Path(".waveplan") / "infer-cache"
 _FILE = "facts.json"
 # Bump when a scanner changes what it returns: old entries are then ignored.
 VERSION = 3
+
+
+T = TypeVar("T")
+
+
+class Unusable(ValueError):
+    """A cached entry that is not what its scan returns (edited by hand, or by another
+    tool): a miss, scanned again."""
+
+
+def stored_text(value: object) -> str:
+    """A string read back from the cache (:exc:`Unusable` when it is not one)."""
+    if not isinstance(value, str):
+        raise Unusable(f"expected a string, got {type(value).__name__}")
+    return value
+
+
+def stored_number(value: object) -> int:
+    """A whole number read back from the cache (:exc:`Unusable` when it is not one)."""
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise Unusable(f"expected a whole number, got {type(value).__name__}")
+    return value
+
+
+def stored_flag(value: object) -> bool:
+    """True or false read back from the cache (:exc:`Unusable` when it is neither)."""
+    if not isinstance(value, bool):
+        raise Unusable(f"expected true or false, got {type(value).__name__}")
+    return value
 
 
 def digest(data: bytes) -> str:
@@ -44,14 +82,20 @@ class FactCache:
         if folder is not None:
             self.entries = _read(folder / _FILE)
 
-    def get(self, key: str) -> Any | None:
-        """The facts stored under ``key`` (None: not cached)."""
+    def get(self, key: str, load: Callable[[Any], T]) -> T | None:
+        """The facts stored under ``key``, as ``load`` makes them from the stored data
+        (None: not cached, or stored in a shape ``load`` rejects)."""
         found = self.entries.get(key)
-        if found is None:
-            self.misses += 1
-        else:
-            self.hits += 1
-        return found
+        if found is not None:
+            try:
+                loaded = load(found)
+            except (TypeError, ValueError, KeyError, IndexError):  # Unusable is a ValueError
+                pass
+            else:
+                self.hits += 1
+                return loaded
+        self.misses += 1
+        return None
 
     def put(self, key: str, facts: Any) -> None:
         """Store the facts of one scan."""

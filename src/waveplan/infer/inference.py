@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from waveplan.graph import Graph, ancestors
-from waveplan.infer.cache import CACHE_DIR, FactCache
+from waveplan.infer.cache import CACHE_DIR, FactCache, stored_flag, stored_number, stored_text
 from waveplan.infer.cochange import CoChange, CoChangeIndex, Commit, HistorySettings
 from waveplan.infer.modules import Edge, ModuleGraph, Resolver
 from waveplan.infer.repo import Repository, Sources, text_of
@@ -156,7 +156,16 @@ def _scan_imports(text: str, language: Language, path: str) -> Any:
 
 
 def _refs(data: Any) -> list[ImportRef]:
-    return [ImportRef(int(a), str(b), str(c), int(d), tuple(e)) for a, b, c, d, e in data[0]]
+    return [
+        ImportRef(
+            stored_number(a),
+            stored_text(b),
+            stored_text(c),
+            stored_number(d),
+            tuple(stored_text(n) for n in e),
+        )
+        for a, b, c, d, e in data[0]
+    ]
 
 
 def _scan_state(text: str, language: Language, path: str) -> Any:
@@ -168,6 +177,13 @@ def _scan_state(text: str, language: Language, path: str) -> Any:
     uses = [u for lit in literals for u in statement_tables(lit.text, lit.line)]
     uses += migration_tables(text, path)
     return [[u.table, u.write, u.line, u.text] for u in uses]
+
+
+def _uses(data: Any) -> list[TableUse]:
+    return [
+        TableUse(stored_text(t), stored_flag(w), stored_number(n), stored_text(s))
+        for t, w, n, s in data
+    ]
 
 
 class _Paths:
@@ -352,9 +368,9 @@ class _Analysis:
         chosen = self.repo.files if full else sorted(self.writers)
         refs: dict[str, list[ImportRef]] = {}
         for file in chosen:
-            data = self.sources.facts(file, "imports", _scan_imports)
-            if data is not None and data[0]:
-                refs[file] = _refs(data)
+            found = self.sources.facts(file, "imports", _scan_imports, _refs)
+            if found:
+                refs[file] = found
         self._graph = ModuleGraph.build(self.resolver(), refs)
         self._full = full
         return self._graph
@@ -495,8 +511,7 @@ class _Analysis:
 
         def facts(path: str) -> TestFacts | None:
             if path not in facts_of:
-                data = self.sources.facts(path, "tests", scan_tests)
-                facts_of[path] = TestFacts.from_json(data) if data is not None else None
+                facts_of[path] = self.sources.facts(path, "tests", scan_tests, TestFacts.from_json)
             return facts_of[path]
 
         by_test: dict[str, list[tuple[str, str]]] = {}
@@ -560,11 +575,11 @@ class _Analysis:
             tables: dict[str, list[TableUse]] = {}
             where: dict[str, list[str]] = {}
             for file in self.written[task.id]:
-                data = self.sources.facts(file, "state", _scan_state)
-                for table, write, line, text in data or ():
-                    use = TableUse(str(table), bool(write), int(line), str(text))
+                for use in self.sources.facts(file, "state", _scan_state, _uses) or ():
                     tables.setdefault(use.table, []).append(use)
-                    where.setdefault(use.table, []).append(f"{self.shown(file)}:{line}: {text}")
+                    where.setdefault(use.table, []).append(
+                        f"{self.shown(file)}:{use.line}: {use.text}"
+                    )
             added: list[Addition] = []
             for table in sorted(tables):
                 key = f"db.{table}"

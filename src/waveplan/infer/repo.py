@@ -15,13 +15,15 @@ import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from waveplan.infer.cache import FactCache, digest
 from waveplan.infer.cochange import Commit
 from waveplan.infer.source import Language, language_of
 
 __all__ = ["MAX_FILES", "MAX_FILE_BYTES", "Repository", "Sources", "text_of"]
+
+T = TypeVar("T")
 
 MAX_FILE_BYTES = 1_000_000
 """Larger files are generated or data, not code anyone edits by hand: not read."""
@@ -176,9 +178,16 @@ class Sources:
         self.digests: dict[str, str] = {}
         self.read_count = 0
 
-    def facts(self, path: str, facet: str, scan: Callable[[str, Language, str], Any]) -> Any | None:
-        """What ``scan(text, language, path)`` returns for the file, from the cache when its
-        content was scanned before (None for files that are not read)."""
+    def facts(
+        self,
+        path: str,
+        facet: str,
+        scan: Callable[[str, Language, str], Any],
+        load: Callable[[Any], T],
+    ) -> T | None:
+        """The facts of the file: ``load`` of the plain data ``scan(text, language, path)``
+        returns, from the cache when its content was scanned before (None for files that
+        are not read). An entry ``load`` rejects is scanned again."""
         language = language_of(path)
         if language is None:
             return None
@@ -190,10 +199,11 @@ class Sources:
         if key is None:
             key = self.digests[path] = digest(data)
         cache_key = f"{facet}/{language.value}/{key}"
-        found = self.cache.get(cache_key)
+        found = self.cache.get(cache_key, load)
         if found is None:
-            found = scan(text_of(data), language, path)
-            self.cache.put(cache_key, found)
+            facts = scan(text_of(data), language, path)
+            self.cache.put(cache_key, facts)
+            found = load(facts)
         return found
 
     def save(self) -> None:

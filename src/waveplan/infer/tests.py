@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from waveplan.infer.cache import stored_flag, stored_number, stored_text
 from waveplan.infer.modules import Edge, ModuleGraph
 from waveplan.infer.source import Language, language_of, python_definitions
 
@@ -162,11 +163,20 @@ class TestFacts:
 
     @classmethod
     def from_json(cls, data: Any) -> TestFacts:
-        """From :meth:`to_json`'s data."""
+        """From :meth:`to_json`'s data (:exc:`~waveplan.infer.cache.Unusable`, or the error
+        unpacking it raises, when it is not such data)."""
         return cls(
-            tuple((str(n), int(line), tuple(deps), bool(a)) for n, line, deps, a in data["f"]),
-            tuple((str(n), int(line)) for n, line in data["r"]),
-            tuple((str(k), int(line)) for k, line in data["l"]),
+            tuple(
+                (
+                    stored_text(n),
+                    stored_number(line),
+                    tuple(stored_text(d) for d in deps),
+                    stored_flag(a),
+                )
+                for n, line, deps, a in data["f"]
+            ),
+            tuple((stored_text(n), stored_number(line)) for n, line in data["r"]),
+            tuple((stored_text(k), stored_number(line)) for k, line in data["l"]),
         )
 
 
