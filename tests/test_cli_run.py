@@ -361,6 +361,11 @@ def test_usage_errors_exit_two(tmp_path: Path, capsys: pytest.CaptureFixture[str
     plan = write_plan(tmp_path, SMALL)
     assert cli(capsys, "run", str(plan), "--workers", "0")[0] == 2
     assert cli(capsys, "run", str(plan), "--timeout", "-1")[0] == 2
+    for option in ("--timeout", "--retry-delay"):
+        code, _, err = cli(capsys, "run", str(plan), option, "nan")
+        assert (code, err.count("\n")) == (2, 1)
+    code, _, err = cli(capsys, "plan", str(plan), "--optimal", "--time-limit", "nan")
+    assert (code, err.count("\n")) == (2, 1)
 
 
 def test_resume_without_an_earlier_run_exits_two(

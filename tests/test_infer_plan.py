@@ -694,6 +694,19 @@ def test_an_unknown_kind_is_a_usage_error(shop: Path, capsys: pytest.CaptureFixt
     )
 
 
+@pytest.mark.parametrize("value", ["nan", "NaN", "-nan", "inf", "0", "1.5"])
+def test_a_history_threshold_that_is_no_share_is_a_usage_error(
+    shop: Path, capsys: pytest.CaptureFixture[str], value: str
+) -> None:
+    """NaN (which click's float range lets through, and which disabled history silently) is
+    refused like any share outside (0, 1]: one line, exit code 2."""
+    plan = write_plan(shop, [{"id": "a", "files": ["src/shop/money.py"]}])
+    assert main(["infer", str(plan), "--history-threshold", value]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("ERROR: Invalid value for '--history-threshold': ")
+    assert err.count("\n") == 1
+
+
 def test_a_repository_outside_the_plan_root_is_refused(
     shop: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import shutil
 import sys
@@ -22,6 +23,7 @@ __all__ = [
     "EXIT_INTERRUPTED",
     "EXIT_OK",
     "EXIT_USAGE",
+    "FloatRange",
     "Seconds",
     "emit",
     "format_option",
@@ -54,6 +56,21 @@ if TYPE_CHECKING:
     _FloatParam = click.ParamType[float]
 else:  # generic only for type checkers in the click versions waveplan supports
     _FloatParam = click.ParamType
+
+
+class FloatRange(click.FloatRange):
+    """``click.FloatRange`` that refuses NaN: NaN is neither below nor above any bound, so
+    click lets it through, and every comparison with it afterwards is false (a threshold of
+    NaN keeps nothing). Float options use this or :class:`Seconds` (whose checks NaN fails),
+    never click's own."""
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> float:
+        number: float = super().convert(value, param, ctx)
+        if math.isnan(number):
+            self.fail(f"{value!r} is not a number", param, ctx)
+        return number
 
 
 class Seconds(_FloatParam):

@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 
 import click
 
-from waveplan.cli.common import emit, format_option
+from waveplan.cli.common import FloatRange, emit, format_option
 from waveplan.cli.sources import source_format, source_options
 from waveplan.errors import UserError
 from waveplan.graph import Graph
@@ -102,7 +102,7 @@ def inferred(plan: Plan, kinds: str) -> Plan:
 )
 @click.option(
     "--history-threshold",
-    type=click.FloatRange(min=0.0, max=1.0, min_open=True),
+    type=FloatRange(min=0.0, max=1.0, min_open=True),
     default=THRESHOLD,
     show_default=True,
     metavar="SHARE",
