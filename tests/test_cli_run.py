@@ -179,6 +179,34 @@ def test_commands_run_in_the_plan_root_not_the_current_folder(
     assert (root / "where.txt").read_text() == f"{root}\n"
 
 
+def test_a_plan_path_with_dots_gives_the_tasks_a_plain_pwd(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``../plan.yaml`` from a subfolder: the tasks' PWD (with a shell or without) and the
+    logs name the plan root without ``..``; through a symbolic link, ``link/..`` is the
+    folder above the link's target, where the plan is."""
+    root = tmp_path / "project"
+    text = "tasks:\n  - {id: bare, run: printenv PWD}\n  - {id: shell, run: 'echo \"$PWD\"'}\n"
+    write_plan(root, text)
+    (root / "sub").mkdir()
+    monkeypatch.chdir(root / "sub")
+    code, _, err = cli(capsys, "run", "../plan.yaml", "-q")
+    assert code == 0, err
+    (logs,) = (root / ".waveplan" / "runs").iterdir()
+    assert (logs / "bare.1.log").read_text() == f"{root}\n"
+    assert (logs / "shell.1.log").read_text() == f"{root}\n"
+
+    real = tmp_path / "real"
+    write_plan(real, text)
+    (real / "deep").mkdir()
+    (tmp_path / "link").symlink_to(real / "deep")
+    monkeypatch.chdir(tmp_path)
+    code, _, err = cli(capsys, "run", "link/../plan.yaml", "-q")
+    assert code == 0, err
+    (logs,) = (real / ".waveplan" / "runs").iterdir()
+    assert (logs / "shell.1.log").read_text() == f"{real}\n"
+
+
 def test_quiet_run_prints_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """With -q nothing is printed on success."""
     plan = write_plan(tmp_path, SMALL)

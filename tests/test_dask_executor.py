@@ -554,6 +554,24 @@ def test_cli_runs_on_a_scheduler_and_reports_each_task_worker(
     assert set(workers.values()) <= workers_of(client)
 
 
+def test_cli_gives_remote_tasks_a_plain_pwd(
+    client: Client,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A plan named ``../plan.yaml`` runs its remote tasks in the plan root without ``..``."""
+    (tmp_path / "plan.yaml").write_text("tasks:\n  - {id: p, run: 'echo \"$PWD\"'}\n")
+    (tmp_path / "sub").mkdir()
+    monkeypatch.chdir(tmp_path / "sub")
+    address = client.scheduler.address
+    args = ["run", "../plan.yaml", "--backend", "dask", "-q", "--scheduler-address", address]
+    code, _, err = cli(capsys, *args)
+    assert code == 0, err
+    (logs,) = (tmp_path / ".waveplan" / "runs").iterdir()
+    assert (logs / "p.1.log").read_text() == f"{tmp_path}\n"
+
+
 def test_cli_starts_a_local_cluster_without_an_address(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
