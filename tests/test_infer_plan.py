@@ -630,8 +630,9 @@ def test_every_kind_at_once_on_one_repository(tmp_path: Path) -> None:
 def test_tracked_files_in_build_and_dist_folders_are_read(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """In a git repository every file git lists is read, whatever its folder is called (a
-    package named ``build``); only waveplan's own ``.waveplan/`` is left out."""
+    """In a git repository every tracked file is read, whatever its folder is called (a
+    package named ``build``), but not waveplan's own ``.waveplan/``, nor untracked files in
+    the folders a walk leaves out (a virtual environment .gitignore forgot)."""
     repo = make_repo(
         tmp_path / "tracked",
         {
@@ -644,6 +645,9 @@ def test_tracked_files_in_build_and_dist_folders_are_read(
     )
     (repo / ".waveplan").mkdir()
     (repo / ".waveplan" / "stray.py").write_text("Y = 1\n", encoding="utf-8")
+    venv = repo / ".venv" / "lib" / "site-packages"
+    venv.mkdir(parents=True)  # untracked, and forgotten in .gitignore: not the project's
+    (venv / "mod.py").write_text("Z = 1\n", encoding="utf-8")
     plan = write_plan(
         repo,
         [

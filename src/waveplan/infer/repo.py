@@ -142,14 +142,22 @@ def _git_files(folder: Path) -> list[str] | None:
     inside = _git(folder, "rev-parse", "--is-inside-work-tree")
     if inside is None or inside.strip() != "true":
         return None
-    listed = _git(folder, "ls-files", "-z", "--cached", "--others", "--exclude-standard")
+    tracked = _git(folder, "ls-files", "-z", "--cached")
+    untracked = _git(folder, "ls-files", "-z", "--others", "--exclude-standard")
     deleted = _git(folder, "ls-files", "-z", "--deleted")
-    if listed is None:
+    if tracked is None or untracked is None:
         return None
     gone = set(deleted.split("\0")) if deleted else set()
-    # git already says what belongs to the project: a tracked build/ or dist/ folder is source
-    # like any other; only waveplan's own files are left out
-    return sorted({f for f in listed.split("\0") if f and f not in gone and not _ours(f)})
+    # git says what belongs to the project: a tracked build/ or dist/ folder is source like
+    # any other. Files nobody added are new source, or a virtual environment or build output
+    # that .gitignore forgot: those folders are left out as outside git.
+    new = (f for f in untracked.split("\0") if f and not _skipped(f))
+    return sorted({f for f in (*tracked.split("\0"), *new) if f and f not in gone and not _ours(f)})
+
+
+def _skipped(path: str) -> bool:
+    """Whether the path is in a folder that walking the folder leaves out."""
+    return any(d in _SKIP_DIRS or d.endswith(".egg-info") for d in path.split("/")[:-1])
 
 
 def _ours(path: str) -> bool:
@@ -160,7 +168,7 @@ def _ours(path: str) -> bool:
 def _walk(folder: Path) -> list[str]:
     found: list[str] = []
     for current, dirs, names in os.walk(folder):
-        dirs[:] = [d for d in dirs if d not in _SKIP_DIRS and not d.endswith(".egg-info")]
+        dirs[:] = [d for d in dirs if not _skipped(d + "/")]
         base = Path(current).relative_to(folder).as_posix()
         prefix = "" if base == "." else base + "/"
         found.extend(prefix + name for name in names)
