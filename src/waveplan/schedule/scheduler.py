@@ -13,7 +13,8 @@ Resources are held like locks while a task runs (conflicts are never dependency 
 - a node (file, directory, state name) held for WRITE excludes every hold on the node, on its
   ancestors and below it; READ excludes writers only. Holds below a node are tracked on each
   declared ancestor, so a check costs the node's depth.
-- a glob checks the precomputed nodes and globs it overlaps;
+- a glob overlaps precomputed nodes and globs; each point keeps a table of the overlapping
+  points that are held (updated as tasks start and end), so a check is one look;
 - a counted resource admits holds while their amounts fit its capacity;
 - at most ``workers`` tasks run at once.
 

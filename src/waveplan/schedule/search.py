@@ -305,8 +305,9 @@ def _lock_modes(instance: Instance) -> list[list[tuple[int, int]]]:
     """Per task, its lock families and its modes in each: ``(family, modes)``."""
     found: list[list[tuple[int, int]]] = [[] for _ in range(len(instance))]
     for f, family in enumerate(instance.families):
-        for task, bits in zip(family.tasks, family.modes, strict=False):
-            found[task].append((f, bits))
+        if family.modes:  # counted families and the workers have none
+            for task, bits in zip(family.tasks, family.modes, strict=True):
+                found[task].append((f, bits))
     return found
 
 
