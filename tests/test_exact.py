@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import itertools
 import json
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -436,3 +440,35 @@ def test_optimal_without_ortools_says_how_to_install_it(
         "ERROR: --optimal needs the 'ortools' package: install it with "
         "pip install 'waveplan[optimal]'\n"
     )
+
+
+def test_ctrl_c_during_the_solve_interrupts_the_command(tmp_path: Path) -> None:
+    """CP-SAT catches SIGINT itself and ends its search quietly: interrupted mid-solve, plan
+    went on as if the time limit had passed (exit 0, output written). Now it exits 130 and
+    writes nothing, as any interrupted command."""
+    out = tmp_path / "plan.json"
+    command = [
+        sys.executable,
+        "-m",
+        "waveplan",
+        "plan",
+        str(DATA / "j605_1.sm"),
+        "--optimal",
+        "--effort",
+        "fast",
+        "--time-limit",
+        "60",
+        "--format",
+        "json",
+        "-o",
+        str(out),
+    ]
+    began = time.monotonic()
+    process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
+    time.sleep(4.0)  # the fast search takes well under a second: CP-SAT is solving
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=30)
+    assert process.returncode == 130, err
+    assert "interrupted" in err
+    assert not out.exists()
+    assert time.monotonic() - began < 30

@@ -17,6 +17,7 @@ on the machine; the caller replays its schedule with the scheduler like any othe
 from __future__ import annotations
 
 import math
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -219,6 +220,35 @@ def incompatible_cliques(instance: Instance) -> list[list[int]]:
     return cliques
 
 
+def _solve_interruptibly(solver: Any, model: Any) -> Any:
+    """``solver.solve(model)``, with Ctrl-C stopping the search and raised as usual. CP-SAT
+    would catch SIGINT itself and end quietly, so a command interrupted during the solve
+    went on as if the time limit had passed (exit 0, output written). It solves in a thread
+    while the main thread, where Python handles signals, waits for it."""
+    solver.parameters.catch_sigint_signal = False
+    outcome: list[Any] = []
+    failure: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            outcome.append(solver.solve(model))
+        except BaseException as exc:  # handed to the waiting thread
+            failure.append(exc)
+
+    thread = threading.Thread(target=work, name="waveplan-cp-sat", daemon=True)
+    thread.start()
+    try:
+        while thread.is_alive():
+            thread.join(0.1)
+    except BaseException:
+        solver.stop_search()
+        thread.join()
+        raise
+    if failure:
+        raise failure[0]
+    return outcome[0]
+
+
 def solve(
     instance: Instance,
     *,
@@ -289,7 +319,7 @@ def solve(
         # before) left open at 10 s, each in 4-9 s.
         solver.parameters.subsolvers.extend(["default_lp", "no_lp"])
         solver.parameters.num_full_subsolvers = 2
-    status = solver.solve(model)
+    status = _solve_interruptibly(solver, model)
     bound = math.ceil(solver.best_objective_bound - 1e-6)
     if status == cp_model.OPTIMAL:
         found = ExactStatus.OPTIMAL
