@@ -396,6 +396,28 @@ def test_usage_errors_exit_two(tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert (code, err.count("\n")) == (2, 1)
 
 
+def test_a_mistyped_root_is_a_usage_error_not_a_new_folder(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--root names an existing folder: a typo ran the commands in a folder waveplan made."""
+    plan = write_plan(tmp_path, SMALL)
+    missing = tmp_path / "typo"
+    for command in (
+        ("run", str(plan)),
+        ("plan", str(plan)),
+        ("infer", str(plan)),
+        ("convert", str(plan)),
+        ("report",),
+        ("history",),
+        ("clean",),
+        ("check-merge", "a", "b"),
+    ):
+        code, _, err = cli(capsys, *command, "--root", str(missing))
+        assert (code, err.count("\n")) == (2, 1), command
+        assert "does not exist" in err
+    assert not missing.exists()
+
+
 def test_resume_without_an_earlier_run_exits_two(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from waveplan.cli.common import EXIT_FAILED, EXIT_OK, emit, format_option
+from waveplan.cli.common import EXIT_FAILED, EXIT_OK, FOLDER, emit, format_option
 from waveplan.errors import UserError
 from waveplan.run.git import Prediction, find_repository, predict_merge
 
@@ -35,7 +35,9 @@ def _line(prediction: Prediction) -> str:
     help="Also check each branch against this one (the integration branch).",
 )
 @format_option("text", "json")
-@click.option("--root", metavar="DIR", help="A folder of the repository (default: here).")
+@click.option(
+    "--root", metavar="DIR", type=FOLDER, help="A folder of the repository (default: here)."
+)
 def check_merge_command(
     branches: tuple[str, ...], into: str | None, fmt: str, root: str | None
 ) -> int:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from waveplan.cli.common import emit
+from waveplan.cli.common import FOLDER, emit
 from waveplan.errors import UserError
 from waveplan.history import HISTORY_FILE, History, state_dir
 from waveplan.model import RunStatus
@@ -18,7 +18,9 @@ __all__ = ["clean_command"]
 
 
 @click.command("clean")
-@click.option("--root", metavar="DIR", help="Plan root holding .waveplan/ (default: here).")
+@click.option(
+    "--root", metavar="DIR", type=FOLDER, help="Plan root holding .waveplan/ (default: here)."
+)
 @click.option("--run", "run_id", metavar="RUN_ID", help="Only this run (default: every run).")
 @click.option(
     "--all",

@@ -32,6 +32,9 @@ __all__ = [
     "terminal_style",
 ]
 
+FOLDER = click.Path(exists=True, file_okay=False)
+"""An existing folder (``--root``): a mistyped one is a usage error, not a new folder."""
+
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2

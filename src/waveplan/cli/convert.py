@@ -6,7 +6,7 @@ import json
 
 import click
 
-from waveplan.cli.common import emit
+from waveplan.cli.common import FOLDER, emit
 from waveplan.cli.sources import source_format, source_options
 from waveplan.errors import UserError
 from waveplan.graph import Graph
@@ -29,6 +29,7 @@ __all__ = ["convert_command"]
 @click.option(
     "--root",
     metavar="DIR",
+    type=FOLDER,
     help="Folder that task paths are relative to (default: the plan's project folder).",
 )
 def convert_command(

@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 
 import click
 
-from waveplan.cli.common import FloatRange, emit, format_option
+from waveplan.cli.common import FOLDER, FloatRange, emit, format_option
 from waveplan.cli.sources import source_format, source_options
 from waveplan.errors import UserError
 from waveplan.graph import Graph
@@ -90,6 +90,7 @@ def inferred(plan: Plan, kinds: str) -> Plan:
 @click.option(
     "--root",
     metavar="DIR",
+    type=FOLDER,
     help="Folder that task paths are relative to (default: the plan file's folder; for an "
     "imported plan, its project).",
 )

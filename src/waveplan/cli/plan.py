@@ -7,7 +7,7 @@ import dataclasses
 import click
 
 import waveplan.schedule.exact as exact_solver
-from waveplan.cli.common import Seconds, emit, format_option, terminal_style
+from waveplan.cli.common import FOLDER, Seconds, emit, format_option, terminal_style
 from waveplan.cli.infer import infer_option, inferred
 from waveplan.cli.learn import learn_option, learnt, plan_with_history
 from waveplan.cli.sources import source_format, source_options, targets_argument
@@ -40,6 +40,7 @@ EFFORTS = tuple(e.value for e in Effort)
 @click.option(
     "--root",
     metavar="DIR",
+    type=FOLDER,
     help="Folder that task paths are relative to (default: the plan file's folder; for an "
     "imported plan, its project).",
 )

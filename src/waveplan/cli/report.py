@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 from click.shell_completion import CompletionItem
 
-from waveplan.cli.common import emit, format_option, terminal_style
+from waveplan.cli.common import FOLDER, emit, format_option, terminal_style
 from waveplan.errors import UserError, WaveplanError
 from waveplan.history import HISTORY_FILE, History, state_dir
 from waveplan.render.history import attempts_json, attempts_text, runs_json, runs_text
@@ -51,7 +51,9 @@ def _complete_run_ids(
 @click.argument("run_id", required=False, metavar="[RUN_ID]", shell_complete=_complete_run_ids)
 @format_option("text", "json", "html")
 @click.option("-o", "--output", metavar="OUT", help="Write to OUT instead of standard output.")
-@click.option("--root", metavar="DIR", help="Plan root holding .waveplan/ (default: here).")
+@click.option(
+    "--root", metavar="DIR", type=FOLDER, help="Plan root holding .waveplan/ (default: here)."
+)
 def report_command(run_id: str | None, fmt: str, output: str | None, root: str | None) -> None:
     """Show the measured speedup of a run (default: the latest)."""
     with _open(root) as history:
@@ -79,7 +81,9 @@ def report_command(run_id: str | None, fmt: str, output: str | None, root: str |
     help="How many runs to list (with --task: how many of its latest attempts).",
 )
 @format_option("text", "json")
-@click.option("--root", metavar="DIR", help="Plan root holding .waveplan/ (default: here).")
+@click.option(
+    "--root", metavar="DIR", type=FOLDER, help="Plan root holding .waveplan/ (default: here)."
+)
 def history_command(task: str | None, limit: int, fmt: str, root: str | None) -> None:
     """List recorded runs, or the attempts of one task."""
     with _open(root) as history:

@@ -14,7 +14,7 @@ from types import FrameType
 import click
 
 from waveplan.cli.backend import check_backend_options, cluster_threads, dask_backend
-from waveplan.cli.common import Seconds, stdout_gone, terminal_style
+from waveplan.cli.common import FOLDER, Seconds, stdout_gone, terminal_style
 from waveplan.cli.isolate import isolate_choice, isolate_options
 from waveplan.cli.learn import learn_option, learnt, plan_with_history
 from waveplan.cli.sources import source_format, source_options, targets_argument
@@ -172,7 +172,10 @@ def _progress(width: int) -> Sink:
 )
 @click.option("-q", "--quiet", is_flag=True, help="No progress display and no report.")
 @click.option(
-    "--root", metavar="DIR", help="Folder that task paths are relative to and commands run in."
+    "--root",
+    metavar="DIR",
+    type=FOLDER,
+    help="Folder that task paths are relative to and commands run in.",
 )
 @click.option(
     "--backend",
