@@ -89,6 +89,24 @@ def test_output_file_gets_the_same_text_as_standard_output(
     assert target.read_text(encoding="utf-8") == printed
 
 
+def test_without_a_format_the_output_file_extension_picks_it(tmp_path: Path) -> None:
+    """``-o plan.html`` writes the page, ``.json`` JSON, ``.mmd`` mermaid (they wrote text into
+    files named so); ``--format`` wins over the extension, and other names get text."""
+    written = {}
+    for name in ("plan.html", "plan.JSON", "plan.mmd", "plan.md", "plan"):
+        target = tmp_path / name
+        assert main(["plan", str(SEED_EXAMPLE), "-o", str(target)]) == 0
+        written[name] = target.read_text(encoding="utf-8")
+    assert written["plan.html"].startswith("<!DOCTYPE html>")
+    assert json.loads(written["plan.JSON"])["tasks"] == 7
+    assert written["plan.mmd"].startswith("flowchart")
+    assert written["plan.md"] == written["plan"]
+    assert "Practical parallel" in written["plan"]
+    forced = tmp_path / "forced.html"
+    assert main(["plan", str(SEED_EXAMPLE), "--format", "text", "-o", str(forced)]) == 0
+    assert forced.read_text(encoding="utf-8") == written["plan"]
+
+
 def test_unknown_option_exits_two(capsys: pytest.CaptureFixture[str]) -> None:
     """An option the command does not have, or a bad option value, is a usage error: exit 2
     and one ERROR line on stderr, as every error (it was click's three-line usage text)."""

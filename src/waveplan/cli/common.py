@@ -9,7 +9,7 @@ import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -43,16 +43,40 @@ EXIT_INTERRUPTED = 130
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def format_option(*choices: str) -> Callable[[F], F]:
-    """``--format`` (as ``fmt``) with these choices; the first is the default."""
+_EXTENSIONS = {".json": "json", ".html": "html", ".htm": "html", ".mmd": "mermaid"}
+
+
+def format_option(*choices: str, from_output: bool = False) -> Callable[[F], F]:
+    """``--format`` (as ``fmt``) with these choices; the first is the default, or with
+    ``from_output`` the one ``-o OUT``'s extension names (see :func:`output_format`)."""
+    if not from_output:
+        return click.option(
+            "--format",
+            "fmt",
+            type=click.Choice(choices),
+            default=choices[0],
+            show_default=True,
+            help="Output format.",
+        )
+    named = sorted(e for e, f in _EXTENSIONS.items() if f in choices and e != ".htm")
     return click.option(
         "--format",
         "fmt",
         type=click.Choice(choices),
-        default=choices[0],
-        show_default=True,
-        help="Output format.",
+        help=f"Output format (default: as OUT ends, {', '.join(named)}; else {choices[0]}).",
     )
+
+
+def output_format(fmt: str | None, output: str | None, choices: Sequence[str]) -> str:
+    """The format asked for, else the one OUT's extension names (``-o plan.html`` writes
+    HTML, not text in a .html file), else the first choice."""
+    if fmt is not None:
+        return fmt
+    if output is not None:
+        named = _EXTENSIONS.get(Path(output).suffix.lower())
+        if named is not None and named in choices:
+            return named
+    return choices[0]
 
 
 if TYPE_CHECKING:

@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 
 import click
 
-from waveplan.cli.common import FOLDER, FloatRange, emit, format_option
+from waveplan.cli.common import FOLDER, FloatRange, emit, format_option, output_format
 from waveplan.cli.sources import source_format, source_options
 from waveplan.errors import UserError
 from waveplan.graph import Graph
@@ -117,7 +117,7 @@ def inferred(plan: Plan, kinds: str) -> Plan:
     metavar="N",
     help="Least number of such commits.",
 )
-@format_option("text", "json")
+@format_option("text", "json", from_output=True)
 @click.option("-o", "--output", metavar="OUT", help="Write to OUT instead of standard output.")
 @click.option("--no-cache", is_flag=True, help="Read every file again; write no cache.")
 def infer_command(
@@ -128,7 +128,7 @@ def infer_command(
     kinds: str,
     history_threshold: float,
     history_min_support: int,
-    fmt: str,
+    fmt: str | None,
     output: str | None,
     no_cache: bool,
     source: str | None,
@@ -143,4 +143,5 @@ def infer_command(
     Graph.from_plan(plan)  # an invalid plan is refused here as everywhere
     settings = HistorySettings(threshold=history_threshold, min_support=history_min_support)
     result = _run(plan, repo, chosen, settings, cache=not no_cache)
+    fmt = output_format(fmt, output, ("text", "json"))
     emit(inference_json(result) if fmt == "json" else inference_text(result), output)

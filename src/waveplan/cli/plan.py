@@ -7,7 +7,14 @@ import dataclasses
 import click
 
 import waveplan.schedule.exact as exact_solver
-from waveplan.cli.common import FOLDER, Seconds, emit, format_option, terminal_style
+from waveplan.cli.common import (
+    FOLDER,
+    Seconds,
+    emit,
+    format_option,
+    output_format,
+    terminal_style,
+)
 from waveplan.cli.infer import infer_option, inferred
 from waveplan.cli.learn import learn_option, learnt, plan_with_history
 from waveplan.cli.sources import source_format, source_options, targets_argument
@@ -35,7 +42,7 @@ EFFORTS = tuple(e.value for e in Effort)
 @click.argument("file", metavar="PATH", type=click.Path())
 @targets_argument
 @source_options
-@format_option(*FORMATS)
+@format_option(*FORMATS, from_output=True)
 @click.option("-o", "--output", metavar="OUT", help="Write to OUT instead of standard output.")
 @click.option(
     "--root",
@@ -82,7 +89,7 @@ def plan_command(
     *,
     file: str,
     targets: tuple[str, ...],
-    fmt: str,
+    fmt: str | None,
     output: str | None,
     root: str | None,
     workers: int | None,
@@ -133,6 +140,7 @@ def plan_command(
                 f"takes ({exact_solver.MAX_TASKS:,}); the schedule search's result is shown",
                 err=True,
             )
+        fmt = output_format(fmt, output, FORMATS)
         if fmt == "json":
             text = plan_json(analysis)
         elif fmt == "mermaid":

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 from click.shell_completion import CompletionItem
 
-from waveplan.cli.common import FOLDER, emit, format_option, terminal_style
+from waveplan.cli.common import FOLDER, emit, format_option, output_format, terminal_style
 from waveplan.errors import UserError, WaveplanError
 from waveplan.history import HISTORY_FILE, History, state_dir
 from waveplan.render.history import attempts_json, attempts_text, runs_json, runs_text
@@ -47,20 +47,26 @@ def _complete_run_ids(
     ]
 
 
+REPORT_FORMATS = ("text", "json", "html")
+
+
 @click.command("report")
 @click.argument("run_id", required=False, metavar="[RUN_ID]", shell_complete=_complete_run_ids)
-@format_option("text", "json", "html")
+@format_option(*REPORT_FORMATS, from_output=True)
 @click.option("-o", "--output", metavar="OUT", help="Write to OUT instead of standard output.")
 @click.option(
     "--root", metavar="DIR", type=FOLDER, help="Plan root holding .waveplan/ (default: here)."
 )
-def report_command(run_id: str | None, fmt: str, output: str | None, root: str | None) -> None:
+def report_command(
+    run_id: str | None, fmt: str | None, output: str | None, root: str | None
+) -> None:
     """Show the measured speedup of a run (default: the latest)."""
     with _open(root) as history:
         chosen = run_id or history.latest_run()
         if chosen is None:
             raise UserError("the history has no runs yet")
         report = measure(history.run_info(chosen))
+    fmt = output_format(fmt, output, REPORT_FORMATS)
     if fmt == "json":
         emit(report_json(report), output)
     elif fmt == "html":
