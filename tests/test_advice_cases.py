@@ -17,6 +17,8 @@ from waveplan.render.text import plan_text
 from waveplan.resources.index import ResourceIndex
 from waveplan.schedule import PlanAnalysis, analyse
 from waveplan.schedule.advice import REPLAN_EFFORT, Action, Advice, apply_advice, replan
+from waveplan.schedule.explain import delays
+from waveplan.schedule.scheduler import Policy
 from waveplan.schedule.simulate import simulate
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -212,6 +214,48 @@ def test_a_serialization_point_names_every_task_its_waits_involved() -> None:
     assert point.tasks == ("r1", "r2", "w")
     (delay,) = analysis.delays
     assert set(delay.holders) | {delay.task} == set(point.tasks)
+
+
+def test_a_wait_names_only_holders_that_conflict_with_it_for_some_time() -> None:
+    """docs only reads schema.sql: it waited 3 for regen, which writes it, not for snapshot,
+    which only reads it (as docs does) and takes no time; neither does the point name it."""
+    plan = parse_plan_text(
+        "tasks:\n"
+        "  - {id: prep, duration: 1}\n"
+        "  - {id: snapshot, duration: 0, depends: [prep], reads: [schema.sql]}\n"
+        "  - {id: regen, duration: 3, depends: [prep], files: [schema.sql]}\n"
+        "  - {id: docs, duration: 1, depends: [prep], reads: [schema.sql]}\n"
+        "  - {id: publish, duration: 5, depends: [snapshot]}\n"
+        "  - {id: after-regen, duration: 4, depends: [regen]}\n",
+        name="plan.yaml",
+    )
+    analysis = analyse(plan)
+    assert [(d.task, d.holders, d.duration) for d in analysis.delays] == [("docs", ("regen",), 3.0)]
+    assert [p.tasks for p in analysis.serialization] == [("docs", "regen")]
+    assert "docs waited 3 for schema.sql held by regen\n" in plan_text(analysis, width=200)
+
+
+def test_a_reader_held_back_behind_a_writer_is_not_said_to_wait_for_other_readers() -> None:
+    """r is planned after w, which waits for the reader long: r waits from 0 to 5, and only w
+    (which writes x) kept it waiting, though long read x during that time."""
+    plan = make_plan(
+        [
+            {"id": "long", "reads": ["x"], "duration": 3},
+            {"id": "r", "reads": ["x"], "duration": 1},
+            {"id": "w", "files": ["x"], "duration": 2},
+        ]
+    )
+    graph, index = Graph.from_plan(plan), ResourceIndex.build(plan)
+    long, r, w = (graph.index[t] for t in ("long", "r", "w"))
+    x = index.claims[w][0][0]
+    policy = Policy([2.0, 0.0, 1.0], after=[(), ((w, x),), ((long, x),)])
+    sim = simulate(graph, index, policy=policy)
+    assert (sim.start[long], sim.start[w], sim.start[r]) == (0.0, 3.0, 5.0)
+    explained = delays(graph, index, sim.waits, sim.start, sim.end)
+    assert [(d.task, d.holders, d.duration) for d in explained] == [
+        ("r", ("w",), 5.0),
+        ("w", ("long",), 3.0),
+    ]
 
 
 def test_a_folder_read_collides_with_the_files_written_below_it() -> None:

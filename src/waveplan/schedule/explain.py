@@ -72,12 +72,15 @@ MAX_HOLDERS = 8
 """Holders named in one explanation; more are counted."""
 _LOOK_BACK = 8
 
+Timeline = list[tuple[float, float, int]]
+"""The (start, end, task) of a point's claimants that held it for some time, by start."""
+
 
 def _holders_between(
-    timeline: list[tuple[float, float, int]], begin: float, finish: float, task: int
+    timeline: Timeline, begin: float, finish: float, task: int
 ) -> tuple[list[int], int]:
-    """Tasks on a point's timeline (sorted by start) that held it during ``[begin, finish)``:
-    the first ones, and how many more. Bisection keeps this cheap on a hot file."""
+    """Tasks on a point's timeline that held it during ``[begin, finish)``: the first ones,
+    and how many more. Bisection keeps this cheap on a hot file."""
     first = bisect.bisect_left(timeline, (begin, -math.inf, -1))
     stop = bisect.bisect_left(timeline, (finish, -math.inf, -1))
     earlier = [
@@ -92,17 +95,48 @@ def _holders_between(
 
 def _timelines(
     index: ResourceIndex, points: set[int], start: Sequence[float], end: Sequence[float]
-) -> dict[int, list[tuple[float, float, int]]]:
-    """Per lock point of ``points``, the (start, end, task) of its claimants, by start."""
+) -> tuple[dict[int, Timeline], set[int]]:
+    """Per lock point of ``points``, the timeline of its claimants, and the points some of
+    them hold without writing. A task that took no time is on no timeline: it never held
+    anything while another waited."""
     wanted = {point for point in points if point >= 0}
-    claimants: dict[int, list[tuple[float, float, int]]] = {}
+    claimants: dict[int, Timeline] = {}
+    read: set[int] = set()
     for task, claims in enumerate(index.claims):
-        for point, _, _ in claims:
-            if point in wanted:
+        for point, mode, _ in claims:
+            if point in wanted and end[task] > start[task]:
                 claimants.setdefault(point, []).append((start[task], end[task], task))
+                if mode != WRITE:
+                    read.add(point)
     for timeline in claimants.values():
         timeline.sort()
-    return claimants
+    return claimants, read
+
+
+def _overlap(index: ResourceIndex, a: int, b: int) -> bool:
+    """Whether two lock points of the index overlap (a point overlaps itself)."""
+    if a == b:
+        return True
+    kinds = index.kinds
+    if kinds[a] is PointKind.COUNTED or kinds[b] is PointKind.COUNTED:
+        return False
+    if kinds[b] is PointKind.GLOB:
+        a, b = b, a
+    if kinds[a] is PointKind.GLOB:
+        return b in index.glob_globs[a] if kinds[b] is PointKind.GLOB else b in index.glob_nodes[a]
+    return a in index.ancestors[b] or b in index.ancestors[a]
+
+
+def _writes(index: ResourceIndex, task: int, point: int) -> bool:
+    """Whether ``task`` writes ``point`` itself."""
+    return any(own == point and mode == WRITE for own, mode, _ in index.claims[task])
+
+
+def _writes_over(index: ResourceIndex, task: int, point: int) -> bool:
+    """Whether ``task`` writes something that overlaps ``point``: then every holder of the
+    point kept it waiting, else (it only reads there) only the point's writers did."""
+    written = [own for own, mode, _ in index.claims[task] if mode == WRITE]
+    return point in written or any(_overlap(index, own, point) for own in written)
 
 
 def delays(
@@ -115,21 +149,36 @@ def delays(
     """Per task, its waits merged by resource, in task order then time order.
 
     With the schedule (``start``, ``end``), the holders named are every task that held the
-    resource while the task waited on it, in the order they held it; without, the holder met
-    when each wait began.
+    resource in a way that conflicts with the task's own access (for a task that only reads
+    there, its writers) for some time while the task waited on it, in the order they held it;
+    without, the holder met when each wait began.
     """
     spans: dict[tuple[int, int], list[tuple[float, float, int | None]]] = {}
     for wait in sorted(waits, key=lambda w: (w.task, w.start)):
         spans.setdefault((wait.task, wait.point), []).append((wait.start, wait.end, wait.holder))
-    claimants: dict[int, list[tuple[float, float, int]]] = {}
+    claimants: dict[int, Timeline] | None = None
+    read: set[int] = set()
     if start is not None and end is not None:
-        claimants = _timelines(index, {point for _, point in spans}, start, end)
+        claimants, read = _timelines(index, {point for _, point in spans}, start, end)
+    writers: dict[int, Timeline] = {}
     ids = graph.ids
+    counted = PointKind.COUNTED
     found = []
     for (task, point), stretches in spans.items():
         holders: list[int] = []
         more = 0
-        held_by = claimants.get(point)
+        held_by: Timeline | None = None
+        if claimants is not None and point >= 0:
+            held_by = claimants.get(point, [])
+            reader = (
+                point in read
+                and index.kinds[point] is not counted
+                and not _writes_over(index, task, point)
+            )
+            if reader:  # it only reads there: only the point's writers kept it waiting
+                if point not in writers:
+                    writers[point] = [h for h in held_by if _writes(index, h[2], point)]
+                held_by = writers[point]
         for begin, finish, first in stretches:
             if held_by is None:
                 candidates = [] if first is None or first < 0 else [first]
