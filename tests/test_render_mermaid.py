@@ -107,6 +107,18 @@ def test_a_resource_shared_by_k_tasks_is_a_chain_of_k_minus_one_links(tmp_path: 
     assert text.count('-.-|"src/hot.py"|') == 11
 
 
+def test_a_conservative_conflict_is_marked(tmp_path: Path) -> None:
+    """*.py and test_* may overlap (waveplan cannot tell): their links say conservative, as
+    the other outputs do, in the detailed drawing and in the large plans' notes."""
+    plan = 'tasks:\n  - {id: a, duration: 2, files: ["*.py"]}\n  - {id: b, files: ["test_*"]}\n'
+    text = mermaid_of(write(tmp_path, plan))
+    links = re.findall(r'^\s*P\d+ -\.-\|"([^"]*)"\| P\d+$', text, re.MULTILINE)
+    assert links == ["*.py (conservative)", "test_* (conservative)"]
+    many = "".join(f"  - {{id: t{i:03}, files: [src/m{i}.py]}}\n" for i in range(DETAIL_LIMIT))
+    text = mermaid_of(write(tmp_path, plan + many))
+    assert "test_* (conservative): 2 tasks conflict" in text
+
+
 def test_labels_are_escaped(tmp_path: Path) -> None:
     """Quotes, angle brackets, ampersands and ``#`` (Mermaid's character codes) in titles
     cannot break the label."""

@@ -2,15 +2,17 @@
 
 The *theoretical* view draws the dependency waves as subgraphs with dependency arrows; the
 *practical* view draws the practical waves with each conflict as a dotted link labelled with
-the resource. A resource shared by k tasks is drawn as a chain of k - 1 links, never as k
-squared. Tasks the plan marks done (finished before waveplan saw it) are drawn greyed and
-dashed, with "(done)" after their title. Beyond ``DETAIL_LIMIT`` tasks each wave is drawn as one
-node with its size.
+the resource, marked ``(conservative)`` when the overlap was assumed and ``(inferred)`` when
+only inferred accesses cause it. A resource shared by k tasks is drawn as a chain of k - 1
+links, never as k squared. Tasks the plan marks done (finished before waveplan saw it) are drawn
+greyed and dashed, with "(done)" after their title. Beyond ``DETAIL_LIMIT`` tasks each wave is
+drawn as one node with its size.
 """
 
 from __future__ import annotations
 
 from waveplan.schedule.analysis import PlanAnalysis
+from waveplan.schedule.explain import ConflictGroup
 
 __all__ = ["DETAIL_LIMIT", "plan_mermaid"]
 
@@ -30,6 +32,17 @@ def _label(text: str) -> str:
         .replace(">", "#gt;")
         .replace("\n", " ")
     )
+
+
+def _conflict_name(group: ConflictGroup, inferred: frozenset[str]) -> str:
+    """The resource of a conflict, marked ``(conservative)`` when its overlap was assumed
+    (patterns that may overlap) and ``(inferred)`` when only inferred accesses cause it."""
+    name = group.resource
+    if group.conservative:
+        name += " (conservative)"
+    if group.resource in inferred:
+        name += " (inferred)"
+    return name
 
 
 def plan_mermaid(analysis: PlanAnalysis) -> str:
@@ -69,7 +82,7 @@ def plan_mermaid(analysis: PlanAnalysis) -> str:
     links = 0
     inferred = analysis.inferred.conflicts if analysis.inferred is not None else frozenset()
     for group in analysis.conflicts:
-        label = _label(group.resource + (" (inferred)" if group.resource in inferred else ""))
+        label = _label(_conflict_name(group, inferred))
         for a, b in zip(group.tasks, group.tasks[1:], strict=False):
             if links >= MAX_CONFLICT_LINKS:
                 break
@@ -99,6 +112,8 @@ def _summary(analysis: PlanAnalysis) -> list[str]:
         lines.extend(f"    {prefix}{w} --> {prefix}{w + 1}" for w in range(1, len(shown)))
         lines.append("  end")
     busiest = sorted(analysis.conflicts, key=lambda c: (-len(c.tasks), c.resource))[:10]
+    inferred = analysis.inferred.conflicts if analysis.inferred is not None else frozenset()
     for n, group in enumerate(busiest):
-        lines.append(f'  C{n}["{_label(group.resource)}: {len(group.tasks):,} tasks conflict"]')
+        name = _label(_conflict_name(group, inferred))
+        lines.append(f'  C{n}["{name}: {len(group.tasks):,} tasks conflict"]')
     return lines
