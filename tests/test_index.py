@@ -305,6 +305,30 @@ def test_exact_conflicts_are_not_marked_conservative() -> None:
     assert not any(w["conservative"] for w in data["waits"])
 
 
+@pytest.mark.parametrize(
+    ("other", "expected"),
+    [
+        ("app/", True),
+        ("app/[slug]/", True),
+        ("app/[slug]", True),
+        ("app/[slug]/page.tsx/", True),
+        ("app/*/page.tsx", True),
+        ("app/**/*.tsx", True),
+        ("app/[id]/page.tsx", True),  # conservative: two classes, as globs
+        ("app/s/page.tsx", True),  # what [slug] matches, as a glob
+        ("app/x/page.tsx", False),
+        ("lib/", False),
+    ],
+)
+def test_a_bracket_path_overlaps_what_its_literal_path_and_its_glob_overlap(
+    other: str, expected: bool
+) -> None:
+    """A Next.js route such as app/[slug]/page.tsx is a glob point when planning; it still
+    overlaps every key that covers the route's own file or lies under it, so reading it as the
+    literal file it also names (as a run's footprint does) misses no conflict."""
+    assert files("app/[slug]/page.tsx", other) is expected
+
+
 def test_unclosed_bracket_against_another_glob_does_not_crash() -> None:
     """``[draft`` (a literal '[' for fnmatch) compared with another wild segment is decided."""
     plan = build((FILE, "notes/[draft"), (FILE, "notes/*x"))

@@ -30,11 +30,18 @@ from waveplan.run.worktree import Footprints
         ("src/*/", "src/pkg/mod.py", True),
         ("docs/[ab].md", "docs/b.md", True),
         ("docs/[ab].md", "docs/c.md", False),
+        ("app/[slug]/page.tsx", "app/[slug]/page.tsx", True),
+        ("app/[slug]/", "app/[slug]/page.tsx", True),
+        ("app/[slug]", "app/[slug]/page.tsx", True),
+        ("app/[slug]/page.tsx", "app/s/page.tsx", True),
+        ("app/[slug]", "app/[slug]x/page.tsx", False),
+        ("app/[slug]/page.tsx", "app/[id]/page.tsx", False),
     ],
 )
 def test_covers_follows_the_overlap_rules(key: str, path: str, covered: bool) -> None:
     """A path covers itself and what is under it; a glob what it matches and what is under a
-    match; ``*`` stays within one segment, ``**`` crosses them."""
+    match; ``*`` stays within one segment, ``**`` crosses them; a key with brackets (a Next.js
+    route) covers itself, literally, as well as what it matches."""
     assert covers(key, path) is covered
 
 
@@ -57,3 +64,23 @@ tasks:
     assert footprints.undeclared("t3", observed) == ("src/shared.ts", "README.md")
     assert footprints.overlapping("t3", "src/shared.ts") == ("t4", "t5")
     assert footprints.overlapping("t3", "README.md") == ()
+
+
+def test_a_declared_bracket_path_covers_the_file_of_that_name() -> None:
+    """A task declaring the Next.js route app/[slug]/page.tsx and changing it wrote nothing
+    undeclared (the key was only read as a glob, whose [slug] matches one letter); another
+    task declaring it overlaps the change."""
+    plan = parse_plan_text(
+        """
+tasks:
+  - {id: page, files: ["app/[slug]/page.tsx"]}
+  - {id: layout, reads: ["app/[slug]/"]}
+""",
+        name="plan.yaml",
+        root=".",
+    )
+    footprints = Footprints(plan)
+    observed = ("app/[slug]/page.tsx", "app/[slug]/layout.tsx")
+    assert footprints.undeclared("page", observed) == ("app/[slug]/layout.tsx",)
+    assert footprints.overlapping("page", "app/[slug]/layout.tsx") == ("layout",)
+    assert footprints.overlapping("layout", "app/[slug]/page.tsx") == ("page",)

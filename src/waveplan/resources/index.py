@@ -417,13 +417,18 @@ def covers(key: str, path: str) -> bool:
     """Whether the normalised path key (a path, directory or glob) covers the concrete ``path``.
 
     The overlap rules of the index, for one concrete path: a path or directory covers itself
-    and everything under it; a glob covers what it matches and everything under a match.
+    and everything under it; a glob covers what it matches and everything under a match. A key
+    with glob characters also covers itself, literally, and what is under it: ``[slug]`` in a
+    Next.js route ``app/[slug]/page.tsx`` is a folder's name as much as a character class (the
+    index, which reads it as a glob, overlaps everything the literal path overlaps).
     """
     if key == ROOT_DIR:
         return True
+    base = key.rstrip("/")
+    if path == base or path.startswith(base + "/"):
+        return True
     if not is_glob(key):
-        base = key.rstrip("/")
-        return path == base or path.startswith(base + "/")
+        return False
     pattern = tuple(s for s in key.rstrip("/").split("/") if s)
     states = _closure(pattern, frozenset({0}))
     for segment in path.split("/"):
