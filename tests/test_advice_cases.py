@@ -273,3 +273,31 @@ def test_a_folder_read_collides_with_the_files_written_below_it() -> None:
         ("t0", "t1", "t2"),
         ("t0", "t1", "t2"),
     )
+
+
+# --- a writer that also declares reading the file ------------------------------------------------
+
+
+def test_a_split_leaves_a_writer_that_declares_reading_the_file_on_the_whole_file() -> None:
+    """add-auth writes src/api.py and declares reading it: after a split it edits its own part
+    but still reads the whole file, so it still waits for the other writers' parts. With two
+    writers the split gains nothing (it promised 2); with three it gives 4, not 2, and
+    replanning the changed plan agrees."""
+    auth = {
+        "id": "add-auth",
+        "duration": 2,
+        "files": ["src/api.py"],
+        "reads": ["src/api.py", "src/models.py"],
+    }
+    route = {"id": "add-route", "duration": 2, "files": ["src/api.py"]}
+    plan = make_plan([route, auth])
+    analysis = analyse(plan)
+    assert analysis.practical == 4.0
+    assert advised(analysis) == []
+    plan = make_plan([route, auth, {"id": "add-log", "duration": 2, "files": ["src/api.py"]}])
+    analysis = analyse(plan)
+    assert analysis.practical == 6.0
+    split = [a for a in analysis.advice if a.action is Action.SPLIT]
+    assert [(a.resource, a.makespan) for a in split] == [("src/api.py", 4.0)]
+    for advice in analysis.advice:
+        assert replanned(plan, advice) == advice.makespan

@@ -13,6 +13,7 @@ from waveplan.cli import main
 from waveplan.errors import CycleError, PlanError, PlanSyntaxError, PlanValidationError
 from waveplan.load import Format, load_plan, parse_plan_text, yamltext
 from waveplan.model import Access, DurationSource, Mode, Plan, ResourceKind
+from waveplan.resources.index import READ, WRITE, ResourceIndex
 
 CORPUS = Path(__file__).parent / "corpus"
 INVALID = CORPUS / "invalid"
@@ -313,8 +314,9 @@ def test_duplicate_dependencies_are_deduplicated() -> None:
     assert plan.task("c").depends == ("b", "1")
 
 
-def test_read_of_a_written_key_is_dropped() -> None:
-    """Reading what the task also writes adds nothing; repeated spellings of a path count once."""
+def test_read_of_a_written_key_is_kept_and_repeats_count_once() -> None:
+    """Repeated spellings of a path count once; a read of what the task also writes is kept
+    (a split of the file leaves the task reading the whole), though it is held as a write."""
     plan = _parse(
         "tasks:\n  - id: a\n    files: [src/a.py, ./src/a.py]\n"
         "    reads: [src/lib/../a.py, src/b.py, src/b.py]\n"
@@ -322,10 +324,19 @@ def test_read_of_a_written_key_is_dropped() -> None:
     )
     assert plan.task("a").accesses == (
         Access(ResourceKind.FILE, "src/a.py", Mode.WRITE),
+        Access(ResourceKind.FILE, "src/a.py", Mode.READ),
         Access(ResourceKind.FILE, "src/b.py", Mode.READ),
         Access(ResourceKind.STATE, "db", Mode.WRITE),
+        Access(ResourceKind.STATE, "db", Mode.READ),
         Access(ResourceKind.STATE, "db.users", Mode.READ),
     )
+    index = ResourceIndex.build(plan)
+    assert [(index.names[p], mode) for p, mode, _ in index.claims[0]] == [
+        ("src/a.py", WRITE),
+        ("src/b.py", READ),
+        ("state:db", WRITE),
+        ("state:db.users", READ),
+    ]
 
 
 def test_same_name_in_different_kinds_is_kept_apart() -> None:

@@ -116,6 +116,20 @@ def test_learnt_and_inferred_accesses_do_not_change_the_task_for_resume() -> Non
     assert definition_hash(declared) != definition_hash(task)
 
 
+def test_a_read_of_a_written_file_keeps_the_task_for_resume() -> None:
+    """The loader now keeps a read of a key the task also writes (it dropped it): the task's
+    definition is the one earlier waveplans recorded, so a resume does not run it again."""
+
+    def task(text: str) -> Task:
+        return parse_plan_text(f"tasks:\n  - {text}\n", name="p.yaml", root=".").tasks[0]
+
+    both = task("{id: a, run: x, files: [a.py], reads: [a.py, b.py]}")
+    assert len(both.accesses) == 3
+    assert definition_hash(both) == definition_hash(
+        task("{id: a, run: x, files: [a.py], reads: [b.py]}")
+    )
+
+
 def test_local_executor_gives_a_large_stdin_without_blocking(tmp_path: Path) -> None:
     """Standard input far larger than a pipe's buffer reaches the command whole, also when
     the command reads none of it."""

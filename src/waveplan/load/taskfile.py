@@ -559,17 +559,15 @@ def _list_field(
 
 
 def _dedupe(accesses: list[Access]) -> tuple[Access, ...]:
-    """Drop repeated accesses; a write of a key makes a read of the same key redundant."""
+    """Drop repeated accesses. A read of a key the task also writes is kept: planning holds
+    the key for writing anyway, but a split of the file leaves the task reading the whole."""
     if len(accesses) < 2 or len({a.key for a in accesses}) == len(accesses):
         return tuple(accesses)
-    written = {(a.kind, a.key) for a in accesses if a.mode is Mode.WRITE}
     seen: set[tuple[ResourceKind, str, Mode]] = set()
     kept: list[Access] = []
     for access in accesses:
         marker = (access.kind, access.key, access.mode)
         if marker in seen:
-            continue
-        if access.mode is Mode.READ and (access.kind, access.key) in written:
             continue
         seen.add(marker)
         kept.append(access)

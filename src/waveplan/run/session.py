@@ -40,7 +40,7 @@ from waveplan.history import (
     plan_file_key,
     state_dir,
 )
-from waveplan.model import Isolation, Origin, Plan, RunStatus, Task, TaskStatus
+from waveplan.model import Isolation, Mode, Origin, Plan, RunStatus, Task, TaskStatus
 from waveplan.render.taskfile import taskfile_json
 from waveplan.resources.index import ResourceIndex
 from waveplan.run.agent import AGENT_CMD_ENV
@@ -94,14 +94,17 @@ def definition_hash(task: Task) -> str:
     """What makes a task the same task for ``--resume``: its command or agent prompt,
     dependencies, declared accesses, retries, timeout and done mark (not its title or duration
     estimate, nor the accesses ``--infer`` or ``--learn`` add: they come from the code and the
-    runs, which the run itself changes)."""
+    runs, which the run itself changes). A read of a key the task also writes is left out, as
+    the loader once dropped it, so the hashes of earlier runs stay valid."""
+    declared = [a for a in task.accesses if a.origin is Origin.DECLARED]
+    written = {(a.kind, a.key) for a in declared if a.mode is Mode.WRITE}
     data: list[object] = [
         task.run,
         list(task.depends),
         sorted(
             (a.kind.value, a.key, a.mode.value, a.amount)
-            for a in task.accesses
-            if a.origin is Origin.DECLARED
+            for a in declared
+            if a.mode is not Mode.READ or (a.kind, a.key) not in written
         ),
         task.retries,
         task.timeout,

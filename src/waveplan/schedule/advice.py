@@ -4,7 +4,8 @@ Every advice is a concrete change to the plan (:func:`apply_advice`), and its ma
 replanning the changed plan gives, so the figure is achievable by construction:
 
 - **split** a hot file or pattern: each writer edits its own piece (``src/x.ts/@t2``), so the
-  writers stop conflicting with each other; readers still read the whole file. When other
+  writers stop conflicting with each other; readers still read the whole file (a writer that
+  declares reading it too is one of them). When other
   resources serialize the same tasks at the same time, they are separated together;
 - **isolate** a shared state or test resource: each task gets its own copy (a per-task
   database, port or fixture);
@@ -105,7 +106,8 @@ def piece_key(kind: ResourceKind, key: str, task_id: str) -> str:
 
 def _separate(plan: Plan, keys: Iterable[tuple[ResourceKind, str]]) -> Plan:
     """Give each task its own piece of the resources: for files only writes move to a piece
-    (readers keep reading the whole file); for state and test resources every access does."""
+    (readers keep reading the whole file, and so does a writer that declares reading it too);
+    for state and test resources every access does."""
     wanted = set(keys)
     changed: list[Task] = []
     for task in plan.tasks:
@@ -235,6 +237,7 @@ class AdviceContext:
     replans: int
     estimate: int
     _covering: set[int] | None = None
+    _read: set[tuple[ResourceKind, str]] | None = None
 
     def covering(self) -> set[int]:
         """Points that are ancestors of a declared point (they cover something declared)."""
@@ -247,6 +250,18 @@ class AdviceContext:
                 for a in chain
             }
         return self._covering
+
+    def read_keys(self) -> set[tuple[ResourceKind, str]]:
+        """The keys some task declares reading (also those it writes, which its claims
+        merge into a write)."""
+        if self._read is None:
+            self._read = {
+                (a.kind, a.key)
+                for task in self.plan.tasks
+                for a in task.accesses
+                if a.mode is Mode.READ
+            }
+        return self._read
 
     def spend(self) -> bool:
         """Take one replan from the budget; False when it is exhausted."""
@@ -278,8 +293,9 @@ def _writers(index: ResourceIndex, graph: Graph, points: Sequence[int]) -> tuple
 def _standalone(ctx: AdviceContext, points: Sequence[int]) -> bool:
     """True when giving each task its own piece of these points removes every conflict on
     them, exactly as ignoring them would: plain nodes that no other declared point overlaps
-    (no declared ancestor or descendant, no glob) and, for files, used by writers only (a
-    split leaves readers on the whole file)."""
+    (no declared ancestor or descendant, no glob) and, for files, read by no task (a split
+    leaves readers on the whole file, writers that also declare reading it included, whose
+    read the claims merge into their write)."""
     index = ctx.index
     for point in points:
         if index.kinds[point] is not PointKind.NODE or index.node_globs[point]:
@@ -288,12 +304,10 @@ def _standalone(ctx: AdviceContext, points: Sequence[int]) -> bool:
             return False
         if point in ctx.covering():
             return False
-    files = {p for p in points if index.resource_kinds[p] is ResourceKind.FILE}
-    if files:
-        for claims in index.claims:
-            if any(p in files and mode != WRITE for p, mode, _ in claims):
-                return False
-    return True
+    files = (
+        key for p in points if index.resource_kinds[p] is ResourceKind.FILE for key in index.keys[p]
+    )
+    return ctx.read_keys().isdisjoint(files)
 
 
 def evaluate_group(
