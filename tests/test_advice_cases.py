@@ -301,3 +301,63 @@ def test_a_split_leaves_a_writer_that_declares_reading_the_file_on_the_whole_fil
     assert [(a.resource, a.makespan) for a in split] == [("src/api.py", 4.0)]
     for advice in analysis.advice:
         assert replanned(plan, advice) == advice.makespan
+
+
+# --- a folder or glob writer blocked by several holders ------------------------------------------
+
+FEATURES = [
+    {"id": "feature-a", "duration": 3, "files": ["src/app/a.py"]},
+    {"id": "feature-b", "duration": 3, "files": ["src/app/b.py"]},
+]
+
+
+@pytest.mark.parametrize("wide", ["src/**/*.py", "src/app/*.py", "src/"])
+def test_a_folder_or_glob_writer_waits_for_every_holder_in_it(wide: str) -> None:
+    """rename-logger writes every file under src/ while feature-a and feature-b hold two of
+    them: its wait names both and is about what it declared, which costs 2 (ignoring one of
+    the files gained nothing, so the point cost 0 and nothing was advised); splitting it
+    gives 3, as replanning the changed plan does."""
+    plan = make_plan([*FEATURES, {"id": "rename-logger", "duration": 2, "files": [wide]}])
+    analysis = analyse(plan)
+    assert analysis.practical == 5.0
+    assert [(d.task, d.resource, d.holders) for d in analysis.delays] == [
+        ("rename-logger", wide, ("feature-a", "feature-b"))
+    ]
+    (point,) = analysis.serialization
+    assert (point.resource, point.tasks, point.wait, point.cost) == (
+        wide,
+        ("feature-a", "feature-b", "rename-logger"),
+        3.0,
+        2.0,
+    )
+    assert advised(analysis) == [(Action.SPLIT, wide, 3.0)]
+    assert replanned(plan, analysis.advice[0]) == 3.0
+    text = plan_text(analysis, width=200)
+    assert f"rename-logger waited 3 for {wide} held by feature-a, feature-b" in text
+    assert f"Split {wide} so that rename-logger edits a part of its own" in text
+
+
+def test_two_writers_of_a_deep_glob_split_it_into_parts_of_their_own() -> None:
+    """Each writer of src/**/*.py gets a part no other can reach (the pattern's ** used to
+    reach into the other's part, so the split gained nothing and was not advised)."""
+    wide = {"duration": 2, "files": ["src/**/*.py"]}
+    plan = make_plan([{"id": "x", **wide}, {"id": "y", **wide}])
+    analysis = analyse(plan)
+    assert analysis.practical == 4.0
+    assert advised(analysis) == [(Action.SPLIT, "src/**/*.py", 2.0)]
+    assert replanned(plan, analysis.advice[0]) == 2.0
+
+
+def test_a_file_under_a_read_folder_and_a_read_glob_waits_for_both() -> None:
+    """fix writes src/util.py while docs reads src/ and lint reads **/*.py: both block it, so
+    they are one point, which costs 2 (ignoring either alone gains nothing; it cost 0)."""
+    plan = make_plan(
+        [
+            {"id": "docs", "duration": 3, "reads": ["src/"]},
+            {"id": "lint", "duration": 3, "reads": ["**/*.py"]},
+            {"id": "fix", "duration": 2, "files": ["src/util.py"]},
+        ]
+    )
+    analysis = analyse(plan)
+    assert analysis.practical == 5.0
+    assert costs(analysis) == {"**/*.py + src/": 2.0}

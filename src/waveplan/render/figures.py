@@ -121,6 +121,8 @@ def advice_sentence(advice: Advice, fmt: Callable[[float], str] = fmt_time) -> s
     """What to do, in one sentence (without the resulting makespan); ``fmt`` writes the
     plan's times (:func:`time_format`)."""
     if advice.action is Action.SPLIT:
+        if len(advice.tasks) == 1:  # a folder or pattern over files other tasks write
+            return f"Split {advice.resource} so that {advice.tasks[0]} edits a part of its own"
         return f"Split {advice.resource} so that {_tasks(advice.tasks)} edit separate parts"
     if advice.action is Action.ISOLATE:
         return f"Give each task its own {advice.resource} (per-task copy, port or fixture)"

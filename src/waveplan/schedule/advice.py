@@ -3,10 +3,10 @@
 Every advice is a concrete change to the plan (:func:`apply_advice`), and its makespan is what
 replanning the changed plan gives, so the figure is achievable by construction:
 
-- **split** a hot file or pattern: each writer edits its own piece (``src/x.ts/@t2``), so the
-  writers stop conflicting with each other; readers still read the whole file (a writer that
-  declares reading it too is one of them). When other
-  resources serialize the same tasks at the same time, they are separated together;
+- **split** a hot file or pattern: each writer edits its own piece (``src/x.ts/@t2``, see
+  :func:`piece_key`), so the writers stop conflicting with each other; readers still read the
+  whole file (a writer that declares reading it too is one of them). When other resources
+  serialize the same tasks at the same time, they are separated together;
 - **isolate** a shared state or test resource: each task gets its own copy (a per-task
   database, port or fixture);
 - **extract** the shared part of a file into its own earlier task, which the writers then
@@ -93,14 +93,34 @@ class Advice:
 
 
 def piece_key(kind: ResourceKind, key: str, task_id: str) -> str:
-    """The key of one task's own piece of a resource (a sub-resource only it uses)."""
+    """The key of one task's own piece of a resource (a sub-resource only it uses).
+
+    A folder's piece is a new folder in it (``src/@t/``), a file's a part of it
+    (``src/a.py/@t``). A glob's piece is what the glob matches and no other piece can:
+    ``src/@t/*.py`` for ``src/**/*.py``, ``src/@t@*.py`` for ``src/*.py`` (ids never hold an
+    ``@``). Putting it under each match instead (``src/**/*.py/@t``) would reach into the
+    other pieces and files under src/, since ``**`` and ``*`` cross into every folder.
+    """
     if kind is ResourceKind.STATE:
         return f"{key}.@{task_id}"
     if kind is ResourceKind.TEST and is_named_test_resource(key):
         return f"{key}@{task_id}"
     if key == ROOT_DIR:
         return f"@{task_id}/"
-    suffix = "/" if key.endswith("/") and not is_glob(key) else ""
+    if is_glob(key):
+        segments = key.split("/")
+        for n, segment in enumerate(segments):
+            if segment == "**":
+                segments[n] = f"@{task_id}"
+                return "/".join(segments)
+            star = segment.find("*")
+            if star >= 0 and "[" not in segment[:star]:
+                segments[n] = f"{segment[:star]}@{task_id}@{segment[star:]}"
+                return "/".join(segments)
+            if "?" in segment or "[" in segment:
+                break  # no room for a piece of its own: under each match, then
+        return f"{key.rstrip('/')}/@{task_id}"
+    suffix = "/" if key.endswith("/") else ""
     return f"{key.rstrip('/')}/@{task_id}{suffix}"
 
 

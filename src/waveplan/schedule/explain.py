@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from waveplan.graph import Graph, reaches
-from waveplan.resources.index import WRITE, PointKind, ResourceIndex
+from waveplan.resources.index import WRITE, PointKind, ResourceIndex, covers
 from waveplan.schedule.scheduler import BARRIER, WORKERS, Wait
 
 __all__ = [
@@ -139,6 +139,81 @@ def _writes_over(index: ResourceIndex, task: int, point: int) -> bool:
     return point in written or any(_overlap(index, own, point) for own in written)
 
 
+def _wide(index: ResourceIndex) -> set[int]:
+    """The points a wait may be about instead of the point waited on (see :func:`_through`):
+    globs, and declared folders above another declared point."""
+    declared = [p for p, flag in enumerate(index.declared) if flag]
+    ancestors = index.ancestors
+    above = set(itertools.chain.from_iterable(map(ancestors.__getitem__, declared)))
+    wide = {p for p in above if index.declared[p]}
+    wide.update(p for p in declared if index.kinds[p] is PointKind.GLOB)
+    return wide
+
+
+def _inside(index: ResourceIndex, wide: int, point: int) -> bool:
+    """Whether the node ``point`` lies in the folder or glob ``wide``: under the folder, or
+    at or under a path the glob matches."""
+    if index.kinds[point] is not PointKind.NODE:
+        return False
+    if index.kinds[wide] is PointKind.NODE:
+        return wide in index.ancestors[point]
+    path = index.keys[point][0][1].rstrip("/")
+    return any(covers(key, path) for _, key in index.keys[wide])
+
+
+def _through(index: ResourceIndex, wide: set[int], task: int, point: int) -> int:
+    """What a wait of ``task`` on ``point`` is about: the task's own folder or glob when the
+    point lies in it (it writes src/ or src/**/*.py, and a file there was held), so that all
+    the files held there make one wait, not only the one it parked behind; else the point.
+    ``wide`` is :func:`_wide` of the index."""
+    if point < 0 or index.kinds[point] is not PointKind.NODE:
+        return point
+    claims = index.claims[task]
+    mine = [own for own, _, _ in claims if own in wide]
+    if not mine or any(own == point for own, _, _ in claims):
+        return point
+    return next((own for own in mine if _inside(index, own, point)), point)
+
+
+def _wide_timelines(
+    index: ResourceIndex, wide: set[int], start: Sequence[float], end: Sequence[float]
+) -> tuple[dict[int, Timeline], dict[int, Timeline]]:
+    """Per folder or glob of ``wide``, the timeline of the tasks that held anything that
+    overlaps it (each task once), and that of those that wrote some of it."""
+    hits: dict[int, list[int]] = {}
+    folders = {w for w in wide if index.kinds[w] is PointKind.NODE}
+    for w in wide:
+        near = (
+            index.overlapping(w)
+            if w not in folders
+            else [
+                *(a for a in index.ancestors[w] if index.declared[a]),
+                *index.node_globs[w],
+            ]
+        )
+        for point in (w, *near):
+            hits.setdefault(point, []).append(w)
+    if folders:  # what lies below a folder: one pass over every point's ancestors
+        for point, chain in enumerate(index.ancestors):
+            if index.declared[point] and point not in folders:
+                for w in folders.intersection(chain):
+                    hits.setdefault(point, []).append(w)
+    held: dict[int, dict[int, bool]] = {}
+    for task, claims in enumerate(index.claims):
+        if end[task] <= start[task]:
+            continue
+        for point, mode, _ in claims:
+            for w in hits.get(point, ()):
+                writes = held.setdefault(w, {})
+                writes[task] = writes.get(task, False) or mode == WRITE
+    claimants: dict[int, Timeline] = {}
+    writers: dict[int, Timeline] = {}
+    for w, writes in held.items():
+        claimants[w] = sorted((start[t], end[t], t) for t in writes)
+        writers[w] = sorted((start[t], end[t], t) for t, wrote in writes.items() if wrote)
+    return claimants, writers
+
+
 def delays(
     graph: Graph,
     index: ResourceIndex,
@@ -148,18 +223,33 @@ def delays(
 ) -> list[Delay]:
     """Per task, its waits merged by resource, in task order then time order.
 
-    With the schedule (``start``, ``end``), the holders named are every task that held the
-    resource in a way that conflicts with the task's own access (for a task that only reads
-    there, its writers) for some time while the task waited on it, in the order they held it;
+    A wait is about the resource the task declared when the point it waited on lies in one of
+    its folders or globs (see :func:`_through`). With the schedule (``start``, ``end``), the
+    holders named are every task that held the resource (for a folder or glob, anything that
+    overlaps it) in a way that conflicts with the task's own access (for a task that only
+    reads there, the writers) for some time while the task waited, in the order they held it;
     without, the holder met when each wait began.
     """
+    wide = _wide(index)
     spans: dict[tuple[int, int], list[tuple[float, float, int | None]]] = {}
+    through: set[tuple[int, int]] = set()  # the spans about a folder or glob
     for wait in sorted(waits, key=lambda w: (w.task, w.start)):
-        spans.setdefault((wait.task, wait.point), []).append((wait.start, wait.end, wait.holder))
+        task, point = wait.task, wait.point
+        about = _through(index, wide, task, point) if wide else point
+        if about != point:
+            through.add((task, about))
+        spans.setdefault((task, about), []).append((wait.start, wait.end, wait.holder))
     claimants: dict[int, Timeline] | None = None
     read: set[int] = set()
+    wide_all: dict[int, Timeline] = {}
+    wide_writers: dict[int, Timeline] = {}
     if start is not None and end is not None:
-        claimants, read = _timelines(index, {point for _, point in spans}, start, end)
+        points = {key[1] for key in spans if key not in through}
+        claimants, read = _timelines(index, points, start, end)
+        if through:
+            wide_all, wide_writers = _wide_timelines(
+                index, {about for _, about in through}, start, end
+            )
     writers: dict[int, Timeline] = {}
     ids = graph.ids
     counted = PointKind.COUNTED
@@ -169,16 +259,19 @@ def delays(
         more = 0
         held_by: Timeline | None = None
         if claimants is not None and point >= 0:
-            held_by = claimants.get(point, [])
-            reader = (
-                point in read
-                and index.kinds[point] is not counted
-                and not _writes_over(index, task, point)
-            )
-            if reader:  # it only reads there: only the point's writers kept it waiting
-                if point not in writers:
-                    writers[point] = [h for h in held_by if _writes(index, h[2], point)]
-                held_by = writers[point]
+            if (task, point) in through:  # its folder or glob: anything held in it
+                held_by = (wide_all if _writes(index, task, point) else wide_writers).get(point, [])
+            else:
+                held_by = claimants.get(point, [])
+                reader = (
+                    point in read
+                    and index.kinds[point] is not counted
+                    and not _writes_over(index, task, point)
+                )
+                if reader:  # it only reads there: only the point's writers kept it waiting
+                    if point not in writers:
+                        writers[point] = [h for h in held_by if _writes(index, h[2], point)]
+                    held_by = writers[point]
         for begin, finish, first in stretches:
             if held_by is None:
                 candidates = [] if first is None or first < 0 else [first]
@@ -223,6 +316,10 @@ def point_groups(
 ) -> list[PointGroup]:
     """Resources that made tasks wait, most wait first.
 
+    A wait on a point that lies in a folder or glob the task claims counts for that folder
+    or glob: when the task writes src/**/*.py while two files under src/ are held, ignoring
+    one of the files gains nothing, ignoring the pattern does.
+
     Resources are grouped when they serialize the same tasks: when exactly the same tasks
     waited on them (or held what those waited for), or when they blocked one task at the same
     time (``co_blocked``); ignoring only one resource of such a group would gain nothing. A
@@ -234,17 +331,26 @@ def point_groups(
     involved: dict[int, set[int]] = {}
     total: dict[int, float] = {}
     flagged: dict[int, bool] = {}
+    # A wait on a point that lies in the task's own folder or glob is about that folder or
+    # glob (as in :func:`delays`); ``through`` keeps which, ``direct`` the points waited on
+    # as they are.
+    through: dict[int, set[int]] = {}
+    direct: set[int] = set()
+    wide = _wide(index)
     for wait in waits:
         if wait.point < 0:
             continue
-        tasks = involved.setdefault(wait.point, set())
+        about = _through(index, wide, wait.task, wait.point) if wide else wait.point
+        if about == wait.point:
+            direct.add(about)
+        else:
+            through.setdefault(wait.point, set()).add(about)
+        tasks = involved.setdefault(about, set())
         tasks.add(wait.task)
         if wait.holder is not None and wait.holder >= 0:
             tasks.add(wait.holder)
-        total[wait.point] = total.get(wait.point, 0.0) + wait.duration
-        flagged[wait.point] = flagged.get(wait.point, False) or _conservative(
-            index, wait.task, wait.point
-        )
+        total[about] = total.get(about, 0.0) + wait.duration
+        flagged[about] = flagged.get(about, False) or _conservative(index, wait.task, wait.point)
     parent = {point: point for point in involved}
 
     def find(point: int) -> int:
@@ -262,15 +368,20 @@ def point_groups(
     kinds = index.kinds
     pools: list[tuple[int, frozenset[int]]] = []
     for point, others in co_blocked:
-        if point not in parent:
-            continue  # its wait was only rounding (see significant_waits)
-        if kinds[point] is counted:
-            pools.append((point, others))
-            continue
-        for other in others:
-            if kinds[other] is not counted or other not in involved:
-                parent.setdefault(other, other)
-                union(point, other)
+        # No main: its wait was only rounding (see significant_waits). A co-blocked entry does
+        # not say which task parked, so each folder or glob a wait there was about takes it.
+        mains = [point] if point in direct else []
+        mains += sorted(through.get(point, ()))
+        for main in mains:
+            if kinds[main] is counted:
+                pools.append((main, others))
+                continue
+            for other in others:
+                if main != point and _inside(index, main, other):
+                    continue  # it blocked the task in that folder or glob as well
+                if kinds[other] is not counted or other not in involved:
+                    parent.setdefault(other, other)
+                    union(main, other)
     # A pool takes only what blocked with it and is in no group yet (no task waited on it).
     for point, others in pools:
         for other in others:

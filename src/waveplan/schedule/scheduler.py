@@ -42,6 +42,7 @@ longer run because a dependency failed, count as started.
 from __future__ import annotations
 
 import heapq
+import itertools
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from enum import Enum
@@ -490,8 +491,12 @@ class Scheduler:
         return first
 
     def _blocking(self, task: int) -> Iterator[tuple[int, int, int]]:
-        """For each of the task's claims that cannot be granted now: the held point that
-        blocks it, a holder, and the task's mode (or amount) there."""
+        """For each of the task's claims that cannot be granted now: the held points that
+        block it, each with a holder (the one with the lowest id), and the task's mode (or
+        amount) there. The first of a claim is the one :meth:`_choose` may park on; the others
+        say what blocked it at the same time: the point itself, one point held below it, and
+        every held folder above it and overlapping point (a file under two held globs waits
+        for both, a glob over two held files too)."""
         writer, readers = self._writer, self._readers
         below_w, below_r = self._below_w, self._below_r
         near_w, near_r = self._near_w, self._near_r
@@ -504,12 +509,11 @@ class Scheduler:
                 continue
             if writer[point] >= 0:
                 yield point, writer[point], mode
-                continue
+                continue  # a writer excludes every other hold that overlaps the point
             if mode == WRITE:
                 held = readers[point]
                 if held:
                     yield point, min(held), mode
-                    continue
             if k == _NODE:
                 below = below_w[point]
                 if not below and mode == WRITE:
@@ -517,21 +521,28 @@ class Scheduler:
                 if below:
                     holder = min(below)
                     yield self._held_below(holder, point, mode), holder, mode
-                    continue
-                if self._up[point]:
-                    hit = self._held(self._up[point], mode)
+                up = self._up[point]
+                if up:
+                    hit = self._held(up, mode)
                     if hit is not None:
                         yield (*hit, mode)
-                        continue
+                        yield from self._held_after(up, mode, hit[0])
             near = near_w[point]
             if near:
-                other = min(near)
-                yield other, writer[other], mode
-            elif mode == WRITE:
+                yield from self._held_near(near, mode)
+            if mode == WRITE:
                 near = near_r[point]
                 if near:
-                    other = min(near)
-                    yield other, min(readers[other] or (-1,)), mode
+                    yield from self._held_near(near, mode)
+
+    def _held_near(self, near: dict[int, int], mode: int) -> Iterator[tuple[int, int, int]]:
+        """Each held point of a table of held overlapping points (the lowest first), with a
+        holder, as :meth:`_blocking` yields it."""
+        writer, readers = self._writer, self._readers
+        first = min(near)
+        for other in (first, *(p for p in near if p != first)):
+            holder = writer[other] if writer[other] >= 0 else min(readers[other] or (-1,))
+            yield other, holder, mode
 
     def _held_below(self, holder: int, point: int, mode: int) -> int:
         """The point under ``point`` that ``holder`` holds in a way that conflicts with
@@ -553,6 +564,21 @@ class Scheduler:
                 if held:
                     return other, min(held)
         return None
+
+    def _held_after(
+        self, points: Sequence[int], mode: int, hit: int
+    ) -> Iterator[tuple[int, int, int]]:
+        """The points after ``hit`` in ``points`` held in a way that conflicts with ``mode``,
+        each with a holder (and ``mode``, as :meth:`_blocking` yields it): what else blocks a
+        claim once :meth:`_held` found the first (a plain call, since most points are free)."""
+        writer, readers = self._writer, self._readers
+        for other in itertools.islice(points, points.index(hit) + 1, None):
+            if writer[other] >= 0:
+                yield other, writer[other], mode
+            elif mode == WRITE:
+                held = readers[other]
+                if held:
+                    yield other, min(held), mode
 
     def _acquire(self, task: int) -> None:
         kind = self._kind
