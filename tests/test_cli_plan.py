@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import signal
 import subprocess
 import sys
@@ -239,3 +240,23 @@ def test_a_plan_stopped_by_a_signal_exits_130_and_writes_nothing(
     assert err.strip() == "ERROR: interrupted"
     assert not out.exists()
     assert list(tmp_path.iterdir()) == [plan]
+
+
+def test_the_task_file_examples_of_the_docs_plan_as_written(tmp_path: Path) -> None:
+    """Every YAML task file in README.md and docs/*.md that has tasks loads and plans when
+    copied as it is (the README's example named a dependency it did not define)."""
+    root = SEED_EXAMPLE.parent.parent
+    checked = 0
+    for doc in [root / "README.md", *sorted((root / "docs").glob("*.md"))]:
+        text = doc.read_text(encoding="utf-8")
+        for number, block in enumerate(re.findall(r"```yaml\n(.*?)```", text, re.S)):
+            if not re.search(r"^tasks:", block, re.M):
+                continue  # a fragment (one task, one option), not a whole file
+            plan = tmp_path / f"{doc.stem}-{number}.yaml"
+            plan.write_text(block, encoding="utf-8")
+            assert main(["plan", str(plan), "-o", str(tmp_path / "out.txt")]) == 0, (
+                doc.name,
+                number,
+            )
+            checked += 1
+    assert checked >= 2
