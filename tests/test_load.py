@@ -282,6 +282,18 @@ def test_yaml_1_1_numbers_are_not_converted_silently(text: str, message: str) ->
         _parse(text)
 
 
+def test_yaml_1_1_booleans_are_words() -> None:
+    """``no``, ``on``, ``yes`` and ``off`` are names, as in JSON and YAML 1.2 (an id ``no``
+    was refused as a boolean, a state ``on`` too); ``true``/``false`` stay booleans, and
+    ``done: yes`` is an error naming the field."""
+    plan = _parse("tasks:\n  - id: no\n    state: [on, off]\n  - id: yes\n    done: True\n")
+    assert [t.id for t in plan.tasks] == ["no", "yes"]
+    assert {a.key for a in plan.task("no").accesses} == {"on", "off"}
+    assert plan.task("yes").done
+    with pytest.raises(PlanValidationError, match="field 'done': expected true or false"):
+        _parse("tasks: [{id: a, done: yes}]\n")
+
+
 def test_mapping_form_numeric_keys_become_text() -> None:
     """Numeric keys of the mapping form are ids too."""
     plan = _parse("tasks:\n  10: {}\n  9:\n    depends: 10\n")

@@ -173,6 +173,13 @@ class StrictLoader(_BaseLoader):
             return text
         return float(self.construct_yaml_float(node))
 
+    def construct_plain_bool(self, node: yaml.ScalarNode) -> bool | str:
+        """``true`` and ``false`` (any case, as YAML 1.2 and JSON write them); the words YAML 1.1
+        also reads as booleans stay text (``yes``, ``no``, ``on``, ``off``), so an id ``no`` or
+        a state named ``on`` is not a boolean, and ``done: yes`` is an error naming the field."""
+        text = str(self.construct_scalar(node))
+        return text.lower() == "true" if text.lower() in ("true", "false") else text
+
     def construct_strict_seq(self, node: yaml.SequenceNode) -> Iterator[list[Any]]:
         data: list[Any] = []
         yield data
@@ -184,6 +191,7 @@ StrictLoader.add_constructor("tag:yaml.org,2002:map", StrictLoader.construct_str
 StrictLoader.add_constructor("tag:yaml.org,2002:seq", StrictLoader.construct_strict_seq)
 StrictLoader.add_constructor("tag:yaml.org,2002:int", StrictLoader.construct_plain_int)
 StrictLoader.add_constructor("tag:yaml.org,2002:float", StrictLoader.construct_plain_float)
+StrictLoader.add_constructor("tag:yaml.org,2002:bool", StrictLoader.construct_plain_bool)
 
 
 def yaml_problem(exc: yaml.MarkedYAMLError) -> str:
