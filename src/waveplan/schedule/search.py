@@ -478,6 +478,9 @@ class _Search:
                         clash = (busy >> t) & mask
                         if clash:
                             t += clash.bit_length()  # just past the last busy unit
+                            rest = busy >> t
+                            if rest & 1:  # and past the busy run that goes on from there
+                                t += (~rest & (rest + 1)).bit_length() - 1
                             moved = True
                             break
                     if moved:
