@@ -193,6 +193,7 @@ class Scheduler:
         self._seq_missing: list[int] = []
         self._seq_next: list[list[int]] = []
         self._passed: list[bool] = []
+        self._hold_at: list[int] = []
         self._holding: set[int] = set()
         if policy is not None and policy.links:
             self._set_sequence(policy.after, waves)
@@ -213,6 +214,7 @@ class Scheduler:
             for k, _ in links:
                 self._seq_next[k].append(task)
         self._passed = [False] * n
+        self._hold_at = [0] * n  # per task: its first link that may not have passed yet
 
     # --- the graphlib-shaped interface -----------------------------------------------------
 
@@ -398,11 +400,17 @@ class Scheduler:
 
     def _hold_wait(self, task: int, now: float) -> None:
         """Record why a held task waits: the first task planned before it that has not started
-        yet, on the point their order is about."""
-        for k, point in self._after[task]:
-            if not self._passed[k]:
-                self._open_wait(task, point, k, now)
-                return
+        yet, on the point their order is about. A task once passed stays passed, so the search
+        goes on from where it last stopped (a reader of src/ planned after 2,500 writers below
+        it rescanned its links at each of their starts)."""
+        links = self._after[task]
+        at = self._hold_at[task]
+        while at < len(links) and self._passed[links[at][0]]:
+            at += 1
+        self._hold_at[task] = at
+        if at < len(links):
+            k, point = links[at]
+            self._open_wait(task, point, k, now)
 
     def _open_wait(self, task: int, point: int, holder: int | None, now: float) -> None:
         current = self._wait_since.get(task)
