@@ -602,21 +602,9 @@ class Scheduler:
                 else:
                     held.add(task)
             if kind[point] == _NODE and self._up[point]:
-                table = self._below_w if mode == WRITE else self._below_r
-                for up in self._up[point]:
-                    below = table[up]
-                    if below is None:
-                        table[up] = {task: 1}
-                    else:
-                        below[task] = below.get(task, 0) + 1
+                _count_in(self._below_w if mode == WRITE else self._below_r, self._up[point], task)
             if self._near[point]:
-                table = self._near_w if mode == WRITE else self._near_r
-                for other in self._near[point]:
-                    near = table[other]
-                    if near is None:
-                        table[other] = {point: 1}
-                    else:
-                        near[point] = near.get(point, 0) + 1
+                _count_in(self._near_w if mode == WRITE else self._near_r, self._near[point], point)
 
     def _release(self, task: int) -> None:
         kind = self._kind
@@ -633,22 +621,31 @@ class Scheduler:
             if self._has_waiters(point):
                 dirty.append(point)
             if kind[point] == _NODE and self._up[point]:
-                table = self._below_w if mode == WRITE else self._below_r
-                for up in self._up[point]:
-                    below = table[up]
-                    assert below is not None
-                    count = below[task] - 1
-                    if count:
-                        below[task] = count
-                    else:
-                        del below[task]
+                _count_out(self._below_w if mode == WRITE else self._below_r, self._up[point], task)
             if self._near[point]:
-                table = self._near_w if mode == WRITE else self._near_r
-                for other in self._near[point]:
-                    near = table[other]
-                    assert near is not None
-                    count = near[point] - 1
-                    if count:
-                        near[point] = count
-                    else:
-                        del near[point]
+                _count_out(
+                    self._near_w if mode == WRITE else self._near_r, self._near[point], point
+                )
+
+
+def _count_in(table: list[dict[int, int] | None], points: Sequence[int], key: int) -> None:
+    """Count one more hold of ``key`` at each of ``points`` (holds below a folder per task,
+    held overlapping points per point)."""
+    for point in points:
+        counts = table[point]
+        if counts is None:
+            table[point] = {key: 1}
+        else:
+            counts[key] = counts.get(key, 0) + 1
+
+
+def _count_out(table: list[dict[int, int] | None], points: Sequence[int], key: int) -> None:
+    """Count one hold of ``key`` less at each of ``points`` (see :func:`_count_in`)."""
+    for point in points:
+        counts = table[point]
+        assert counts is not None
+        left = counts[key] - 1
+        if left:
+            counts[key] = left
+        else:
+            del counts[key]
