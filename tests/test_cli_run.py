@@ -980,6 +980,36 @@ def test_signal_interrupts_the_run_and_stops_its_processes(
     assert attempt.status is AttemptStatus.INTERRUPTED
 
 
+def test_a_second_ctrl_c_kills_what_ignores_the_first(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A task that ignores SIGTERM gets 5 s before SIGKILL after a Ctrl-C; a second Ctrl-C
+    kills it at once (it had to be waited out)."""
+    plan = write_plan(
+        tmp_path,
+        'tasks:\n  - {id: stubborn, run: \'trap "" TERM; echo $$ > pid; while :; do sleep 0.1;'
+        " done'}\n",
+    )
+    process = spawn("run", str(plan), cwd=tmp_path)
+    try:
+        pid = int(wait_for(tmp_path / "pid", process))
+        process.send_signal(signal.SIGINT)
+        time.sleep(0.5)
+        assert process.poll() is None  # waiting out the grace period
+        began = time.monotonic()
+        process.send_signal(signal.SIGINT)
+        process.communicate(timeout=30)
+        took = time.monotonic() - began
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 130
+    assert gone_within(pid, 1)
+    assert took < 3.0, took  # not the 4.5 s left of the grace period
+    assert tasks_of(report(capsys, tmp_path))["stubborn"]["status"] == "interrupted"
+
+
 def test_a_hang_up_on_a_terminal_records_the_run_as_interrupted(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -201,6 +201,10 @@ class DaskExecutor:
         if futures and self.client.status == "running":  # a closed client cancelled them
             self.client.cancel(futures, reason="waveplan: the run was interrupted")
 
+    def kill(self) -> None:
+        """Cancel the jobs: each worker stops its process group with its own grace period."""
+        self.terminate()
+
     def close(self) -> None:
         if self._closed:
             return

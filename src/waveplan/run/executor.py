@@ -80,6 +80,11 @@ class Executor(Protocol):
         """Stop every running job (their outcomes arrive as interrupted)."""
         ...
 
+    def kill(self) -> None:
+        """Stop every running job at once, without the grace period :meth:`terminate` gives
+        (a second Ctrl-C); an executor that cannot hurry terminates."""
+        ...
+
     def close(self) -> None:
         """Release everything; running jobs are terminated."""
         ...

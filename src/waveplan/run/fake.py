@@ -77,5 +77,8 @@ class FakeExecutor:
         heapq.heapify(self._pending)
         self._outcomes = lambda _task, _attempt: AttemptStatus.INTERRUPTED
 
+    def kill(self) -> None:
+        self.terminate()
+
     def close(self) -> None:
         self._pending.clear()

@@ -85,6 +85,7 @@ class _Processes:
         self._base_env = dict(os.environ)
         self._log_dirs: set[str] = set()
         self._stoppers: list[threading.Thread] = []
+        self._hurry = threading.Event()  # set: groups being stopped are killed at once
         self._watchdog = self._start_watchdog(run_id) if watchdog and run_id else None
         self._open()
 
@@ -103,8 +104,14 @@ class _Processes:
         for _, process in running:
             self._stop_group_async(process.pid)
 
+    def kill(self) -> None:
+        self._hurry.set()
+        self.terminate()
+
     def _stop_group_async(self, pgid: int) -> threading.Thread:
-        thread = threading.Thread(target=stop_group, args=(pgid, self.grace), daemon=True)
+        thread = threading.Thread(
+            target=stop_group, args=(pgid, self.grace, self._hurry), daemon=True
+        )
         thread.start()
         with self._lock:
             self._stoppers = [t for t in self._stoppers if t.is_alive()]

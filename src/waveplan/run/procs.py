@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import threading
 import time
 from collections.abc import Iterable
 from pathlib import Path
@@ -57,12 +58,13 @@ def _signal(pid: int, sig: int) -> None:
         os.kill(pid, sig)
 
 
-def stop_group(pgid: int, grace: float = KILL_GRACE) -> None:
-    """SIGTERM the whole group; SIGKILL what is left after ``grace`` seconds."""
+def stop_group(pgid: int, grace: float = KILL_GRACE, hurry: threading.Event | None = None) -> None:
+    """SIGTERM the whole group; SIGKILL what is left after ``grace`` seconds, or as soon as
+    ``hurry`` is set (a second Ctrl-C)."""
     _signal_group(pgid, signal.SIGTERM)
     deadline = time.monotonic() + grace
     while group_alive(pgid):
-        if time.monotonic() >= deadline:
+        if time.monotonic() >= deadline or (hurry is not None and hurry.is_set()):
             _signal_group(pgid, signal.SIGKILL)
             return
         time.sleep(0.01)

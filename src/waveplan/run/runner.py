@@ -170,9 +170,14 @@ class Runner:
         self.done = {self.graph.index[t] for t in done if t in self.graph.index}
         self.first_attempt = dict(first_attempt or {})
         self._stop_requested = False
+        self._kill_requested = False
 
     def request_stop(self) -> None:
-        """Stop starting tasks and terminate the running ones (from a signal handler too)."""
+        """Stop starting tasks and terminate the running ones; asked again, kill them without
+        waiting for the grace period. Safe in a signal handler: it only sets flags and wakes
+        the loop, which does the rest."""
+        if self._stop_requested:
+            self._kill_requested = True
         self._stop_requested = True
         self.executor.interrupt()
 
@@ -207,6 +212,7 @@ class Runner:
         self._events: list[Event] = []
         self._stopping = False
         self._interrupted = False
+        self._killed = False
         began = executor.now()  # (an executor made earlier, a Dask one, has run its clock)
         self._emit(
             RunStarted(
@@ -228,6 +234,9 @@ class Runner:
         while True:
             if self._stop_requested and not self._interrupted:
                 self._interrupt()
+            if self._kill_requested and not self._killed:
+                self._killed = True
+                executor.kill()
             now = executor.now()
             while self._retry_at and self._retry_at[0][0] <= now:
                 self._submit(heapq.heappop(self._retry_at)[1])
