@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import fnmatch
 import gc
+import itertools
 import json
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import waveplan.resources.index
 from oracle import MAYBE, NO, YES, keys_overlap, text_matches, witness
 from waveplan.load import parse_plan_text
 from waveplan.model import Access, Mode, Plan, ResourceKind, Task
@@ -477,3 +479,40 @@ def test_comparing_globs_leaves_no_garbage() -> None:
     finally:
         if was:
             gc.enable()
+
+
+def test_globs_are_compared_only_where_their_literal_prefixes_agree(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Globs under different literal folders cannot overlap and are not compared (a
+    monorepo's package globs were compared pairwise); those that can still all are."""
+    compared: list[tuple[tuple[str, ...], tuple[str, ...]]] = []
+
+    def counting(a: tuple[str, ...], b: tuple[str, ...]) -> tuple[bool, bool]:
+        compared.append((a, b))
+        return patterns_overlap(a, b)
+
+    monkeypatch.setattr(waveplan.resources.index, "patterns_overlap", counting)
+    keys = [
+        *(f"packages/p{i}/**" for i in range(30)),
+        "packages/*/package.json",
+        "**/*.md",
+        "packages/p3/src/*.ts",
+    ]
+    index = ResourceIndex.build(build(*((FILE, k) for k in keys)))
+    # the package globs and the one under p3 each meet the two wide ones (31 * 2), the wide
+    # ones each other (1), and p3's glob the one under it (1)
+    assert len(compared) == 64  # of the 528 pairs
+    point = {k: point_of(index, FILE, k) for k in keys}
+    p3 = point["packages/p3/**"]
+    assert {index.names[g] for g in index.glob_globs[p3]} == {
+        "packages/*/package.json",
+        "**/*.md",
+        "packages/p3/src/*.ts",
+    }
+    assert point["packages/p4/**"] not in index.glob_globs[p3]
+    for a, b in itertools.combinations(keys, 2):  # the index agrees with the oracle
+        found = point[b] in index.glob_globs[point[a]]
+        verdict = keys_overlap(FILE, a, b)
+        assert found or verdict is not YES, (a, b)
+        assert not found or verdict is not NO, (a, b)

@@ -19,7 +19,7 @@ Cost is linear in accesses plus, per glob, the part of its trie that the pattern
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from functools import lru_cache
@@ -224,14 +224,13 @@ class _Builder:
                 glob_nodes[g] = tuple(hits)
                 for n in hits:
                     node_globs[n].append(g)
-            for i, g in enumerate(globs):
-                for h in globs[i + 1 :]:
-                    overlap, exact = patterns_overlap(self.patterns[g], self.patterns[h])
-                    if overlap:
-                        glob_globs[g].append(h)
-                        glob_globs[h].append(g)
-                        if not exact:
-                            conservative.add((min(g, h), max(g, h)))
+            for g, h in self._glob_pairs(globs):
+                overlap, exact = patterns_overlap(self.patterns[g], self.patterns[h])
+                if overlap:
+                    glob_globs[g].append(h)
+                    glob_globs[h].append(g)
+                    if not exact:
+                        conservative.add((min(g, h), max(g, h)))
         return ResourceIndex(
             names=self.names,
             kinds=self.kinds,
@@ -239,7 +238,7 @@ class _Builder:
             ancestors=ancestors,
             node_globs=[tuple(x) for x in node_globs],
             glob_nodes=glob_nodes,
-            glob_globs=[tuple(x) for x in glob_globs],
+            glob_globs=[tuple(sorted(x)) for x in glob_globs],
             capacity=self.capacity,
             declared=self.declared,
             keys=self._keys(count),
@@ -253,6 +252,28 @@ class _Builder:
         for key, point in self.by_key.items():
             found[point].append(key)
         return [tuple(sorted(k, key=lambda item: item[1])) for k in found]
+
+    def _glob_pairs(self, globs: Sequence[int]) -> Iterator[tuple[int, int]]:
+        """The pairs of globs that may overlap, each once: those whose literal leading
+        segments (up to the first with a wildcard) agree, one's being a prefix of the
+        other's. Every path a glob covers starts with its literal prefix, so globs whose
+        prefixes part (``packages/p1/**`` and ``packages/p7/**``) share none: a monorepo's
+        thousand package globs were compared pairwise, a million patterns each replan."""
+        by_prefix: dict[tuple[str, ...], list[int]] = {}
+        prefixes: dict[int, tuple[str, ...]] = {}
+        for g in globs:
+            segments = self.patterns[g]
+            literal = 0
+            while literal < len(segments) and not is_glob(segments[literal]):
+                literal += 1
+            prefix = segments[:literal]
+            prefixes[g] = prefix
+            by_prefix.setdefault(prefix, []).append(g)
+        for g in globs:
+            prefix = prefixes[g]
+            for cut in range(len(prefix)):  # globs whose prefix is a proper prefix of g's
+                yield from ((g, h) for h in by_prefix.get(prefix[:cut], ()))
+            yield from ((g, h) for h in by_prefix[prefix] if h > g)
 
     def _glob_overlaps(self, root: int, pattern: tuple[str, ...]) -> list[int]:
         """Nodes of one namespace that overlap a glob, found by walking the trie with the
