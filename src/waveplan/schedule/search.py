@@ -116,6 +116,10 @@ _COVERS = tuple(
 )
 """``_COVERS[modes]``: the modes whose earlier holders a member holding ``modes`` follows and
 stands in for (every mode excluding theirs excludes one of its own)."""
+PROXY_LINKS = 16
+"""A member that follows more earlier members of one mode than this, without excluding all
+they exclude, stands in for them in the sequence (see ``_sequence``): later members follow it
+rather than each of them, which also orders it before them where no lock would."""
 _SHORT = 16  # windows up to this long are updated unit by unit, longer ones with map()
 _EPSILON = 1e-9
 
@@ -288,12 +292,17 @@ def _sequence(family: Family, rank_of: Sequence[int], after: list[dict[int, int]
         task, point, bits = family.tasks[m], family.points[m], family.modes[m]
         links = after[task]
         excluded = CONFLICTS[bits]
+        covered = _COVERS[bits]
         for bit in _BITS:
             if excluded & bit:
                 for k in pending[bit]:
                     if k != task:
                         links.setdefault(k, point)
-        covered = _COVERS[bits]
+                if not covered & bit and len(pending[bit]) > PROXY_LINKS:
+                    # it started after them all: later members follow it instead (a reader
+                    # of src/ after 2,000 writers below it, and each reader after it, linked
+                    # to all of them: 4 million links)
+                    pending[bit] = [task]
         for bit in _BITS:
             if covered & bit:
                 pending[bit] = []
