@@ -94,13 +94,17 @@ class RunReport:
     def measurable(self) -> bool:
         """Whether the tasks did measurable work: below MIN_WORK seconds in all (a run of
         checkpoints), savings and efficiency are the run's own overhead, not the plan's."""
-        return self.actual.sequential >= MIN_WORK
+        return _measurable(self.actual)
 
     @property
     def retry_wait(self) -> float:
         """Seconds tasks spent waiting to be retried, summed over tasks. Each wait is part of
         the measured time when it delayed the run (a task with nothing else to do meanwhile)."""
         return math.fsum(t.waited for t in self.tasks)
+
+
+def _measurable(actual: Makespans) -> bool:
+    return actual.sequential >= MIN_WORK
 
 
 def _figures(plan: Plan) -> tuple[Makespans, list[float], list[float]]:
@@ -153,15 +157,6 @@ def measure(run: RunInfo) -> RunReport:
     )
     planned, planned_start, planned_end = _figures(to_do)
     durations = {t.id: _measured_duration(t) for t in run.tasks}
-    measured_plan = dataclasses.replace(
-        plan,
-        tasks=tuple(
-            dataclasses.replace(
-                t, duration=durations.get(t.id, 0.0), duration_source=DurationSource.HISTORY
-            )
-            for t in plan.tasks
-        ),
-    )
     if all(
         math.isclose(durations.get(t.id, 0.0), t.duration, rel_tol=1e-9, abs_tol=1e-6)
         for t in to_do.tasks
@@ -169,6 +164,15 @@ def measure(run: RunInfo) -> RunReport:
         # keeps), so the figures are the same, and the search need not run twice
         actual = planned
     else:
+        measured_plan = dataclasses.replace(
+            plan,
+            tasks=tuple(
+                dataclasses.replace(
+                    t, duration=durations.get(t.id, 0.0), duration_source=DurationSource.HISTORY
+                )
+                for t in plan.tasks
+            ),
+        )
         actual, _, _ = _figures(measured_plan)
     promised = 1 - actual.theoretical / actual.sequential if actual.sequential > 0 else 0.0
     achieved = 1 - run.wall / actual.sequential if actual.sequential > 0 else 0.0
@@ -208,6 +212,6 @@ def measure(run: RunInfo) -> RunReport:
         planned=planned,
         actual=actual,
         measured=run.wall,
-        efficiency=achieved / promised if promised > 0 and actual.sequential >= MIN_WORK else None,
+        efficiency=achieved / promised if promised > 0 and _measurable(actual) else None,
         tasks=tasks,
     )
