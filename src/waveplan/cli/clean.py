@@ -50,7 +50,7 @@ def clean_command(root: str | None, run_id: str | None, everything: bool) -> Non
                 continue
             # the run's tasks as it last planned them, and those of earlier sessions that ran
             # (a resumed run may have dropped some)
-            tasks = {t.id for t in history.run_info(rid).plan.tasks}
+            tasks = set(history.task_states(rid))
             tasks |= {a.task for a in history.attempts(run_id=rid)}
             cleaned = clean_run(
                 Git(recorded.repo), rid, recorded.integration, tasks=tasks, everything=everything

@@ -49,21 +49,16 @@ _EXTENSIONS = {".json": "json", ".html": "html", ".htm": "html", ".mmd": "mermai
 def format_option(*choices: str, from_output: bool = False) -> Callable[[F], F]:
     """``--format`` (as ``fmt``) with these choices; the first is the default, or with
     ``from_output`` the one ``-o OUT``'s extension names (see :func:`output_format`)."""
-    if not from_output:
-        return click.option(
-            "--format",
-            "fmt",
-            type=click.Choice(choices),
-            default=choices[0],
-            show_default=True,
-            help="Output format.",
-        )
     named = sorted(e for e, f in _EXTENSIONS.items() if f in choices and e != ".htm")
     return click.option(
         "--format",
         "fmt",
         type=click.Choice(choices),
-        help=f"Output format (default: as OUT ends, {', '.join(named)}; else {choices[0]}).",
+        default=None if from_output else choices[0],
+        show_default=not from_output,
+        help=f"Output format (default: as OUT ends, {', '.join(named)}; else {choices[0]})."
+        if from_output
+        else "Output format.",
     )
 
 

@@ -78,6 +78,9 @@ def inferred(plan: Plan, kinds: str) -> Plan:
     return _run(plan, None, parse_kinds(kinds), HistorySettings(), cache=True).plan
 
 
+INFER_FORMATS = ("text", "json")
+
+
 @click.command("infer")
 @click.argument("file", metavar="PATH", type=click.Path())
 @source_options
@@ -117,7 +120,7 @@ def inferred(plan: Plan, kinds: str) -> Plan:
     metavar="N",
     help="Least number of such commits.",
 )
-@format_option("text", "json", from_output=True)
+@format_option(*INFER_FORMATS, from_output=True)
 @click.option("-o", "--output", metavar="OUT", help="Write to OUT instead of standard output.")
 @click.option("--no-cache", is_flag=True, help="Read every file again; write no cache.")
 def infer_command(
@@ -143,5 +146,5 @@ def infer_command(
     Graph.from_plan(plan)  # an invalid plan is refused here as everywhere
     settings = HistorySettings(threshold=history_threshold, min_support=history_min_support)
     result = _run(plan, repo, chosen, settings, cache=not no_cache)
-    fmt = output_format(fmt, output, ("text", "json"))
+    fmt = output_format(fmt, output, INFER_FORMATS)
     emit(inference_json(result) if fmt == "json" else inference_text(result), output)

@@ -347,12 +347,13 @@ class Git:
         )
         return process.returncode == 0
 
-    def delete_branch(self, branch: str) -> None:
+    def delete_branch(self, branch: str, checked_out: Mapping[str, Path] | None = None) -> None:
         """Delete a branch; raise :class:`GitError` when a worktree (the main checkout
         included) has it checked out: ``update-ref -d`` would leave that checkout on a branch
-        that no longer exists."""
+        that no longer exists. ``checked_out`` is :meth:`checked_out`, when the caller has
+        just listed it."""
         with METADATA_LOCK:
-            checkout = self.checked_out().get(branch)
+            checkout = (self.checked_out() if checked_out is None else checked_out).get(branch)
             if checkout is not None:
                 raise GitError(
                     f"branch {branch} is checked out in {checkout}: check out another branch "

@@ -663,7 +663,7 @@ def clean_run(
             elif branch in checked_out:
                 held.append((branch, checked_out[branch]))
             else:
-                repo.delete_branch(branch)
+                repo.delete_branch(branch, checked_out)
                 deleted.append(branch)
     return Cleaned(
         tuple(dict.fromkeys(removed)),

@@ -487,7 +487,7 @@ def conflict_groups(graph: Graph, index: ResourceIndex) -> list[ConflictGroup]:
     for point in users:
         if index.kinds[point] is PointKind.NODE:
             for above in index.ancestors[point]:
-                if index.declared[above] and above != point:
+                if index.declared[above]:
                     below.setdefault(above, []).append(point)
     groups: list[ConflictGroup] = []
     for point, own in users.items():
@@ -504,7 +504,7 @@ def conflict_groups(graph: Graph, index: ResourceIndex) -> list[ConflictGroup]:
         writers = {t for t, mode, _ in own if mode == WRITE}
         readers = {t for t, mode, _ in own if mode != WRITE}
         if kind is PointKind.NODE:
-            related = [a for a in index.ancestors[point] if index.declared[a] and a != point]
+            related = [a for a in index.ancestors[point] if index.declared[a]]
             related += index.node_globs[point]
             related += below.get(point, ())
         else:
