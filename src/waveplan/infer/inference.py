@@ -39,7 +39,7 @@ from waveplan.infer.sql import TableUse, migration_tables, statement_tables
 from waveplan.infer.tests import TestFacts, footprint, is_test_file, scan_tests, test_uses
 from waveplan.model import Access, Evidence, Mode, Origin, Plan, ResourceKind, Task
 from waveplan.resources.index import covers
-from waveplan.resources.names import is_glob, is_named_test_resource
+from waveplan.resources.names import is_glob, is_named_test_resource, literal_segments
 
 __all__ = [
     "ALL_KINDS",
@@ -214,12 +214,7 @@ def _literal_prefix(key: str) -> str:
     """The part of a path key before its first wildcard segment."""
     if not is_glob(key):
         return key.rstrip("/")
-    literal: list[str] = []
-    for segment in key.split("/"):
-        if is_glob(segment):
-            break
-        literal.append(segment)
-    return "/".join(literal)
+    return "/".join(literal_segments(key.split("/")))
 
 
 def _matching(keys: Iterable[str], paths: Sequence[str]) -> list[int]:

@@ -107,7 +107,7 @@ def check_id(raw: object) -> str:
         return raw
     if raw is None:
         raise ValueError("the id is empty")
-    if isinstance(raw, bool):  # YAML 1.1 reads yes, no, on and off as booleans
+    if isinstance(raw, bool):  # true or false, in YAML or JSON
         raise ValueError("expected a text or whole-number id, got a boolean (quote it)")
     if not isinstance(raw, str | int):
         raise ValueError(f"expected a text or whole-number id, got {_type_name(raw)}")

@@ -25,7 +25,7 @@ from enum import Enum
 from functools import lru_cache
 
 from waveplan.model import Mode, Plan, ResourceKind, Task
-from waveplan.resources.names import ROOT_DIR, is_glob, is_named_test_resource
+from waveplan.resources.names import ROOT_DIR, is_glob, is_named_test_resource, literal_segments
 
 __all__ = ["READ", "WRITE", "Claim", "PointKind", "ResourceIndex", "covers"]
 
@@ -262,11 +262,7 @@ class _Builder:
         by_prefix: dict[tuple[str, ...], list[int]] = {}
         prefixes: dict[int, tuple[str, ...]] = {}
         for g in globs:
-            segments = self.patterns[g]
-            literal = 0
-            while literal < len(segments) and not is_glob(segments[literal]):
-                literal += 1
-            prefix = segments[:literal]
+            prefix = literal_segments(self.patterns[g])
             prefixes[g] = prefix
             by_prefix.setdefault(prefix, []).append(g)
         for g in globs:

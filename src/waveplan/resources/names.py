@@ -9,12 +9,15 @@ it; ``*``, ``**``, ``?`` and ``[...]`` make a glob. Named state is dotted and hi
 
 from __future__ import annotations
 
+import itertools
 import re
+from collections.abc import Sequence
 
 __all__ = [
     "ROOT_DIR",
     "is_glob",
     "is_named_test_resource",
+    "literal_segments",
     "normalize_path",
     "normalize_state",
     "normalize_test",
@@ -29,6 +32,12 @@ _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 def is_glob(key: str) -> bool:
     """True when a normalised path key is a pattern rather than one path or directory."""
     return any(c in _GLOB_CHARS for c in key)
+
+
+def literal_segments(segments: Sequence[str]) -> tuple[str, ...]:
+    """The segments of a path key before its first wildcard segment: every path a glob
+    covers starts with them."""
+    return tuple(itertools.takewhile(lambda segment: not is_glob(segment), segments))
 
 
 def _check_text(raw: str) -> str:
