@@ -15,11 +15,11 @@ from pathlib import Path
 
 from waveplan.load.frontmatter import read_front_matter, text_list, text_value, truth
 from waveplan.load.imported import Draft, Import, dependency_entry, join_ids
-from waveplan.load.markdown import DONE_WORDS
+from waveplan.load.markdown import DONE_WORDS, parse_duration_hours
 from waveplan.load.prose import find_paths
 from waveplan.load.text import read_text
 from waveplan.model import DurationSource, Origin, SourceFormat, id_sort_key
-from waveplan.units import HOUR, read_duration
+from waveplan.units import HOUR
 
 __all__ = ["EPIC_FILE", "read_ccpm", "task_files"]
 
@@ -56,14 +56,13 @@ def _hours(text: str) -> tuple[float | None, str | None]:
     middle); and the label's text when it holds no duration (``Hours: TBD``)."""
     label = _HOURS_LABEL.search(text)
     if label is not None:
-        found = read_duration(label.group("value"))
-        if found is not None:
-            value, unit_given = found
-            return (value / HOUR if unit_given else value), None
+        hours, _ = parse_duration_hours(label.group("value"))
+        if hours is not None:
+            return hours, None
     for start in _HOURS_AMOUNT.finditer(text):
-        found = read_duration(text[start.start() :])
-        if found is not None and found[1]:
-            return found[0] / HOUR, None
+        hours, given = parse_duration_hours(text[start.start() :])
+        if given:
+            return hours, None
     return None, None if label is None else label.group("value").strip()
 
 
