@@ -53,6 +53,7 @@ from waveplan.schedule.explain import (
     delays,
     point_groups,
     significant_waits,
+    wait_subjects,
 )
 from waveplan.schedule.instance import Instance
 from waveplan.schedule.scheduler import WORKERS, Policy
@@ -238,7 +239,8 @@ def analyse(
         plan, graph, index, workers, planned.policy, sim.makespan, work, replans, estimate
     )
     waits = significant_waits(sim.waits, sim.makespan)
-    waited = delays(graph, index, waits, sim.start, sim.end)
+    subjects = wait_subjects(index, waits)
+    waited = delays(graph, index, waits, sim.start, sim.end, subjects=subjects)
     # A point names the tasks of its waits: the waiters and every task that held it meanwhile
     # (as the delays tell), not only the holder each wait met first.
     named: dict[str, set[str]] = {}
@@ -246,7 +248,7 @@ def analyse(
         named.setdefault(delay.resource, set()).update((delay.task, *delay.holders))
     serialization: list[SerializationPoint] = []
     advice: list[Advice] = []
-    for group in point_groups(index, waits, sim.co_blocked):
+    for group in point_groups(index, waits, sim.co_blocked, subjects):
         name = " + ".join(index.names[p] for p in group.points)
         cost, found = evaluate_group(ctx, group, name)
         advice.extend(found)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import bisect
 import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from waveplan.graph import Graph, reaches
@@ -28,6 +28,7 @@ __all__ = [
     "delays",
     "point_groups",
     "significant_waits",
+    "wait_subjects",
 ]
 
 WAIT_TOLERANCE = 1e-9
@@ -214,12 +215,33 @@ def _wide_timelines(
     return claimants, writers
 
 
+def wait_subjects(index: ResourceIndex, waits: Sequence[Wait]) -> dict[tuple[int, int], int]:
+    """Per (task, point) of a wait, the folder or glob the wait is about when that is not the
+    point itself (see :func:`_through`): :func:`delays` and :func:`point_groups` both need it,
+    and for a glob it is a pattern match."""
+    wide = _wide(index)
+    found: dict[tuple[int, int], int] = {}
+    if not wide:
+        return found
+    seen: set[tuple[int, int]] = set()
+    for wait in waits:
+        key = (wait.task, wait.point)
+        if key not in seen:
+            seen.add(key)
+            about = _through(index, wide, wait.task, wait.point)
+            if about != wait.point:
+                found[key] = about
+    return found
+
+
 def delays(
     graph: Graph,
     index: ResourceIndex,
     waits: Sequence[Wait],
     start: Sequence[float] | None = None,
     end: Sequence[float] | None = None,
+    *,
+    subjects: Mapping[tuple[int, int], int] | None = None,
 ) -> list[Delay]:
     """Per task, its waits merged by resource, in task order then time order.
 
@@ -228,14 +250,16 @@ def delays(
     holders named are every task that held the resource (for a folder or glob, anything that
     overlaps it) in a way that conflicts with the task's own access (for a task that only
     reads there, the writers) for some time while the task waited, in the order they held it;
-    without, the holder met when each wait began.
+    without, the holder met when each wait began. ``subjects`` is :func:`wait_subjects`,
+    when the caller has it.
     """
-    wide = _wide(index)
+    if subjects is None:
+        subjects = wait_subjects(index, waits)
     spans: dict[tuple[int, int], list[tuple[float, float, int | None]]] = {}
     through: set[tuple[int, int]] = set()  # the spans about a folder or glob
     for wait in sorted(waits, key=lambda w: (w.task, w.start)):
         task, point = wait.task, wait.point
-        about = _through(index, wide, task, point) if wide else point
+        about = subjects.get((task, point), point)
         if about != point:
             through.add((task, about))
         spans.setdefault((task, about), []).append((wait.start, wait.end, wait.holder))
@@ -313,6 +337,7 @@ def point_groups(
     index: ResourceIndex,
     waits: Sequence[Wait],
     co_blocked: Sequence[tuple[int, frozenset[int]]] = (),
+    subjects: Mapping[tuple[int, int], int] | None = None,
 ) -> list[PointGroup]:
     """Resources that made tasks wait, most wait first.
 
@@ -336,11 +361,12 @@ def point_groups(
     # as they are.
     through: dict[int, set[int]] = {}
     direct: set[int] = set()
-    wide = _wide(index)
+    if subjects is None:
+        subjects = wait_subjects(index, waits)
     for wait in waits:
         if wait.point < 0:
             continue
-        about = _through(index, wide, wait.task, wait.point) if wide else wait.point
+        about = subjects.get((wait.task, wait.point), wait.point)
         if about == wait.point:
             direct.add(about)
         else:
