@@ -11,14 +11,13 @@ import importlib
 import os
 import signal
 import sys
-import threading
 from collections.abc import Sequence
 from types import FrameType
 
 import click
 
 from waveplan import __version__
-from waveplan.cli.common import EXIT_INTERRUPTED, EXIT_USAGE, print_error
+from waveplan.cli.common import EXIT_INTERRUPTED, EXIT_USAGE, handling, print_error
 from waveplan.errors import UserError
 
 __all__ = ["cli", "entry", "main"]
@@ -73,13 +72,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     SIGTERM and SIGHUP stop a command as Ctrl-C does (exit 130, partial outputs removed);
     while ``run`` runs tasks it handles all three itself, to stop the run cleanly."""
     args = list(sys.argv[1:] if argv is None else argv)
-    previous = {}
-    if threading.current_thread() is threading.main_thread():
-        previous = {
-            sig: signal.signal(sig, _interrupted) for sig in (signal.SIGTERM, signal.SIGHUP)
-        }
     try:
-        result = cli.main(args=args, prog_name="waveplan", standalone_mode=False)
+        with handling((signal.SIGTERM, signal.SIGHUP), _interrupted):
+            result = cli.main(args=args, prog_name="waveplan", standalone_mode=False)
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
     except click.UsageError as exc:  # one line, as every other error
@@ -95,9 +90,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UserError as exc:
         print_error(str(exc))
         return exc.exit_code
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
     return result if isinstance(result, int) else 0
 
 

@@ -14,7 +14,7 @@ from types import FrameType
 import click
 
 from waveplan.cli.backend import check_backend_options, cluster_threads, dask_backend
-from waveplan.cli.common import FOLDER, Seconds, stdout_gone, terminal_style
+from waveplan.cli.common import FOLDER, Seconds, handling, stdout_gone, terminal_style
 from waveplan.cli.isolate import isolate_choice, isolate_options
 from waveplan.cli.learn import learn_option, learnt, plan_with_history
 from waveplan.cli.sources import source_format, source_options, targets_argument
@@ -97,13 +97,8 @@ def _stop_on_signals(switch: _StopSwitch) -> Iterator[None]:
     def handler(_signum: int, _frame: FrameType | None) -> None:
         switch.request()
 
-    stops = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
-    previous = {sig: signal.signal(sig, handler) for sig in stops}
-    try:
+    with handling((signal.SIGINT, signal.SIGTERM, signal.SIGHUP), handler):
         yield
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
 
 
 def _progress(width: int) -> Sink:
