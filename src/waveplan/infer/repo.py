@@ -151,13 +151,19 @@ def _git_files(folder: Path) -> list[str] | None:
     # git says what belongs to the project: a tracked build/ or dist/ folder is source like
     # any other. Files nobody added are new source, or a virtual environment or build output
     # that .gitignore forgot: those folders are left out as outside git.
+    kept = (f for f in tracked.split("\0") if f and f not in gone and not _ours(f))
     new = (f for f in untracked.split("\0") if f and not _skipped(f))
-    return sorted({f for f in (*tracked.split("\0"), *new) if f and f not in gone and not _ours(f)})
+    return sorted({*kept, *new})
+
+
+def _skip_dir(name: str) -> bool:
+    """Whether walking the folder leaves out a folder of this name."""
+    return name in _SKIP_DIRS or name.endswith(".egg-info")
 
 
 def _skipped(path: str) -> bool:
-    """Whether the path is in a folder that walking the folder leaves out."""
-    return any(d in _SKIP_DIRS or d.endswith(".egg-info") for d in path.split("/")[:-1])
+    """Whether the path is in a folder that walking the folder leaves out (.waveplan too)."""
+    return any(map(_skip_dir, path.split("/")[:-1]))
 
 
 def _ours(path: str) -> bool:
@@ -168,7 +174,7 @@ def _ours(path: str) -> bool:
 def _walk(folder: Path) -> list[str]:
     found: list[str] = []
     for current, dirs, names in os.walk(folder):
-        dirs[:] = [d for d in dirs if not _skipped(d + "/")]
+        dirs[:] = [d for d in dirs if not _skip_dir(d)]
         base = Path(current).relative_to(folder).as_posix()
         prefix = "" if base == "." else base + "/"
         found.extend(prefix + name for name in names)
