@@ -7,13 +7,14 @@ from collections.abc import Callable, Sequence
 from waveplan.model import DurationSource, Plan, TaskStatus
 from waveplan.schedule.advice import Action, Advice
 from waveplan.schedule.analysis import PlanAnalysis
-from waveplan.schedule.explain import Delay
+from waveplan.schedule.explain import ConflictGroup, Delay
 from waveplan.schedule.measured import RunReport, TaskReport
 from waveplan.units import format_duration, time_formatter
 from waveplan.units import format_number as fmt_time
 
 __all__ = [
     "advice_sentence",
+    "conflict_text",
     "delay_text",
     "duration_sources",
     "durations_sentence",
@@ -93,6 +94,17 @@ def ids_text(ids: Sequence[str], limit: int = 8) -> str:
     """Task ids in a table cell: ``t1, t2 (+3)`` past ``limit``."""
     shown = ", ".join(ids[:limit])
     return shown + (f" (+{len(ids) - limit:,})" if len(ids) > limit else "")
+
+
+def conflict_text(
+    group: ConflictGroup, analysis: PlanAnalysis, conservative: str = " (conservative)"
+) -> str:
+    """The resource of a conflict, with ``conservative`` when its overlap was assumed
+    (patterns that may overlap) and ``(inferred)`` when only inferred accesses cause it."""
+    name = group.resource + (conservative if group.conservative else "")
+    if analysis.inferred is not None and group.resource in analysis.inferred.conflicts:
+        name += " (inferred)"
+    return name
 
 
 def delay_text(delay: Delay, analysis: PlanAnalysis) -> str:

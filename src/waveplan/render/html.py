@@ -19,6 +19,7 @@ from typing import Any
 from waveplan.model import AttemptStatus, DurationSource, Plan, TaskStatus
 from waveplan.render.figures import (
     advice_sentence,
+    conflict_text,
     delay_text,
     faster,
     fmt_time,
@@ -240,17 +241,14 @@ def _graph_section(
 def _conflicts_section(conflicts: _Conflicts, analysis: PlanAnalysis) -> str:
     if not conflicts.shown:
         return ""
-    inferred = analysis.inferred.conflicts if analysis.inferred is not None else frozenset()
     rows = []
     for n, group in enumerate(conflicts.shown[:MAX_ROWS]):
         writers = set(group.writers)
         marked = tuple(f"{t}*" if t in writers else t for t in group.tasks)
-        note = " (conservative: patterns may overlap)" if group.conservative else ""
-        if group.resource in inferred:
-            note += " (inferred)"
+        name = conflict_text(group, analysis, " (conservative: patterns may overlap)")
         rows.append(
             _row(
-                f'<i class="sw c{n % PALETTE}"></i>{esc(group.resource + note)}',
+                f'<i class="sw c{n % PALETTE}"></i>{esc(name)}',
                 esc(ids_text(marked, 12)),
                 attrs=f' data-conflict="{n}"',
             )

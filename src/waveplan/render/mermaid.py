@@ -11,8 +11,8 @@ drawn as one node with its size.
 
 from __future__ import annotations
 
+from waveplan.render.figures import conflict_text
 from waveplan.schedule.analysis import PlanAnalysis
-from waveplan.schedule.explain import ConflictGroup
 
 __all__ = ["DETAIL_LIMIT", "plan_mermaid"]
 
@@ -32,17 +32,6 @@ def _label(text: str) -> str:
         .replace(">", "#gt;")
         .replace("\n", " ")
     )
-
-
-def _conflict_name(group: ConflictGroup, inferred: frozenset[str]) -> str:
-    """The resource of a conflict, marked ``(conservative)`` when its overlap was assumed
-    (patterns that may overlap) and ``(inferred)`` when only inferred accesses cause it."""
-    name = group.resource
-    if group.conservative:
-        name += " (conservative)"
-    if group.resource in inferred:
-        name += " (inferred)"
-    return name
 
 
 def plan_mermaid(analysis: PlanAnalysis) -> str:
@@ -80,9 +69,8 @@ def plan_mermaid(analysis: PlanAnalysis) -> str:
         lines.extend(f"      {node('P', t)}" for t in wave)
         lines.append("    end")
     links = 0
-    inferred = analysis.inferred.conflicts if analysis.inferred is not None else frozenset()
     for group in analysis.conflicts:
-        label = _label(_conflict_name(group, inferred))
+        label = _label(conflict_text(group, analysis))
         for a, b in zip(group.tasks, group.tasks[1:], strict=False):
             if links >= MAX_CONFLICT_LINKS:
                 break
@@ -112,8 +100,7 @@ def _summary(analysis: PlanAnalysis) -> list[str]:
         lines.extend(f"    {prefix}{w} --> {prefix}{w + 1}" for w in range(1, len(shown)))
         lines.append("  end")
     busiest = sorted(analysis.conflicts, key=lambda c: (-len(c.tasks), c.resource))[:10]
-    inferred = analysis.inferred.conflicts if analysis.inferred is not None else frozenset()
     for n, group in enumerate(busiest):
-        name = _label(_conflict_name(group, inferred))
+        name = _label(conflict_text(group, analysis))
         lines.append(f'  C{n}["{name}: {len(group.tasks):,} tasks conflict"]')
     return lines

@@ -16,6 +16,7 @@ from rich.text import Text
 from waveplan.model import Origin, Plan
 from waveplan.render.figures import (
     advice_sentence,
+    conflict_text,
     delay_text,
     durations_sentence,
     faster,
@@ -128,10 +129,8 @@ def conflicts_table(analysis: PlanAnalysis) -> Table:
     for group in ranked[:MAX_ROWS]:
         writers = set(group.writers)
         marked = tuple(f"{t}*" if t in writers else t for t in group.tasks)
-        note = " (conservative: patterns may overlap)" if group.conservative else ""
-        if analysis.inferred is not None and group.resource in analysis.inferred.conflicts:
-            note += " (inferred)"
-        table.add_row(group.resource + note, ids_text(marked))
+        name = conflict_text(group, analysis, " (conservative: patterns may overlap)")
+        table.add_row(name, ids_text(marked))
     if len(ranked) > MAX_ROWS:
         table.add_row(_more(len(ranked), MAX_ROWS, "resources"), "")
     return table
