@@ -8,7 +8,6 @@ import signal
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from types import FrameType
 
 import click
@@ -45,20 +44,6 @@ def _warn_of_checkpoints(plan: Plan, agent_command: str | None, given: bool) -> 
         )
     if given and agent_command and not any(t.agent is not None for t in to_run):
         click.echo("warning: --agent-cmd is not used: no task has an agent prompt", err=True)
-
-
-def _plain_root(root: str) -> str:
-    """The plan root without ``.`` and ``..`` (``../plan.yaml`` from ``sub`` must not give the
-    tasks ``PWD=/x/sub/..``): the path as spelled with them taken out when that is the same
-    folder, else its physical path (``link/..`` is the parent of the link's target, not the
-    folder the link is in)."""
-    plain = os.path.normpath(root)
-    try:
-        if plain == root or Path(plain).samefile(root):
-            return plain
-    except OSError:
-        pass
-    return str(Path(root).resolve())
 
 
 def _recordable(path: str) -> bool:
@@ -227,7 +212,6 @@ def run_command(
     loaded = load_plan(
         file, root=root, source_format=source_format(source), infer_files=infer_files
     )
-    loaded = dataclasses.replace(loaded, root=_plain_root(loaded.root))
     plan = plan_with_history(upstream(loaded, targets))
     check_backend_options(backend, scheduler_address, remote_root)
     if learn:

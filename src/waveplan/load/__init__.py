@@ -43,8 +43,23 @@ def load_plan(
     target = find_target(str(path), source_format)
     if target.format is SourceFormat.WAVEPLAN:
         return _task_file(target.path, str(path), root)
-    plan_root = str(Path(root).absolute()) if root is not None else str(target.root.absolute())
+    plan_root = _plain_root(Path(root) if root is not None else target.root)
     return assemble(_import(target, plan_root, infer_files))
+
+
+def _plain_root(folder: Path) -> str:
+    """The plan root, absolute and without ``.`` and ``..`` (``../plan.yaml`` from ``sub``
+    must not give the tasks ``PWD=/x/sub/..``): the path as spelled with them taken out when
+    that is the same folder, else its physical path (``link/..`` is the parent of the link's
+    target, not the folder the link is in)."""
+    spelled = str(folder.absolute())
+    plain = os.path.normpath(spelled)
+    try:
+        if plain == spelled or Path(plain).samefile(spelled):
+            return plain
+    except OSError:
+        pass
+    return str(Path(spelled).resolve())
 
 
 def _task_file(file: Path, name: str, root: str | os.PathLike[str] | None) -> Plan:
@@ -57,7 +72,7 @@ def _task_file(file: Path, name: str, root: str | os.PathLike[str] | None) -> Pl
     except OSError as exc:
         raise PlanError(f"cannot be read: {exc.strerror}", file=name) from None
     plan_root = Path(root) if root is not None else file.parent
-    return parse_plan_text(decode(raw, name), name=name, root=str(plan_root.absolute()))
+    return parse_plan_text(decode(raw, name), name=name, root=_plain_root(plan_root))
 
 
 def _import(target: Target, root: str, infer: bool) -> Import:
