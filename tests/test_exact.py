@@ -25,6 +25,7 @@ from waveplan.load import load_plan, parse_plan_text
 from waveplan.model import Mode, Plan
 from waveplan.resources.index import ResourceIndex
 from waveplan.schedule import analyse
+from waveplan.schedule.bounds import lower_bound
 from waveplan.schedule.exact import _exclusive, incompatible_cliques
 from waveplan.schedule.instance import FamilyKind, Instance
 from waveplan.schedule.search import Method
@@ -322,6 +323,16 @@ def test_the_exact_mode_matches_brute_force_on_tiny_plans(doc: dict[str, Any]) -
     assert analysis.practical == brute_force_optimum(plan)
     assert analysis.optimal
     check_schedule(plan, analysis.schedule)
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(tiny_plans())
+def test_the_lower_bound_never_exceeds_the_brute_force_optimum(doc: dict[str, Any]) -> None:
+    """Every bound the heuristic reports (folders and globs read while others write into them
+    included) is at most the best makespan of any schedule."""
+    plan = load(doc)
+    graph, index = Graph.from_plan(plan), ResourceIndex.build(plan)
+    assert lower_bound(graph, index, plan.workers).value <= brute_force_optimum(plan) + EPSILON
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])

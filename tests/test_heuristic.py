@@ -269,6 +269,33 @@ def test_a_folder_read_over_files_written_below_it_is_one_family() -> None:
     assert analysis.practical == work
 
 
+def test_a_glob_read_over_files_written_into_it_is_one_family() -> None:
+    """Each of 60 tasks reads src/**/*.py and writes its own file matching it: every two
+    conflict, which one family for the glob states (not a family per written file, which made
+    each reader check 60 locks a try and starved the search on agent-shaped plans), and both
+    bounds see it."""
+    plan = make_plan(
+        [
+            {
+                "id": f"t{i}",
+                "duration": 1 + i % 3,
+                "files": [f"src/p{i % 4}/m{i}.py"],
+                "reads": ["src/**/*.py"],
+            }
+            for i in range(60)
+        ]
+    )
+    graph, index = Graph.from_plan(plan), ResourceIndex.build(plan)
+    instance = Instance.build(graph, index, None)
+    assert [(f.kind, len(f.tasks)) for f in instance.families] == [(FamilyKind.NESTED, 60)]
+    work = sum(t.duration for t in plan.tasks)
+    assert instance.bound() == work
+    bound = lower_bound(graph, index, None)
+    assert bound.value == work
+    assert bound.reason == "src/**/*.py is read while others write what it matches"
+    assert analyse(plan).practical == work
+
+
 def test_readers_of_a_folder_follow_its_writers_below_through_few_links() -> None:
     """200 reviewers read src/, 200 tasks write a file in it: each reviewer planned after
     writers must start after them, but through the reviewer before it, not a link to each

@@ -9,10 +9,11 @@ Each bound comes with what it is made of, so the output can say which one binds:
   ancestors, which all overlap each other; for a glob, its writers, and with them those of a
   node (and its ancestors) or another glob that it overlaps;
 - per node read by some tasks and written below by others (a folder and its files, ``db`` and
-  ``db.users``): the readers and the writers below exclude each other, so a task doing both,
-  or writing the node, runs alone among them, the other readers apart from the other writers:
-  the smallest earliest start, plus the durations of the tasks running alone, plus the longest
-  other reader and the longest other writer, plus the smallest remaining chain;
+  ``db.users``), and per glob read by some tasks while others write what it may match: the
+  readers and those writers exclude each other, so a task doing both, or writing the node or
+  glob, runs alone among them, the other readers apart from the other writers: the smallest
+  earliest start, plus the durations of the tasks running alone, plus the longest other
+  reader and the longest other writer, plus the smallest remaining chain;
 - per counted resource, the same with work (amount x duration) divided by the capacity;
 - for the worker limit, the total work divided by the number of workers.
 
@@ -70,18 +71,28 @@ def _read_below_written(
     head: Sequence[float],
     after: Sequence[float],
 ) -> dict[int, float]:
-    """The bound of each read node that others write below (see the module docstring)."""
-    below: dict[int, set[int]] = {}  # read node: the tasks writing below it
-    owners: dict[int, set[int]] = {}  # read node: the tasks writing it
-    ancestors, kinds = index.ancestors, index.kinds
+    """The bound of each read node or glob that others write below or into (see the module
+    docstring)."""
+    below: dict[int, set[int]] = {}  # read point: the tasks writing what overlaps it
+    owners: dict[int, set[int]] = {}  # read point: the tasks writing it
+    kinds = index.kinds
     for task, claims in enumerate(index.claims):
         for point, mode, _ in claims:
-            if mode == WRITE and kinds[point] is PointKind.NODE:
-                if point in read:
-                    owners.setdefault(point, set()).add(task)
-                for up in ancestors[point]:
-                    if up in read:
-                        below.setdefault(up, set()).add(task)
+            if mode != WRITE or kinds[point] is PointKind.COUNTED:
+                continue
+            if point in read:
+                owners.setdefault(point, set()).add(task)
+            # Written: a node is below its ancestors and inside the globs over it, a glob
+            # inside the globs it may share a path with. (Glob writers are not counted below
+            # a read node: any member may lower the smallest start and remaining chain, and
+            # the bound of the node alone never changes.)
+            if kinds[point] is PointKind.NODE:
+                overlapped: tuple[int, ...] = (*index.ancestors[point], *index.node_globs[point])
+            else:
+                overlapped = index.glob_globs[point]
+            for other in overlapped:
+                if other in read:
+                    below.setdefault(other, set()).add(task)
     found: dict[int, float] = {}
     for point, writers in sorted(below.items()):
         readers = set(read[point])
@@ -124,7 +135,7 @@ def lower_bound(
     kinds = index.kinds
     declared = index.declared
     ancestors = index.ancestors
-    read: dict[int, list[int]] = {}  # node: its readers
+    read: dict[int, list[int]] = {}  # node or glob: its readers
     for task, claims in enumerate(index.claims):
         if not claims:
             continue
@@ -132,7 +143,7 @@ def lower_bound(
         written: set[int] | None = None
         for point, mode, amount in claims:
             kind = kinds[point]
-            if mode != WRITE and kind is PointKind.NODE:
+            if mode != WRITE and kind is not PointKind.COUNTED:
                 read.setdefault(point, []).append(task)
             if kind is PointKind.COUNTED:
                 group = counted.get(point)
@@ -205,7 +216,8 @@ def lower_bound(
         for point, value in _read_below_written(index, read, durations, head, after).items():
             if value > best.value:
                 name = index.names[point]
-                best = LowerBound(value, f"{name} is read while others write below it")
+                what = "below it" if kinds[point] is PointKind.NODE else "what it matches"
+                best = LowerBound(value, f"{name} is read while others write {what}")
 
     for point, group in sorted(counted.items()):
         value = group.bound(index.capacity[point])

@@ -13,7 +13,9 @@ becomes a constraint of a *family* of tasks that share one resource, so that at 
   with both it is a *nested* family, whose members hold modes (:data:`W`, :data:`R`,
   :data:`WB`, :data:`RB`) instead of amounts. A folder read by 1,000 tasks over 1,000 files
   written below it is one family of 1,000 members, not 1,000 families of 1,000;
-- a **glob pair**: a claimed glob and one claimed point it overlaps (or the glob alone);
+- a **glob**: the claims on a claimed glob and, as if below it, those on the claimed nodes
+  and globs it may share a path with. A glob read by 100 tasks over 300 files written is one
+  family of 400 members: a family per glob and file made each reader check 300 locks a try;
 - read/write families are read/write locks as a cumulative: readers take 1, writers the whole
   capacity (the number of readers), so readers share and a writer excludes everyone; families
   without readers are exclusive (capacity 1);
@@ -257,16 +259,22 @@ def build_families(index: ResourceIndex, tasks: int, workers: int | None) -> lis
             )
         )
 
-    def overlapping(points: Sequence[int]) -> None:
-        """A family over the claims on these points, which all overlap each other."""
+    def around(point: int, others: Sequence[int]) -> None:
+        """A family over the claims on ``point`` (a node or a glob) and on ``others``, the
+        claimed points that overlap it without it overlapping them all (the nodes below a node;
+        the nodes and globs a glob may share a path with): claims on ``point`` write or read
+        it, the others' write or read "below" it."""
         modes: dict[int, int] = {}
         via: dict[int, int] = {}
-        for point in points:
-            for task, mode, _ in users.get(point, ()):
-                bit = W if mode == WRITE else R
+        for task, mode, _ in users[point]:
+            modes[task] = modes.get(task, 0) | (W if mode == WRITE else R)
+            via[task] = point
+        for other in others:
+            for task, mode, _ in users[other]:
+                bit = WB if mode == WRITE else RB
                 old = modes.get(task, 0)
-                if not old or (bit == W and not old & W):
-                    via[task] = point
+                if not old or (bit == WB and not old & (W | R | WB)):
+                    via[task] = other
                 modes[task] = old | bit
         add(modes, via)
 
@@ -292,26 +300,12 @@ def build_families(index: ResourceIndex, tasks: int, workers: int | None) -> lis
                     )
                 )
         elif kind is PointKind.NODE:
-            modes: dict[int, int] = {}
-            via: dict[int, int] = {}
-            for task, mode, _ in users[point]:
-                modes[task] = modes.get(task, 0) | (W if mode == WRITE else R)
-                via[task] = point
-            for other in below.get(point, ()):
-                for task, mode, _ in users[other]:
-                    bit = WB if mode == WRITE else RB
-                    old = modes.get(task, 0)
-                    if not old or (bit == WB and not old & (W | R | WB)):
-                        via[task] = other
-                    modes[task] = old | bit
-            add(modes, via)
+            around(point, below.get(point, ()))
         else:
-            others = [q for q in (*index.glob_nodes[point], *index.glob_globs[point]) if q in users]
-            if not others:
-                overlapping([point])
-            for other in others:
-                if kinds[other] is not PointKind.GLOB or other > point:
-                    overlapping([point, other])
+            around(
+                point,
+                [q for q in (*index.glob_nodes[point], *index.glob_globs[point]) if q in users],
+            )
     if workers is not None and workers < tasks:
         families.append(
             Family(
