@@ -20,12 +20,12 @@ import waveplan.schedule.exact
 from oracle import NO, conflict_verdict
 from test_schedule_properties import check_schedule, load, plan_docs
 from waveplan.cli import main
-from waveplan.graph import Graph
+from waveplan.graph import Graph, heads, tails
 from waveplan.load import load_plan, parse_plan_text
 from waveplan.model import Mode, Plan
 from waveplan.resources.index import ResourceIndex
 from waveplan.schedule import analyse
-from waveplan.schedule.bounds import lower_bound
+from waveplan.schedule.bounds import _read_below_written, _read_forms, _read_points, lower_bound
 from waveplan.schedule.exact import _exclusive, incompatible_cliques
 from waveplan.schedule.instance import FamilyKind, Instance
 from waveplan.schedule.search import Method
@@ -333,6 +333,53 @@ def test_the_lower_bound_never_exceeds_the_brute_force_optimum(doc: dict[str, An
     plan = load(doc)
     graph, index = Graph.from_plan(plan), ResourceIndex.build(plan)
     assert lower_bound(graph, index, plan.workers).value <= brute_force_optimum(plan) + EPSILON
+
+
+READ_FORMS = ["src/", "src/*.ts", "**/*.ts"]
+WRITTEN_INTO = ["src/a.ts", "src/b.ts", "src/c.ts", "src/x.md", "lib/d.ts"]
+
+
+@st.composite
+def read_form_plans(draw: st.DrawFn) -> dict[str, Any]:
+    """Plans of at most 7 tasks, each reading one form of one tree (a folder, globs over
+    it, a state name and one below it) and writing into it or beside it."""
+    tasks: list[dict[str, Any]] = []
+    for position in range(draw(st.integers(3, 7))):
+        task: dict[str, Any] = {"id": f"t{position}", "duration": draw(st.integers(1, 4))}
+        if position and draw(st.integers(0, 3)) == 0:
+            task["depends"] = [f"t{draw(st.integers(0, position - 1))}"]
+        if draw(st.integers(0, 3)):
+            task["reads"] = [draw(st.sampled_from(READ_FORMS))]
+        else:
+            task["state_reads"] = [draw(st.sampled_from(["db", "db.users"]))]
+        written = draw(st.lists(st.sampled_from(WRITTEN_INTO), max_size=2, unique=True))
+        if written:
+            task["files"] = written
+        if draw(st.integers(0, 2)) == 0:
+            task["state"] = [draw(st.sampled_from(["db", "db.users", "db.orders"]))]
+        tasks.append(task)
+    doc: dict[str, Any] = {"tasks": tasks}
+    if draw(st.booleans()):
+        doc["workers"] = draw(st.integers(1, 3))
+    return doc
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(read_form_plans())
+def test_read_forms_never_bound_above_the_brute_force_optimum(doc: dict[str, Any]) -> None:
+    """The group of tasks reading forms of one tree and writing into all of them (run one at
+    a time, by the bound's argument) never claims more than the best schedule takes."""
+    plan = load(doc)
+    graph, index = Graph.from_plan(plan), ResourceIndex.build(plan)
+    durations, head, tail = graph.durations, heads(graph), tails(graph)
+    after = [tail[i] - durations[i] for i in range(len(graph))]
+    reads = _read_points(index)
+    single = _read_below_written(reads, durations, head, after)
+    value, _ = _read_forms(reads, single, durations, head, after)
+    optimum = brute_force_optimum(plan)
+    assert max(single.values(), default=0.0) <= optimum + EPSILON
+    assert value <= optimum + EPSILON
+    assert lower_bound(graph, index, plan.workers).value <= optimum + EPSILON
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])

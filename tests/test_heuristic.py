@@ -27,7 +27,7 @@ from waveplan.run.fake import FakeExecutor
 from waveplan.run.runner import Runner, RunOptions
 from waveplan.schedule import analyse
 from waveplan.schedule.analysis import practical_policy
-from waveplan.schedule.bounds import lower_bound
+from waveplan.schedule.bounds import LowerBound, lower_bound
 from waveplan.schedule.instance import FamilyKind, Instance
 from waveplan.schedule.scheduler import Policy, Scheduler, Status
 from waveplan.schedule.search import (
@@ -294,6 +294,30 @@ def test_a_glob_read_over_files_written_into_it_is_one_family() -> None:
     assert bound.value == work
     assert bound.reason == "src/**/*.py is read while others write what it matches"
     assert analyse(plan).practical == work
+
+
+def test_tasks_reading_two_forms_of_a_tree_and_writing_into_it_bound_the_makespan() -> None:
+    """Half the tasks read src/ and half src/**/*.py, and each writes its own .py file in
+    src/: every two exclude each other (one reads what the other writes), which neither
+    point's bound sees alone, and together they prove the serial schedule optimal. A task
+    that only reads stays out of the group."""
+    tasks: list[dict[str, Any]] = [
+        {
+            "id": f"t{i}",
+            "duration": 1 + i % 3,
+            "files": [f"src/p{i % 4}/m{i}.py"],
+            "reads": ["src/" if i % 2 else "src/**/*.py"],
+        }
+        for i in range(40)
+    ]
+    work = sum(1 + i % 3 for i in range(40))
+    plan = make_plan(tasks)
+    graph, index = Graph.from_plan(plan), ResourceIndex.build(plan)
+    bound = lower_bound(graph, index, None)
+    assert bound == LowerBound(work, "src/ and src/**/*.py are read by tasks that write into both")
+    assert analyse(plan).practical == work
+    lint = make_plan([*tasks, {"id": "lint", "duration": 5, "reads": ["src/**/*.py"]}])
+    assert lower_bound(Graph.from_plan(lint), ResourceIndex.build(lint), None) == bound
 
 
 def test_readers_of_a_folder_follow_its_writers_below_through_few_links() -> None:

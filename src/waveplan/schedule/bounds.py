@@ -64,42 +64,75 @@ class _Group:
         return self.head + math.fsum(self.work) / capacity + self.tail
 
 
+READ_FORMS = 8
+"""Read points (those with the highest bounds of their own) that :func:`_read_forms` tries to
+combine into one group of tasks that exclude each other."""
+
+
+@dataclass(slots=True)
+class _Read:
+    """A read node or glob: its readers, and the tasks writing into it (below the node or
+    what the glob may match, or the point itself)."""
+
+    readers: set[int]
+    into: set[int]
+    owners: set[int]
+
+    def alone(self) -> set[int]:
+        """Tasks that exclude every other reader and writer here: those both reading the point
+        and writing into it, and those writing the point itself."""
+        return (self.readers & self.into) | self.owners
+
+
+def _read_points(index: ResourceIndex) -> dict[int, _Read]:
+    """Every read node or glob that others write into."""
+    kinds = index.kinds
+    found: dict[int, _Read] = {}
+    writes: list[tuple[int, int]] = []
+    for task, claims in enumerate(index.claims):
+        for point, mode, _ in claims:
+            if kinds[point] is PointKind.COUNTED:
+                continue
+            if mode == WRITE:
+                writes.append((task, point))
+                continue
+            read = found.get(point)
+            if read is None:
+                read = found[point] = _Read(set(), set(), set())
+            read.readers.add(task)
+    if not found:
+        return found
+    ancestors, node_globs, glob_globs = index.ancestors, index.node_globs, index.glob_globs
+    for task, point in writes:
+        if point in found:
+            found[point].owners.add(task)
+        # A node is below its ancestors and inside the globs over it, a glob inside the globs
+        # it may share a path with. (Glob writers are not counted below a read node: any
+        # member may lower the smallest start and remaining chain, and the bound of the node
+        # alone never changes.)
+        node = kinds[point] is PointKind.NODE
+        for others in (ancestors[point], node_globs[point]) if node else (glob_globs[point],):
+            for other in others:
+                read = found.get(other)
+                if read is not None:
+                    read.into.add(task)
+    return {p: r for p, r in found.items() if r.into}
+
+
 def _read_below_written(
-    index: ResourceIndex,
-    read: dict[int, list[int]],
+    reads: dict[int, _Read],
     durations: Sequence[float],
     head: Sequence[float],
     after: Sequence[float],
 ) -> dict[int, float]:
-    """The bound of each read node or glob that others write below or into (see the module
+    """The bound of each read node or glob that others write into (see the module
     docstring)."""
-    below: dict[int, set[int]] = {}  # read point: the tasks writing what overlaps it
-    owners: dict[int, set[int]] = {}  # read point: the tasks writing it
-    kinds = index.kinds
-    for task, claims in enumerate(index.claims):
-        for point, mode, _ in claims:
-            if mode != WRITE or kinds[point] is PointKind.COUNTED:
-                continue
-            if point in read:
-                owners.setdefault(point, set()).add(task)
-            # Written: a node is below its ancestors and inside the globs over it, a glob
-            # inside the globs it may share a path with. (Glob writers are not counted below
-            # a read node: any member may lower the smallest start and remaining chain, and
-            # the bound of the node alone never changes.)
-            if kinds[point] is PointKind.NODE:
-                overlapped: tuple[int, ...] = (*index.ancestors[point], *index.node_globs[point])
-            else:
-                overlapped = index.glob_globs[point]
-            for other in overlapped:
-                if other in read:
-                    below.setdefault(other, set()).add(task)
     found: dict[int, float] = {}
-    for point, writers in sorted(below.items()):
-        readers = set(read[point])
-        alone = (readers & writers) | owners.get(point, set())
-        rest_read = readers - alone
-        rest_write = writers - alone
-        members = readers | writers | alone
+    for point, read in sorted(reads.items()):
+        alone = read.alone()
+        rest_read = read.readers - alone
+        rest_write = read.into - alone
+        members = read.readers | read.into | alone
         found[point] = (
             min(head[t] for t in members)
             + math.fsum(durations[t] for t in alone)
@@ -108,6 +141,52 @@ def _read_below_written(
             + min(after[t] for t in members)
         )
     return found
+
+
+def _read_forms(
+    reads: dict[int, _Read],
+    single: dict[int, float],
+    durations: Sequence[float],
+    head: Sequence[float],
+    after: Sequence[float],
+) -> tuple[float, list[int]]:
+    """The bound of the best group of read points found, greedily, among the
+    :data:`READ_FORMS` best on their own, and the group (ascending).
+
+    For read points ``Q`` (``src/`` and ``src/**/*.py``; ``db`` and ``db.users``), the tasks
+    that read or write one of them and write into every one of them exclude each other: one
+    reads a point the other writes into, or both write into one. They run one at a time: the
+    smallest earliest start among them, plus their durations, plus the smallest remaining
+    chain. (Tasks reading ``src/`` and writing ``src/a.py``, and tasks reading
+    ``src/**/*.py`` and writing ``src/b.py``, are each alone in their point's bound, and all
+    of them together here.)"""
+    top = sorted(single, key=lambda p: (-single[p], p))[:READ_FORMS]
+    if len(top) < 2:
+        return 0.0, []
+    alone = {p: reads[p].alone() for p in top}
+    into = {p: reads[p].into | reads[p].owners for p in top}
+
+    def value(group: list[int]) -> float:
+        tasks = set().union(*(alone[p] for p in group))
+        for p in group:
+            tasks &= into[p]
+        if not tasks:
+            return 0.0
+        return (
+            min(head[t] for t in tasks)
+            + math.fsum(durations[t] for t in tasks)
+            + min(after[t] for t in tasks)
+        )
+
+    group = [top[0]]
+    best = single[top[0]]
+    while True:
+        found = max(((value([*group, p]), -p) for p in top if p not in group), default=None)
+        if found is None or found[0] <= best:
+            break
+        best = found[0]
+        group.append(-found[1])
+    return (best, sorted(group)) if len(group) > 1 else (0.0, [])
 
 
 def lower_bound(
@@ -135,7 +214,6 @@ def lower_bound(
     kinds = index.kinds
     declared = index.declared
     ancestors = index.ancestors
-    read: dict[int, list[int]] = {}  # node or glob: its readers
     for task, claims in enumerate(index.claims):
         if not claims:
             continue
@@ -143,8 +221,6 @@ def lower_bound(
         written: set[int] | None = None
         for point, mode, amount in claims:
             kind = kinds[point]
-            if mode != WRITE and kind is not PointKind.COUNTED:
-                read.setdefault(point, []).append(task)
             if kind is PointKind.COUNTED:
                 group = counted.get(point)
                 if group is None:
@@ -212,12 +288,19 @@ def lower_bound(
                 names = f"{index.names[other]} and {index.names[glob]}"
                 best = LowerBound(value, f"{names} overlap")
 
-    if read:
-        for point, value in _read_below_written(index, read, durations, head, after).items():
+    reads = _read_points(index)
+    if reads:
+        single = _read_below_written(reads, durations, head, after)
+        for point, value in single.items():
             if value > best.value:
                 name = index.names[point]
                 what = "below it" if kinds[point] is PointKind.NODE else "what it matches"
                 best = LowerBound(value, f"{name} is read while others write {what}")
+        value, forms = _read_forms(reads, single, durations, head, after)
+        if value > best.value:
+            names = " and ".join(index.names[p] for p in forms)
+            both = "both" if len(forms) == 2 else "all of them"
+            best = LowerBound(value, f"{names} are read by tasks that write into {both}")
 
     for point, group in sorted(counted.items()):
         value = group.bound(index.capacity[point])
