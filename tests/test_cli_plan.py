@@ -260,3 +260,33 @@ def test_the_task_file_examples_of_the_docs_plan_as_written(tmp_path: Path) -> N
             )
             checked += 1
     assert checked >= 2
+
+
+def test_a_serialization_point_of_many_resources_names_the_most_waited_on(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Reviewers read src/ or src/**/*.py while the other tasks write files in it: every
+    resource waits with every other, one serialization point of dozens. JSON lists them, the
+    most waited on first, and joins them all in ``resource``; the text and HTML name the three
+    most waited on and count the rest."""
+    tasks = []
+    for i in range(40):
+        reads = ["src/" if i % 4 == 1 else "src/**/*.py"] if i % 2 else []
+        tasks.append({"id": f"t{i}", "duration": 1 + i % 3, "files": [f"src/m{i}.py"]})
+        tasks[-1]["reads"] = reads
+    plan = tmp_path / "plan.json"
+    plan.write_text(json.dumps({"tasks": tasks}))
+    assert main(["plan", str(plan), "--format", "json"]) == 0
+    point = json.loads(capsys.readouterr().out)["serialization"][0]
+    names = point["resources"]
+    assert len(names) > 4
+    assert sorted(names) == sorted(point["resource"].split(" + "))
+    shown = f"{' + '.join(names[:3])} + {len(names) - 3} more"
+    monkeypatch.setenv("COLUMNS", "300")  # (a table cell would wrap the name)
+    assert main(["plan", str(plan)]) == 0
+    out = capsys.readouterr().out
+    assert shown in out
+    assert point["resource"] not in out
+    html = tmp_path / "plan.html"
+    assert main(["plan", str(plan), "-o", str(html)]) == 0
+    assert shown in html.read_text()

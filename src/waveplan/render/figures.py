@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 
 from waveplan.model import DurationSource, Plan, TaskStatus
 from waveplan.schedule.advice import Action, Advice
-from waveplan.schedule.analysis import PlanAnalysis
+from waveplan.schedule.analysis import PlanAnalysis, SerializationPoint
 from waveplan.schedule.explain import ConflictGroup, Delay
 from waveplan.schedule.measured import RunReport, TaskReport
 from waveplan.units import format_duration, time_formatter
@@ -94,6 +94,22 @@ def ids_text(ids: Sequence[str], limit: int = 8) -> str:
     """Task ids in a table cell: ``t1, t2 (+3)`` past ``limit``."""
     shown = ", ".join(ids[:limit])
     return shown + (f" (+{len(ids) - limit:,})" if len(ids) > limit else "")
+
+
+NAMED_RESOURCES = 3
+"""Resources a serialization point's name shows, past four: ``a + b + c + 12 more``."""
+
+
+def serialization_text(point: SerializationPoint, conservative: str = " (conservative)") -> str:
+    """A serialization point's resources for a table cell: all of them up to four, else the
+    three most waited on and how many more; ``conservative`` when an overlap was assumed."""
+    names = point.resources or (point.resource,)
+    if len(names) > NAMED_RESOURCES + 1:
+        shown = " + ".join(names[:NAMED_RESOURCES])
+        text = f"{shown} + {len(names) - NAMED_RESOURCES:,} more"
+    else:
+        text = point.resource
+    return text + (conservative if point.conservative else "")
 
 
 def conflict_text(

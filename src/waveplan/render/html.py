@@ -29,6 +29,7 @@ from waveplan.render.figures import (
     seconds_format,
     seconds_heading,
     seconds_text,
+    serialization_text,
     task_note,
     time_format,
     time_heading,
@@ -267,7 +268,7 @@ def _serialization_section(analysis: PlanAnalysis, heading: str) -> str:
     if points:
         rows = [
             _row(
-                esc(p.resource + (" (conservative)" if p.conservative else "")),
+                esc(serialization_text(p)),
                 esc(ids_text(p.tasks)),
                 fmt(p.wait),
                 "?" if p.cost is None else fmt(p.cost),

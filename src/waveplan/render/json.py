@@ -105,6 +105,7 @@ def plan_to_dict(analysis: PlanAnalysis) -> dict[str, Any]:
         "serialization": [
             {
                 "resource": s.resource,
+                "resources": list(s.resources),
                 "tasks": list(s.tasks),
                 "cost": s.cost,
                 "wait": s.wait,

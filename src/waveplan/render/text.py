@@ -22,6 +22,7 @@ from waveplan.render.figures import (
     faster,
     fmt_time,
     ids_text,
+    serialization_text,
     time_format,
     time_heading,
 )
@@ -146,9 +147,8 @@ def serialization_table(analysis: PlanAnalysis) -> Table:
     points = analysis.serialization
     fmt = time_format(analysis.plan)
     for point in points[:MAX_ROWS]:
-        note = " (conservative)" if point.conservative else ""
         cost = "?" if point.cost is None else fmt(point.cost)
-        table.add_row(point.resource + note, ids_text(point.tasks), fmt(point.wait), cost)
+        table.add_row(serialization_text(point), ids_text(point.tasks), fmt(point.wait), cost)
     if len(points) > MAX_ROWS:
         table.add_row(_more(len(points), MAX_ROWS, "resources"), "", "", "")
     return table

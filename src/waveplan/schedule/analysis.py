@@ -97,8 +97,10 @@ _EPSILON = 1e-9
 class SerializationPoint:
     """A resource (or group) that made tasks wait for each other.
 
-    ``wait``: total time tasks waited on it in the practical schedule. ``cost``: how much the
-    practical makespan shrinks when it stops serializing (None when the replan budget ran out).
+    ``resource`` names the group's resources, joined by `` + ``; ``resources`` lists them, the
+    most waited on first. ``wait``: total time tasks waited on it in the practical schedule.
+    ``cost``: how much the practical makespan shrinks when it stops serializing (None when the
+    replan budget ran out).
     """
 
     resource: str
@@ -106,6 +108,7 @@ class SerializationPoint:
     wait: float
     cost: float | None
     conservative: bool
+    resources: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -262,6 +265,7 @@ def analyse(
                 wait=group.wait,
                 cost=cost,
                 conservative=group.conservative,
+                resources=tuple(index.names[p] for p in group.heaviest),
             )
         )
     if any(w.point == WORKERS for w in waits):

@@ -325,12 +325,14 @@ def delays(
 
 @dataclass(frozen=True, slots=True)
 class PointGroup:
-    """Lock points on which the same tasks waited for each other, with the total wait."""
+    """Lock points on which the same tasks waited for each other, with the total wait.
+    ``heaviest``: the same points, the most waited on first (ties by name)."""
 
     points: tuple[int, ...]
     tasks: tuple[int, ...]
     wait: float
     conservative: bool
+    heaviest: tuple[int, ...]
 
 
 def point_groups(
@@ -444,6 +446,7 @@ def point_groups(
                 tasks=tuple(sorted(tasks)),
                 wait=sum(total.get(p, 0.0) for p in points),
                 conservative=any(flagged.get(p, False) for p in points),
+                heaviest=tuple(sorted(points, key=lambda p: (-total.get(p, 0.0), index.names[p]))),
             )
         )
     groups.sort(key=lambda g: (-g.wait, [index.names[p] for p in g.points]))
