@@ -158,7 +158,13 @@ def terminal_style() -> tuple[int, bool]:
 def emit(text: str, output: str | None) -> None:
     """Print ``text``, or write it to ``output`` atomically (never a half-written file)."""
     if output is None or output == "-":
-        click.echo(text, nl=False)
+        try:
+            click.echo(text, nl=False)
+        except BrokenPipeError:  # the reader went away (``| head``): nothing left to say
+            stdout_gone()
+        except OSError as exc:  # a full disk, a closed descriptor...
+            stdout_gone()
+            raise UserError(f"standard output: cannot write ({exc.strerror or exc})") from None
         return
     target = Path(output)
     if target.is_dir():
@@ -166,7 +172,15 @@ def emit(text: str, output: str | None) -> None:
     folder = target.parent
     if not folder.is_dir():
         raise UserError(f"{output}: folder {str(folder)!r} does not exist")
-    fd, temporary = tempfile.mkstemp(prefix=f".{target.name}.", dir=folder)
+    try:
+        _write_atomically(target, text)
+    except OSError as exc:  # a read-only folder, a full disk...
+        raise UserError(f"{output}: cannot write ({exc.strerror or exc})") from None
+
+
+def _write_atomically(target: Path, text: str) -> None:
+    """Write ``text`` to a temporary file beside ``target``, then rename it into place."""
+    fd, temporary = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
     try:
         # mkstemp creates the file for its owner only; give it the mode a plain open() would.
         umask = os.umask(0)

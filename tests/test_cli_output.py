@@ -1,0 +1,66 @@
+"""Where ``-o`` and standard output write: failures are one error line, never a traceback,
+and nothing but a regular file is ever replaced."""
+
+from __future__ import annotations
+
+import errno
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from waveplan.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+SEED_EXAMPLE = ROOT / "examples" / "git-workflow.yaml"
+
+
+def _waveplan(*args: str, **kwargs: object) -> subprocess.Popen[bytes]:
+    return subprocess.Popen([sys.executable, "-m", "waveplan", *args], **kwargs)  # type: ignore[call-overload]
+
+
+def test_an_output_file_that_cannot_be_written_is_one_error_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A read-only folder (or a full disk) under ``-o``: exit 2, one line, no file (it was a
+    traceback with exit code 1)."""
+
+    def read_only(*_: object, **__: object) -> tuple[int, str]:
+        raise OSError(errno.EROFS, os.strerror(errno.EROFS), str(tmp_path))
+
+    monkeypatch.setattr(tempfile, "mkstemp", read_only)
+    target = tmp_path / "plan.json"
+    assert main(["plan", str(SEED_EXAMPLE), "-o", str(target)]) == 2
+    assert capsys.readouterr().err == (f"ERROR: {target}: cannot write (Read-only file system)\n")
+    assert not target.exists()
+
+
+def test_a_full_standard_output_is_one_error_line() -> None:
+    """``waveplan plan ... > /dev/full``: exit 2 and one line naming standard output."""
+    with Path("/dev/full").open("wb") as full:
+        process = _waveplan("plan", str(SEED_EXAMPLE), stdout=full, stderr=subprocess.PIPE)
+        _, err = process.communicate(timeout=60)
+    assert process.returncode == 2
+    assert err.decode() == "ERROR: standard output: cannot write (No space left on device)\n"
+
+
+def test_a_reader_that_goes_away_at_once_is_not_an_error() -> None:
+    """``waveplan plan ... | true``: the reader left before anything was written. Nothing is
+    wrong with the plan, so the exit code is 0 and nothing is said (it was exit code 1, the
+    code of a failed task)."""
+    process = _waveplan(
+        "plan",
+        str(SEED_EXAMPLE),
+        "--format",
+        "json",
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert process.stdout is not None and process.stderr is not None
+    process.stdout.close()
+    err = process.stderr.read()
+    assert process.wait(timeout=60) == 0
+    assert err == b""
