@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 from pathlib import Path
 
 import pytest
@@ -64,3 +65,31 @@ def test_a_reader_that_goes_away_at_once_is_not_an_error() -> None:
     err = process.stderr.read()
     assert process.wait(timeout=60) == 0
     assert err == b""
+
+
+def test_an_output_through_a_symbolic_link_keeps_the_link(tmp_path: Path) -> None:
+    """``-o latest.json`` where latest.json links to a file: the file gets the text and the
+    link stays a link (it was replaced by a file)."""
+    real = tmp_path / "run-42.json"
+    real.write_text("old\n", encoding="utf-8")
+    link = tmp_path / "latest.json"
+    link.symlink_to(real.name)
+    assert main(["plan", str(SEED_EXAMPLE), "-o", str(link)]) == 0
+    assert link.is_symlink()
+    assert real.read_text(encoding="utf-8").startswith("{")
+
+
+def test_an_output_that_is_not_a_regular_file_is_written_to_not_replaced(tmp_path: Path) -> None:
+    """``-o /dev/stdout`` or a named pipe: the text goes to it, and it stays what it was (as
+    root, waveplan replaced /dev/stdout with a regular file)."""
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    received: list[str] = []
+    reader = threading.Thread(
+        target=lambda: received.append(fifo.read_text(encoding="utf-8")), daemon=True
+    )
+    reader.start()
+    assert main(["plan", str(SEED_EXAMPLE), "--format", "json", "-o", str(fifo)]) == 0
+    reader.join(timeout=30)
+    assert received and received[0].startswith("{")
+    assert fifo.is_fifo()

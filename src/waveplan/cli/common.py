@@ -156,7 +156,10 @@ def terminal_style() -> tuple[int, bool]:
 
 
 def emit(text: str, output: str | None) -> None:
-    """Print ``text``, or write it to ``output`` atomically (never a half-written file)."""
+    """Print ``text``, or write it to ``output`` atomically (never a half-written file).
+
+    A symbolic link is written through (it keeps pointing at the new text), and what is not a
+    regular file (``/dev/stdout``, a named pipe) is written to as it is, never replaced."""
     if output is None or output == "-":
         try:
             click.echo(text, nl=False)
@@ -173,7 +176,11 @@ def emit(text: str, output: str | None) -> None:
     if not folder.is_dir():
         raise UserError(f"{output}: folder {str(folder)!r} does not exist")
     try:
-        _write_atomically(target, text)
+        if target.exists() and not target.is_file():  # a device, a named pipe
+            with target.open("w", encoding="utf-8") as handle:
+                handle.write(text)
+        else:
+            _write_atomically(Path(os.path.realpath(target)), text)
     except OSError as exc:  # a read-only folder, a full disk...
         raise UserError(f"{output}: cannot write ({exc.strerror or exc})") from None
 
