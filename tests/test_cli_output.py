@@ -93,3 +93,20 @@ def test_an_output_that_is_not_a_regular_file_is_written_to_not_replaced(tmp_pat
     reader.join(timeout=30)
     assert received and received[0].startswith("{")
     assert fifo.is_fifo()
+
+
+@pytest.mark.parametrize("command", ["plan", "infer", "convert"])
+def test_an_output_naming_the_plan_it_reads_is_refused(
+    command: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``waveplan plan plan.yaml -o plan.yaml`` (or ``-o ./plan.yaml``) would replace the
+    plan with its analysis: exit 2, one line, and the plan as it was."""
+    plan = tmp_path / "plan.yaml"
+    text = "tasks:\n  - id: a\n    files: [x]\n"
+    plan.write_text(text, encoding="utf-8")
+    spelled = str(tmp_path / "." / "plan.yaml")
+    assert main([command, str(plan), "-o", spelled]) == 2
+    assert capsys.readouterr().err == (
+        f"ERROR: {spelled}: is the plan this command reads; give another file to -o\n"
+    )
+    assert plan.read_text(encoding="utf-8") == text

@@ -155,11 +155,13 @@ def terminal_style() -> tuple[int, bool]:
     return max(width, 60), color
 
 
-def emit(text: str, output: str | None) -> None:
+def emit(text: str, output: str | None, *, reads: str | None = None) -> None:
     """Print ``text``, or write it to ``output`` atomically (never a half-written file).
 
-    A symbolic link is written through (it keeps pointing at the new text), and what is not a
-    regular file (``/dev/stdout``, a named pipe) is written to as it is, never replaced."""
+    ``reads`` is the file the command read its plan from: an output naming it (however
+    spelled) is refused rather than overwriting the plan. A symbolic link is written through
+    (it keeps pointing at the new text), and what is not a regular file (``/dev/stdout``, a
+    named pipe) is written to as it is, never replaced."""
     if output is None or output == "-":
         try:
             click.echo(text, nl=False)
@@ -175,6 +177,8 @@ def emit(text: str, output: str | None) -> None:
     folder = target.parent
     if not folder.is_dir():
         raise UserError(f"{output}: folder {str(folder)!r} does not exist")
+    if reads is not None and target.exists() and _same_file(target, Path(reads)):
+        raise UserError(f"{output}: is the plan this command reads; give another file to -o")
     try:
         if target.exists() and not target.is_file():  # a device, a named pipe
             with target.open("w", encoding="utf-8") as handle:
@@ -183,6 +187,13 @@ def emit(text: str, output: str | None) -> None:
             _write_atomically(Path(os.path.realpath(target)), text)
     except OSError as exc:  # a read-only folder, a full disk...
         raise UserError(f"{output}: cannot write ({exc.strerror or exc})") from None
+
+
+def _same_file(one: Path, other: Path) -> bool:
+    try:
+        return one.samefile(other)
+    except OSError:
+        return False
 
 
 def _write_atomically(target: Path, text: str) -> None:

@@ -57,4 +57,4 @@ def convert_command(
     if plan.origin is not None:
         for warning in plan.origin.warnings:
             click.echo(f"warning: {warning}", err=True)
-    emit(text, output)
+    emit(text, output, reads=file)

@@ -147,4 +147,5 @@ def infer_command(
     settings = HistorySettings(threshold=history_threshold, min_support=history_min_support)
     result = _run(plan, repo, chosen, settings, cache=not no_cache)
     fmt = output_format(fmt, output, INFER_FORMATS)
-    emit(inference_json(result) if fmt == "json" else inference_text(result), output)
+    text = inference_json(result) if fmt == "json" else inference_text(result)
+    emit(text, output, reads=file)

@@ -150,4 +150,4 @@ def plan_command(
         else:
             width, color = terminal_style()
             text = plan_text(analysis, width=width, color=color and output is None)
-    emit(text, output)
+    emit(text, output, reads=file)
