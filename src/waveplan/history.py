@@ -150,6 +150,17 @@ _MIGRATIONS: tuple[str, ...] = (
 SCHEMA_VERSION = len(_MIGRATIONS)
 
 
+def _writable(path: Path) -> bool:
+    """Whether the history at ``path`` (or the folder it would be created in) can be written:
+    false on read-only media whoever asks, since ``access`` reports a read-only mount."""
+    if path.exists():
+        return os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)
+    folder = path.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    return os.access(folder, os.W_OK)
+
+
 class HistoryError(UserError):
     """The history database cannot be used (newer schema, corrupt file, locked...)."""
 
@@ -172,20 +183,54 @@ class WorktreeRun:
 class History:
     """The history database of one plan root."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, read_only: bool = False) -> None:
+        """Open the history at ``path``, creating it if needed. ``read_only``: the caller only
+        reads, so a history it cannot write (a read-only folder or file, a copy on read-only
+        media) is read from a copy in memory, upgraded there when its schema is older."""
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if read_only and self.path.exists() and not _writable(self.path):
+            self._db = self._copy_in_memory()
+            return
         try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA foreign_keys=ON")
             self._migrate()
-        except sqlite3.DatabaseError as exc:
+        except (sqlite3.DatabaseError, OSError) as exc:
+            if not _writable(self.path):
+                raise HistoryError(
+                    f"{self.path}: cannot write the history database: "
+                    f"{self.path.parent} is read-only"
+                ) from None
             raise HistoryError(
                 f"{self.path}: cannot use the history database ({exc}); move it away to start "
                 "a new history"
             ) from None
+
+    def _copy_in_memory(self) -> sqlite3.Connection:
+        """The history read into memory: SQLite cannot open a WAL database read-only without
+        its shared-memory file, which a read-only folder cannot hold, and an older schema is
+        upgraded on the copy."""
+        uri = self.path.absolute().as_uri()
+        memory = sqlite3.connect(":memory:", isolation_level=None)
+        try:
+            try:
+                source = sqlite3.connect(f"{uri}?mode=ro", uri=True)
+                source.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            except sqlite3.OperationalError:  # no -shm file and no right to create one
+                source = sqlite3.connect(f"{uri}?immutable=1", uri=True)
+            try:
+                source.backup(memory)
+            finally:
+                source.close()
+            self._db = memory
+            self._migrate()
+        except sqlite3.DatabaseError as exc:
+            memory.close()
+            raise HistoryError(f"{self.path}: cannot read the history database ({exc})") from None
+        return memory
 
     @classmethod
     def for_root(cls, root: str | Path) -> History:

@@ -35,7 +35,7 @@ def learnt(plan: Plan, file: str) -> Plan:
     path = state_dir(plan.root) / HISTORY_FILE
     if not path.exists():
         return plan
-    with History(path) as history:
+    with History(path, read_only=True) as history:
         return with_observed_writes(plan, history.undeclared_files(plan_file_key(file)))
 
 
@@ -46,7 +46,7 @@ def plan_with_history(plan: Plan) -> Plan:
     path = state_dir(plan.root) / HISTORY_FILE
     if not path.exists():
         return plan
-    with History(path) as history:
+    with History(path, read_only=True) as history:
         # A checkpoint (no command) measures nothing: its ~0 s attempts teach no duration.
         commands = {t.id: command_hash(t) for t in plan.tasks}
         medians = history.durations({task: c for task, c in commands.items() if c is not None})

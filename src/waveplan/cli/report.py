@@ -27,7 +27,7 @@ def _open(root: str | None) -> History:
             f"no history in {folder.absolute()} (looked for {path}); run a plan there first, "
             "or point --root at the plan's folder"
         )
-    return History(path)
+    return History(path, read_only=True)
 
 
 def _complete_run_ids(
