@@ -57,3 +57,16 @@ def test_report_and_history_read_a_history_they_cannot_write(
     assert capsys.readouterr().err == ""
     assert _user_version(path) == SCHEMA_VERSION
 
+
+def test_a_run_where_the_state_folder_cannot_be_made_is_one_error_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """When .waveplan cannot be created (a read-only root; here a file is in the way), run
+    exits 2 with one line naming the lock (clean too): it was a traceback."""
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(PLAN, encoding="utf-8")
+    (tmp_path / ".waveplan").write_text("not a folder\n", encoding="utf-8")
+    assert main(["run", str(plan), "-q"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"ERROR: {tmp_path / '.waveplan' / 'run.lock'}: cannot take the run lock")
+    assert err.count("\n") == 1

@@ -31,8 +31,14 @@ class RunLock:
 
     def acquire(self) -> None:
         """Take the lock or raise :class:`RunLockedError` naming the holder."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:  # a read-only plan root
+            raise UserError(
+                f"{self.path}: cannot take the run lock ({exc.strerror or exc}): waveplan "
+                "records runs in the plan root's .waveplan folder, which must be writable"
+            ) from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
