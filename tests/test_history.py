@@ -570,3 +570,20 @@ def test_a_failure_fixed_before_a_resume_is_not_flaky() -> None:
         (dataclasses.replace(failed, session=2), dataclasses.replace(passed, session=2)),
     )
     assert retried.flaky
+
+
+def test_a_promised_saving_of_milliseconds_gives_no_efficiency(tmp_path: Path) -> None:
+    """Two parallel tasks of 2 s and 4 ms promise a saving of 4 ms: the run's own overhead
+    divided by it made an efficiency of -1148 % (-19763 % in a real run). Below the measurable
+    work (10 ms) the promised saving gives no efficiency, as no work at all gives none."""
+    text = "tasks:\n  - {id: x, run: make x}\n  - {id: y, run: make y}\n"
+    plan = parse_plan_text(text, name=str(tmp_path / "plan.yaml"), root=str(tmp_path))
+    with History.for_root(tmp_path) as history:
+        start_run(history, plan, "r1", started=1000.0)
+        session = history.start_session("r1", pid=1, host="h", started=1000.0)
+        attempt(history, "r1", "x", 1, (1000.0, 1002.0), session=session)
+        attempt(history, "r1", "y", 1, (1000.0, 1000.004), session=session)
+        history.end_session("r1", session, 1002.05)
+        report = measure(history.run_info("r1"))
+    assert report.actual.sequential == pytest.approx(2.004)
+    assert report.efficiency is None

@@ -107,6 +107,13 @@ def _measurable(actual: Makespans) -> bool:
     return actual.sequential >= MIN_WORK
 
 
+def _promised_measurable(actual: Makespans) -> bool:
+    """Whether the theoretical saving, in seconds, is itself measurable: a few milliseconds
+    promised (a 2 s task beside a 4 ms one) divide the run's own overhead into an efficiency
+    such as -19763 %, a figure of nothing."""
+    return _measurable(actual) and actual.sequential - actual.theoretical >= MIN_WORK
+
+
 def _figures(plan: Plan) -> tuple[Makespans, list[float], list[float]]:
     """The plan's figures, its practical schedule being the one ``plan`` reports and ``run``
     follows (the search's policy), not the bare critical-path rule."""
@@ -212,6 +219,6 @@ def measure(run: RunInfo) -> RunReport:
         planned=planned,
         actual=actual,
         measured=run.wall,
-        efficiency=achieved / promised if promised > 0 and _measurable(actual) else None,
+        efficiency=achieved / promised if _promised_measurable(actual) else None,
         tasks=tasks,
     )
