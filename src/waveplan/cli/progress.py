@@ -17,7 +17,7 @@ from rich.text import Text
 
 from waveplan.cli.common import stdout_gone
 from waveplan.model import AttemptStatus, TaskStatus
-from waveplan.render.figures import fmt_time
+from waveplan.render.figures import counted, fmt_time
 from waveplan.run.events import (
     Event,
     RunFinished,
@@ -67,7 +67,8 @@ class PlainProgress:
             done = f", {event.already_done} already done" if event.already_done else ""
             verb = "resuming" if event.resumed else "running"
             self._line(
-                f"{verb} run {event.run_id}: {event.tasks} tasks on {event.workers} workers{done}"
+                f"{verb} run {event.run_id}: {counted(event.tasks, 'task')} on "
+                f"{counted(event.workers, 'worker')}{done}"
             )
         elif isinstance(event, TaskStarted):
             again = f" (attempt {event.attempt})" if event.attempt > 1 else ""

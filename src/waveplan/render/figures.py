@@ -15,6 +15,7 @@ from waveplan.units import format_number as fmt_time
 __all__ = [
     "advice_sentence",
     "conflict_text",
+    "counted",
     "delay_text",
     "duration_sources",
     "durations_sentence",
@@ -61,6 +62,12 @@ def seconds_heading(plan: Plan, label: str) -> str:
     """The heading of a column of measured seconds: ``Took``, or ``Took (s)`` beside a plan
     whose times have no unit."""
     return label if plan.timed else f"{label} (s)"
+
+
+def counted(number: int, noun: str) -> str:
+    """``1 task``, ``2 tasks``, ``1,000 workers``: a count with its noun in the right number
+    (``noun`` is the singular; the plural adds an s)."""
+    return f"{number:,} {noun}" if number == 1 else f"{number:,} {noun}s"
 
 
 def saving(makespan: float, sequential: float) -> float | None:

@@ -11,7 +11,7 @@ drawn as one node with its size.
 
 from __future__ import annotations
 
-from waveplan.render.figures import conflict_text
+from waveplan.render.figures import conflict_text, counted
 from waveplan.schedule.analysis import PlanAnalysis
 
 __all__ = ["DETAIL_LIMIT", "plan_mermaid"]
@@ -96,7 +96,7 @@ def _summary(analysis: PlanAnalysis) -> list[str]:
         lines.append("    direction LR")
         shown = waves[:DETAIL_LIMIT]
         for w, wave in enumerate(shown, start=1):
-            lines.append(f'    {prefix}{w}["Wave {w}: {len(wave):,} tasks"]')
+            lines.append(f'    {prefix}{w}["Wave {w}: {counted(len(wave), "task")}"]')
         lines.extend(f"    {prefix}{w} --> {prefix}{w + 1}" for w in range(1, len(shown)))
         lines.append("  end")
     busiest = sorted(analysis.conflicts, key=lambda c: (-len(c.tasks), c.resource))[:10]

@@ -11,6 +11,7 @@ from rich.text import Text
 
 from waveplan.model import RunStatus, TaskStatus
 from waveplan.render.figures import (
+    counted,
     measured_faster,
     retry_wait_sentence,
     saving,
@@ -181,7 +182,7 @@ def report_text(report: RunReport, *, width: int = 100, color: bool = False) -> 
     header = Text()
     header.append(f"Run {run.run_id}", style="bold")
     header.append(f"  {run.status.value}", style=_RUN_STYLE[run.status])
-    header.append(f"  {run.plan.name or run.plan.source}, {run.workers} workers")
+    header.append(f"  {run.plan.name or run.plan.source}, {counted(run.workers, 'worker')}")
     if run.dry_run:
         header.append("  (dry run: durations are the plan's estimates)")
     items: list[RenderableType] = [header, speedup_table(report)]

@@ -14,7 +14,7 @@ import math
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
-from waveplan.render.figures import fmt_time
+from waveplan.render.figures import counted, fmt_time
 
 __all__ = [
     "Bar",
@@ -162,9 +162,10 @@ def wave_summary(
         tall = max(1.0, len(wave) / biggest * chart_h)
         on_path = [t for t in wave if t in critical]
         note = f"; critical path: {', '.join(on_path[:3])}" if on_path else ""
+        size = counted(len(wave), "task")
         lines.append(
             f'<rect class="wave" x="{num(x)}" y="{num(base - tall)}" width="{num(bar)}" '
-            f'height="{num(tall)}"><title>{esc(f"Wave {n + 1}: {len(wave):,} tasks{note}")}'
+            f'height="{num(tall)}"><title>{esc(f"Wave {n + 1}: {size}{note}")}'
             "</title></rect>"
         )
         if on_path:

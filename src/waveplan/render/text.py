@@ -17,6 +17,7 @@ from waveplan.model import Origin, Plan
 from waveplan.render.figures import (
     advice_sentence,
     conflict_text,
+    counted,
     delay_text,
     durations_sentence,
     faster,
@@ -207,8 +208,8 @@ def plan_text(analysis: PlanAnalysis, *, width: int = 100, color: bool = False) 
     titles = {t.id: t.title for t in plan.tasks}
     header = Text()
     header.append(plan.name or plan.source, style="bold")
-    workers = f"{plan.workers} workers" if plan.workers else "unlimited workers"
-    header.append(f"  {len(plan.tasks):,} tasks, {workers}")
+    workers = counted(plan.workers, "worker") if plan.workers else "unlimited workers"
+    header.append(f"  {counted(len(plan.tasks), 'task')}, {workers}")
     if plan.origin is not None:
         done = sum(1 for t in plan.tasks if t.done)
         header.append(f"\nImported from {plan.origin.format.value}: {plan.source}")
