@@ -24,6 +24,7 @@ from waveplan.history import SCHEMA_VERSION, History, state_dir
 from waveplan.load import load_plan
 from waveplan.model import AttemptStatus, DurationSource, Plan, RunStatus, TaskStatus
 from waveplan.resources.index import ResourceIndex
+from waveplan.run import session as session_module
 from waveplan.run.procs import processes_of_run
 
 
@@ -1306,3 +1307,30 @@ def test_a_dry_run_of_a_plan_with_done_tasks_measures_its_plan(
     assert cli(capsys, "run", str(plan), "-q", "--dry-run")[0] == 0
     data = report(capsys, tmp_path)
     assert data["planned"]["practical"] == data["makespan"]["measured"] == 2.0
+
+
+def test_a_huge_worker_limit_makes_no_more_worker_slots_than_tasks(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``--workers 99999999999`` ran out of memory (the kernel killed waveplan at 24 GB): the
+    executor made a name per worker slot. Two tasks need two slots; the limit is recorded as
+    given."""
+    made: list[int] = []
+    real = session_module.local_executor
+
+    def executor(workers: int, **kwargs: Any) -> Any:
+        made.append(workers)
+        assert workers <= 2, f"{workers:,} worker slots for 2 tasks"
+        return real(workers, **kwargs)
+
+    monkeypatch.setattr(session_module, "local_executor", executor)
+    plan = write_plan(tmp_path, "tasks:\n  - {id: a, run: 'true'}\n  - {id: b, run: 'true'}\n")
+    code, _, err = cli(capsys, "run", str(plan), "-q", "--workers", "99999999999")
+    assert (code, err) == (0, "")
+    assert made == [2]
+    with History.for_root(tmp_path) as history:
+        assert history.summaries()[0].run_id
+    assert (
+        '"workers": 99999999999'
+        in cli(capsys, "report", "--root", str(tmp_path), "--format", "json")[1]
+    )

@@ -235,8 +235,11 @@ def run_command(
     count = workers or plan.workers or os.cpu_count() or 1
     executor: Executor | None = None
     if backend == "dask" and not dry_run:  # a dry run runs nothing, anywhere
-        dask = dask_backend(
-            plan.root, workers=count, scheduler_address=scheduler_address, remote_root=remote_root
+        dask = dask_backend(  # (a local cluster of no more processes than tasks)
+            plan.root,
+            workers=min(count, len(plan.tasks)),
+            scheduler_address=scheduler_address,
+            remote_root=remote_root,
         )
         executor = dask
         count = workers or plan.workers or cluster_threads(dask, scheduler_address)

@@ -295,16 +295,15 @@ def run_session(
                     history.task_finished(run_id, task.id, TaskStatus.SUCCEEDED, DONE_IN_SOURCE)
                     done.add(task.id)
             log_dir = None if spec.dry_run else str(folder / "runs" / run_id)
+            # No more worker slots (and threads) than tasks: --workers 99999999999 made a
+            # list of that many slot names, until the kernel killed waveplan for its memory.
+            slots = min(spec.options.workers, max(1, len(plan.tasks)))
             if workspace is not None:
                 if executor is not None:
                     raise UserError("tasks in worktrees run as local processes")
-                executor = WorktreeExecutor(spec.options.workers, workspace, run_id=run_id)
+                executor = WorktreeExecutor(slots, workspace, run_id=run_id)
             elif executor is None:
-                executor = (
-                    FakeExecutor()
-                    if spec.dry_run
-                    else local_executor(spec.options.workers, run_id=run_id)
-                )
+                executor = FakeExecutor() if spec.dry_run else local_executor(slots, run_id=run_id)
             started = time.time()
             wall0 = started - executor.now()
             session = history.start_session(
