@@ -183,6 +183,23 @@ def test_control_characters_in_user_text_keep_the_message_on_one_line() -> None:
     assert "'ti\\ntle\\u2028'" in message
 
 
+def test_a_long_quoted_value_is_shortened_in_the_error_line(tmp_path: Path) -> None:
+    """A plan path naming the wrong file (``waveplan plan /etc/passwd``, a log) quoted the
+    whole file in the error line; a 5,000-character duration, id or dependency the same. The
+    line now shows the start of the value and its length."""
+    prose = tmp_path / "notes.txt"
+    prose.write_text("word " * 1000, encoding="utf-8")
+    with pytest.raises(PlanError) as caught:
+        load_plan(str(prose))
+    message = str(caught.value)
+    assert message.endswith(f"got the text '{'word ' * 12}...' (4,999 characters)")
+    with pytest.raises(PlanError) as caught:
+        parse_plan_text(f"tasks:\n  - id: a\n    depends: [{'x' * 5000}]\n", name="p.yaml")
+    assert str(caught.value) == (
+        f"p.yaml:3: task 'a', field 'depends': unknown task '{'x' * 60}...' (5,000 characters)"
+    )
+
+
 def test_unknown_key_in_json_has_a_suggestion() -> None:
     """Unknown keys get a "did you mean" in every format."""
     with pytest.raises(PlanValidationError, match=r"unknown key 'dependss' \(did you mean"):

@@ -47,6 +47,17 @@ def _escape(match: re.Match[str]) -> str:
     return match.group().encode("unicode_escape").decode("ascii")
 
 
+QUOTE_LIMIT = 60
+"""Characters of a quoted value an error message shows: a message quoting a whole file (a
+plan path that names /etc/passwd: "got the text '...'") stays one readable line."""
+_LONG_QUOTE = re.compile(rf"(['\"])([^'\"\n]{{{QUOTE_LIMIT * 2},}})\1")
+
+
+def _shorten(match: re.Match[str]) -> str:
+    quote, text = match.group(1), match.group(2)
+    return f"{quote}{text[:QUOTE_LIMIT]}...{quote} ({len(text):,} characters)"
+
+
 class WaveplanError(Exception):
     """Base class of every exception waveplan raises on purpose."""
 
@@ -97,7 +108,8 @@ class PlanError(UserError):
         if self.field is not None:
             about.append(f"field '{self.field}'")
         subject = ", ".join(about) + ": " if about else ""
-        return _UNPRINTABLE.sub(_escape, f"{where}{subject}{self.reason}")
+        reason = _LONG_QUOTE.sub(_shorten, self.reason)
+        return _UNPRINTABLE.sub(_escape, f"{where}{subject}{reason}")
 
 
 class PlanSyntaxError(PlanError):
