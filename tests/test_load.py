@@ -119,6 +119,25 @@ def test_missing_file_is_a_usage_error(
     assert capsys.readouterr().err == "ERROR: nope.yaml: no such file\n"
 
 
+def test_an_empty_plan_path_is_refused_not_read_as_the_current_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``waveplan run "$PLAN"`` with PLAN unset read the current folder (here a Sisyphus
+    project, which it would have run) or said "ERROR: : is a folder"."""
+    monkeypatch.chdir(tmp_path)
+    plans = tmp_path / ".sisyphus" / "plans"
+    plans.mkdir(parents=True)
+    (plans / "p.md").write_text("# P\n\n## TODOs\n\n- [ ] 1. Do it\n", encoding="utf-8")
+    assert main(["plan", "."]) == 0
+    capsys.readouterr()
+    for command in ("plan", "run", "convert", "infer"):
+        assert main([command, ""]) == 2
+        assert capsys.readouterr().err == (
+            "ERROR: the plan path is empty: give a task file or a plan folder\n"
+        )
+    assert not (tmp_path / ".waveplan").exists()
+
+
 def test_folder_instead_of_file_is_a_usage_error(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

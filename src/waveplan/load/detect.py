@@ -54,6 +54,8 @@ def _shown(given: str, base: Path, found: Path) -> str:
 def find_target(given: str, forced: SourceFormat | None = None) -> Target:
     """Detect (or, with ``forced``, check) the format of ``given``; raise :class:`PlanError`
     when there is nothing waveplan can read there."""
+    if not given:  # Path("") is the current folder: '' named it in every message
+        raise PlanError("the plan path is empty: give a task file or a plan folder")
     path = Path(given)
     if not path.exists():
         raise PlanError("no such file", file=given)
