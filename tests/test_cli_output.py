@@ -110,3 +110,18 @@ def test_an_output_naming_the_plan_it_reads_is_refused(
         f"ERROR: {spelled}: is the plan this command reads; give another file to -o\n"
     )
     assert plan.read_text(encoding="utf-8") == text
+
+
+@pytest.mark.parametrize("command", ["plan", "report"])
+def test_an_empty_output_name_is_refused_plainly(
+    command: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``-o "$OUT"`` with OUT unset said "ERROR: : is a folder"."""
+    plan = tmp_path / "plan.yaml"
+    plan.write_text("tasks:\n  - {id: a, run: 'true'}\n", encoding="utf-8")
+    assert main(["run", str(plan), "-q"]) == 0
+    args = [str(plan)] if command == "plan" else ["--root", str(tmp_path)]
+    assert main([command, *args, "-o", ""]) == 2
+    assert capsys.readouterr().err == (
+        "ERROR: -o is empty: give a file name, or - for standard output\n"
+    )

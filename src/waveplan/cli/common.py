@@ -171,6 +171,8 @@ def emit(text: str, output: str | None, *, reads: str | None = None) -> None:
             stdout_gone()
             raise UserError(f"standard output: cannot write ({exc.strerror or exc})") from None
         return
+    if not output:  # Path("") is the current folder
+        raise UserError("-o is empty: give a file name, or - for standard output")
     target = Path(output)
     if target.is_dir():
         raise UserError(f"{output}: is a folder; give a file name to -o")
