@@ -6,6 +6,7 @@ import contextlib
 import tempfile
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -100,3 +101,22 @@ def test_importers_import_or_raise_one_plan_error(
             return
         assert plan.origin is not None
         assert plan.tasks
+
+
+@pytest.mark.parametrize(
+    ("forced", "reason"),
+    [
+        (SourceFormat.GSD, "no GSD plans (NN-MM-PLAN.md) in its folder"),
+        (SourceFormat.CCPM, "no ccpm tasks (<N>.md) or epic.md in its folder"),
+    ],
+)
+def test_forcing_a_folder_format_on_a_file_with_none_beside_it_names_the_file(
+    forced: SourceFormat, reason: str, tmp_path: Path
+) -> None:
+    """``--from gsd plan.toml`` read plan.toml's folder and said "ERROR: .: field 'tasks':
+    the plan has no tasks", naming neither the file nor what was looked for."""
+    plan = tmp_path / "plan.toml"
+    plan.write_text('[[tasks]]\nid = "a"\n', encoding="utf-8")
+    with pytest.raises(PlanError) as caught:
+        load_plan(str(plan), source_format=forced)
+    assert str(caught.value) == f"{plan}: {reason}"

@@ -79,8 +79,12 @@ def _file(given: str, path: Path, forced: SourceFormat | None) -> Target:
         else:
             fmt = SourceFormat.MARKDOWN
     if fmt is SourceFormat.GSD:  # a plan or summary stands for its phase folder
+        if not plan_files(path.parent):  # (--from gsd on another file)
+            raise PlanError("no GSD plans (NN-MM-PLAN.md) in its folder", file=given)
         return _gsd_phase(given, path, path.parent)
     if fmt is SourceFormat.CCPM:  # a task file or epic.md stands for its epic
+        if not _is_epic(path.parent):
+            raise PlanError("no ccpm tasks (<N>.md) or epic.md in its folder", file=given)
         return _ccpm_epic(given, path, path.parent)
     if fmt is SourceFormat.SISYPHUS:
         return Target(fmt, path, given, _sisyphus_root(path))
