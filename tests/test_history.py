@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import sqlite3
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -587,3 +590,29 @@ def test_a_promised_saving_of_milliseconds_gives_no_efficiency(tmp_path: Path) -
         report = measure(history.run_info("r1"))
     assert report.actual.sequential == pytest.approx(2.004)
     assert report.efficiency is None
+
+
+def test_processes_opening_a_new_history_at_once_all_succeed(tmp_path: Path) -> None:
+    """A plan or report opening the history while a first run creates it: each process read
+    the schema version, then ran the migrations another had just committed ("table runs
+    already exists"). Four processes at once, five times over (it failed nearly every time)."""
+    code = (
+        "import sys, time\n"
+        "from waveplan.history import History\n"
+        "time.sleep(max(0.0, float(sys.argv[2]) - time.time()))\n"
+        "with History.for_root(sys.argv[1]):\n"
+        "    pass\n"
+    )
+    for round_ in range(5):
+        folder = tmp_path / str(round_)
+        folder.mkdir()
+        at = time.time() + 1.0
+        processes = [
+            subprocess.Popen(
+                [sys.executable, "-c", code, str(folder), str(at)], stderr=subprocess.PIPE
+            )
+            for _ in range(4)
+        ]
+        errors = [p.communicate(timeout=60)[1].decode() for p in processes]
+        assert [p.returncode for p in processes] == [0] * 4, errors
+        assert user_version(state_dir(folder) / HISTORY_FILE) == SCHEMA_VERSION

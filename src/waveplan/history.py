@@ -15,6 +15,7 @@ import json
 import os
 import sqlite3
 import statistics
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -194,7 +195,7 @@ class History:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
-            self._db.execute("PRAGMA journal_mode=WAL")
+            self._use_wal()
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA foreign_keys=ON")
             self._migrate()
@@ -208,6 +209,20 @@ class History:
                 f"{self.path}: cannot use the history database ({exc}); move it away to start "
                 "a new history"
             ) from None
+
+    def _use_wal(self) -> None:
+        """Switch the file to WAL (it stays so). SQLite answers "database is locked" at once,
+        without waiting, when another process opens the new file at the same moment: try
+        again for as long as a busy database is waited for."""
+        deadline = time.monotonic() + 30.0
+        while True:
+            try:
+                self._db.execute("PRAGMA journal_mode=WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.01)
 
     def _copy_in_memory(self) -> sqlite3.Connection:
         """The history read into memory: SQLite cannot open a WAL database read-only without
@@ -247,19 +262,28 @@ class History:
         self.close()
 
     def _migrate(self) -> None:
-        version = self._db.execute("PRAGMA user_version").fetchone()[0]
+        if self._version() == SCHEMA_VERSION:
+            return
+        # One transaction: a half-applied migration is never committed. The version is read
+        # again once the write lock is held: another waveplan (a plan or report opening the
+        # history a first run is creating) may have upgraded the file meanwhile, and running
+        # its migrations again failed ("table runs already exists").
+        with self._transaction():
+            for number in range(self._version(), SCHEMA_VERSION):
+                for statement in _MIGRATIONS[number].split(";"):
+                    if statement.strip():
+                        self._db.execute(statement)
+                self._db.execute(f"PRAGMA user_version = {number + 1}")
+
+    def _version(self) -> int:
+        version = int(self._db.execute("PRAGMA user_version").fetchone()[0])
         if version > SCHEMA_VERSION:
             raise HistoryError(
                 f"{self.path} was written by a newer waveplan (history schema {version}, this "
                 f"waveplan reads up to {SCHEMA_VERSION}): upgrade waveplan, or move the file "
                 "away to start a new history"
             )
-        for number in range(version, SCHEMA_VERSION):
-            # One script, one transaction: a half-applied migration is never committed.
-            self._db.executescript(
-                f"BEGIN IMMEDIATE;\n{_MIGRATIONS[number]}\nPRAGMA user_version = {number + 1};"
-                "\nCOMMIT;"
-            )
+        return version
 
     def _transaction(self) -> _Transaction:
         return _Transaction(self._db)
