@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from waveplan.cli import main
 from waveplan.history import History
 from waveplan.model import AttemptStatus, RunStatus, TaskStatus
 from waveplan.run.procs import stop_processes
@@ -280,3 +281,43 @@ def test_kill_9_at_random_moments_then_resume_runs_every_task_once(tmp_path: Pat
         for other in spans:
             if one.task < other.task and files[one.task] & files[other.task]:
                 assert not overlapping(one, other), (one, other)
+
+
+def _session_started(root: Path) -> bool:
+    """Whether the latest run of the root is running with a session (its process) recorded."""
+    if run_state(root)[0] is not RunStatus.RUNNING:
+        return False
+    with History.for_root(root) as history:
+        run_id = history.latest_run()
+        return run_id is not None and history.last_session(run_id) is not None
+
+
+def test_a_run_whose_waveplan_was_killed_is_shown_interrupted_not_running(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """After ``kill -9``, history and report said the run was still running until the next
+    run in the root tidied it; its process is gone, so they show it interrupted (what that
+    run records). A run whose process lives is still shown running."""
+    (tmp_path / "plan.yaml").write_text(
+        "tasks:\n  - {id: a, run: 'sleep 30'}\n  - {id: b, run: 'true', depends: [a]}\n",
+        encoding="utf-8",
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-m", "waveplan", "run", "plan.yaml", "-q"], cwd=tmp_path
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not _session_started(tmp_path):
+            assert time.monotonic() < deadline, "the run did not start"
+            time.sleep(0.05)
+        assert main(["history", "--root", str(tmp_path)]) == 0
+        assert " running " in capsys.readouterr().out
+    finally:
+        process.kill()
+        process.wait()
+    assert main(["history", "--root", str(tmp_path), "--format", "json"]) == 0
+    assert '"status": "interrupted"' in capsys.readouterr().out
+    assert main(["report", "--root", str(tmp_path)]) == 0
+    assert capsys.readouterr().out.split("\n", 1)[0].split()[2] == "interrupted"
+    with History.for_root(tmp_path) as history:  # (the record itself is the next run's work)
+        assert history.summaries()[0].status is RunStatus.RUNNING

@@ -384,6 +384,14 @@ class History:
                 "DELETE FROM tasks WHERE run_id = ? AND task = ?", [(run_id, t) for t in gone]
             )
 
+    def last_session(self, run_id: str) -> tuple[int, str] | None:
+        """The process id and host of the latest session of a run (None before any)."""
+        row = self._db.execute(
+            "SELECT pid, host FROM sessions WHERE run_id = ? ORDER BY session DESC LIMIT 1",
+            (run_id,),
+        ).fetchone()
+        return None if row is None else (int(row[0]), str(row[1]))
+
     def start_session(self, run_id: str, *, pid: int, host: str, started: float) -> int:
         """Record that this process now works on the run; returns the session number."""
         with self._transaction():

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+import os
+import socket
 import sqlite3
 from pathlib import Path
 
@@ -11,6 +14,7 @@ from click.shell_completion import CompletionItem
 from waveplan.cli.common import FOLDER, emit, format_option, output_format, terminal_style
 from waveplan.errors import UserError, WaveplanError
 from waveplan.history import HISTORY_FILE, History, state_dir
+from waveplan.model import RunStatus
 from waveplan.render.history import attempts_json, attempts_text, runs_json, runs_text
 from waveplan.render.html import report_html
 from waveplan.render.report import report_json, report_text
@@ -28,6 +32,36 @@ def _open(root: str | None) -> History:
             "or point --root at the plan's folder"
         )
     return History(path, read_only=True)
+
+
+def _died(history: History, run_id: str) -> bool:
+    """Whether the waveplan process of a run recorded as running is gone: it ran on this
+    machine and its process no longer exists (killed, or the machine restarted). The next
+    ``run`` in the root records such a run interrupted; until then it is shown so, not as
+    running. A process on another machine, or a process id in use again, leaves it running."""
+    session = history.last_session(run_id)
+    if session is None:
+        return False
+    pid, host = session
+    if host != socket.gethostname():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # (another user's process: it exists)
+        return False
+    try:  # a process killed but not yet reaped by its parent is a zombie: gone all the same
+        stat = Path(f"/proc/{pid}/stat").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False
+    return stat.rpartition(")")[2].split()[:1] == ["Z"]
+
+
+def _status(history: History, run_id: str, status: RunStatus) -> RunStatus:
+    if status is RunStatus.RUNNING and _died(history, run_id):
+        return RunStatus.INTERRUPTED
+    return status
 
 
 def _complete_run_ids(
@@ -65,7 +99,9 @@ def report_command(
         chosen = run_id or history.latest_run()
         if chosen is None:
             raise UserError("the history has no runs yet")
-        report = measure(history.run_info(chosen))
+        info = history.run_info(chosen)
+        info = dataclasses.replace(info, status=_status(history, chosen, info.status))
+        report = measure(info)
     fmt = output_format(fmt, output, REPORT_FORMATS)
     if fmt == "json":
         emit(report_json(report), output)
@@ -94,7 +130,10 @@ def history_command(task: str | None, limit: int, fmt: str, root: str | None) ->
     """List recorded runs, or the attempts of one task."""
     with _open(root) as history:
         if task is None:
-            runs = history.summaries(limit)
+            runs = [
+                dataclasses.replace(r, status=_status(history, r.run_id, r.status))
+                for r in history.summaries(limit)
+            ]
             emit(runs_json(runs) if fmt == "json" else runs_text(runs), None)
             return
         found = history.attempt_runs(task)[-limit:]
