@@ -701,14 +701,14 @@ class History:
     def run_info(self, run_id: str) -> RunInfo:
         """Everything recorded about one run; raises HistoryError for an unknown id."""
         row = self._db.execute(
-            "SELECT plan_file, snapshot, root, started, ended, status, workers, dry_run"
-            " FROM runs WHERE id = ?",
+            "SELECT plan_file, snapshot, root, started, ended, status, workers, dry_run,"
+            " options FROM runs WHERE id = ?",
             (run_id,),
         ).fetchone()
         if row is None:
             known = ", ".join(self.run_ids()[-5:]) or "none"
             raise HistoryError(f"no run '{run_id}' in {self.path} (latest: {known})")
-        plan_file, snapshot, root, started, ended, status, workers, dry_run = row
+        plan_file, snapshot, root, started, ended, status, workers, dry_run, options = row
         # The snapshot is always JSON (taskfile_json), whatever format the plan file had.
         plan = parse_plan_text(snapshot, name=str(plan_file), root=str(root), fmt=Format.JSON)
         attempts: dict[str, list[AttemptInfo]] = {}
@@ -760,6 +760,7 @@ class History:
             dry_run=bool(dry_run),
             sessions=sessions,
             integration_branch=None if isolated is None else isolated.integration,
+            barrier=bool(json.loads(options or "{}").get("barrier")),
         )
 
 

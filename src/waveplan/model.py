@@ -375,6 +375,7 @@ class RunInfo:
     dry_run: bool = False
     integration_branch: str | None = None
     sessions: Mapping[int, tuple[float, float]] = field(default_factory=dict)
+    barrier: bool = False  # the run ran the practical waves one after another (--barrier)
 
     def clock(self, when: float, session: int | None) -> float:
         """Seconds of the run at ``when`` (seconds since the epoch) in ``session``: the time

@@ -36,6 +36,7 @@ def report_to_dict(report: RunReport) -> dict[str, Any]:
         "plan": run.plan.source,
         "workers": run.workers,
         "dry_run": run.dry_run,
+        "barrier": run.barrier,
         "time_unit": "s" if run.plan.timed else None,
         "tasks": [
             {
@@ -112,10 +113,11 @@ def speedup_table(report: RunReport) -> Table:
         f"{measured_faster(report, actual.theoretical)} (on paper)",
     )
     table.add_row(
-        "Practical parallel",
+        "Practical, wave by wave" if report.run.barrier else "Practical parallel",
         fmt(planned.practical),
         secs(actual.practical),
-        f"{measured_faster(report, actual.practical)} (conflicts respected)",
+        f"{measured_faster(report, actual.practical)} "
+        + ("(barrier between waves)" if report.run.barrier else "(conflicts respected)"),
     )
     table.add_row(
         "Measured",

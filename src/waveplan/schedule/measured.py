@@ -28,6 +28,7 @@ from waveplan.model import (
 from waveplan.resources.index import ResourceIndex
 from waveplan.schedule.analysis import practical_policy
 from waveplan.schedule.simulate import simulate
+from waveplan.schedule.waves import layer
 
 __all__ = ["Makespans", "RunReport", "TaskReport", "measure"]
 
@@ -114,16 +115,21 @@ def _promised_measurable(actual: Makespans) -> bool:
     return _measurable(actual) and actual.sequential - actual.theoretical >= MIN_WORK
 
 
-def _figures(plan: Plan) -> tuple[Makespans, list[float], list[float]]:
+def _figures(plan: Plan, *, barrier: bool = False) -> tuple[Makespans, list[float], list[float]]:
     """The plan's figures, its practical schedule being the one ``plan`` reports and ``run``
-    follows (the search's policy), not the bare critical-path rule."""
+    follows (the search's policy), not the bare critical-path rule. ``barrier``: the
+    practical waves run one after another, as ``run --barrier`` lays them out from that
+    schedule."""
     graph = Graph.from_plan(plan)
     index = ResourceIndex.build(plan)
     policy = practical_policy(plan, graph, index)
-    if policy is None:
-        sim = simulate(graph, index, workers=plan.workers, priority=tails(graph))
-    else:
-        sim = simulate(graph, index, workers=plan.workers, policy=policy)
+    priority = tails(graph) if policy is None else None
+    sim = simulate(graph, index, workers=plan.workers, priority=priority, policy=policy)
+    if barrier:
+        waves = layer(graph, index, sim.order, plan.workers)
+        sim = simulate(
+            graph, index, workers=plan.workers, waves=waves, priority=priority, policy=policy
+        )
     figures = Makespans(
         sequential=math.fsum(graph.durations),
         theoretical=critical_path(graph).length,
@@ -162,7 +168,7 @@ def measure(run: RunInfo) -> RunReport:
         plan,
         tasks=tuple(dataclasses.replace(t, duration=0.0) if t.done else t for t in plan.tasks),
     )
-    planned, planned_start, planned_end = _figures(to_do)
+    planned, planned_start, planned_end = _figures(to_do, barrier=run.barrier)
     durations = {t.id: _measured_duration(t) for t in run.tasks}
     if all(
         math.isclose(durations.get(t.id, 0.0), t.duration, rel_tol=1e-9, abs_tol=1e-6)
@@ -180,7 +186,7 @@ def measure(run: RunInfo) -> RunReport:
                 for t in plan.tasks
             ),
         )
-        actual, _, _ = _figures(measured_plan)
+        actual, _, _ = _figures(measured_plan, barrier=run.barrier)
     promised = 1 - actual.theoretical / actual.sequential if actual.sequential > 0 else 0.0
     achieved = 1 - run.wall / actual.sequential if actual.sequential > 0 else 0.0
     tasks = []
