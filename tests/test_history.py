@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from waveplan import history as history_module
+from waveplan.cli import main
 from waveplan.history import (
     HISTORY_FILE,
     SCHEMA_VERSION,
@@ -616,3 +617,30 @@ def test_processes_opening_a_new_history_at_once_all_succeed(tmp_path: Path) -> 
         errors = [p.communicate(timeout=60)[1].decode() for p in processes]
         assert [p.returncode for p in processes] == [0] * 4, errors
         assert user_version(state_dir(folder) / HISTORY_FILE) == SCHEMA_VERSION
+
+
+def test_a_history_another_program_keeps_locked_is_one_error_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An sqlite3 shell left in a transaction on the history: run waited the busy timeout,
+    then ended in a traceback (sqlite3.OperationalError: database is locked). It is one
+    line, exit code 2, and no run is recorded."""
+    monkeypatch.setattr(history_module, "BUSY_TIMEOUT", 0.2, raising=False)
+    plan = tmp_path / "plan.yaml"
+    plan.write_text("tasks:\n  - {id: a, run: 'true'}\n", encoding="utf-8")
+    with History.for_root(tmp_path):
+        pass
+    shell = sqlite3.connect(state_dir(tmp_path) / HISTORY_FILE, isolation_level=None)
+    try:
+        shell.execute("BEGIN IMMEDIATE")
+        assert main(["run", str(plan), "-q"]) == 2
+    finally:
+        shell.close()
+    err = capsys.readouterr().err
+    assert err == (
+        f"ERROR: {state_dir(tmp_path) / HISTORY_FILE}: the history database stayed locked for "
+        "0.2 s (another program is writing to it, such as an sqlite3 shell in a transaction); "
+        "try again once it has finished\n"
+    )
+    with History.for_root(tmp_path) as history:
+        assert history.run_ids() == []

@@ -16,7 +16,7 @@ import os
 import sqlite3
 import statistics
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -150,6 +150,9 @@ _MIGRATIONS: tuple[str, ...] = (
 )
 SCHEMA_VERSION = len(_MIGRATIONS)
 
+BUSY_TIMEOUT = 30.0
+"""Seconds a write waits for another program that holds the database's write lock."""
+
 
 def _writable(path: Path) -> bool:
     """Whether the history at ``path`` (or the folder it would be created in) can be written:
@@ -194,7 +197,7 @@ class History:
             return
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
+            self._db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT, isolation_level=None)
             self._use_wal()
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA foreign_keys=ON")
@@ -214,7 +217,7 @@ class History:
         """Switch the file to WAL (it stays so). SQLite answers "database is locked" at once,
         without waiting, when another process opens the new file at the same moment: try
         again for as long as a busy database is waited for."""
-        deadline = time.monotonic() + 30.0
+        deadline = time.monotonic() + BUSY_TIMEOUT
         while True:
             try:
                 self._db.execute("PRAGMA journal_mode=WAL")
@@ -286,18 +289,32 @@ class History:
         return version
 
     def _transaction(self) -> _Transaction:
-        return _Transaction(self._db)
+        return _Transaction(self)
+
+    def _locked_is_an_error(self, execute: Callable[..., object], *args: object) -> None:
+        """Run ``execute(*args)``; a database another program kept locked for the whole busy
+        timeout (an sqlite3 shell left in a transaction) is a HistoryError, one line."""
+        try:
+            execute(*args)
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc):
+                raise
+            raise HistoryError(
+                f"{self.path}: the history database stayed locked for {BUSY_TIMEOUT:g} s "
+                "(another program is writing to it, such as an sqlite3 shell in a "
+                "transaction); try again once it has finished"
+            ) from None
 
     def _write(self, sql: str, params: Sequence[object]) -> None:
         """One statement, committed at once (the connection is in autocommit mode), or with
         the rest of the batch opened by :meth:`begin`."""
-        self._db.execute(sql, params)
+        self._locked_is_an_error(self._db.execute, sql, params)
 
     def begin(self) -> None:
         """Group the following writes into one transaction, until :meth:`commit` (used for
         the events of one runner turn, which all happen at the same moment)."""
         if not self._db.in_transaction:
-            self._db.execute("BEGIN IMMEDIATE")
+            self._locked_is_an_error(self._db.execute, "BEGIN IMMEDIATE")
 
     def commit(self) -> None:
         if self._db.in_transaction:
@@ -818,11 +835,12 @@ def _record(row: Sequence[object]) -> WorktreeRecord:
 class _Transaction:
     """BEGIN IMMEDIATE ... COMMIT (ROLLBACK on error) on an autocommit connection."""
 
-    def __init__(self, db: sqlite3.Connection) -> None:
-        self._db = db
+    def __init__(self, history: History) -> None:
+        self._history = history
+        self._db = history._db
 
     def __enter__(self) -> None:
-        self._db.execute("BEGIN IMMEDIATE")
+        self._history._locked_is_an_error(self._db.execute, "BEGIN IMMEDIATE")
 
     def __exit__(self, kind: object, *_: object) -> None:
         self._db.execute("ROLLBACK" if kind is not None else "COMMIT")
