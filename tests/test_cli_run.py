@@ -1362,3 +1362,18 @@ def test_the_report_of_a_barrier_run_compares_it_with_the_waves_run_one_after_an
     assert starts == {"a": (0, 0), "b": (0, 0), "c": (3, 3), "d": (4, 4), "e": (5, 5)}
     out = cli(capsys, "report", "--root", str(tmp_path))[1]
     assert "Practical, wave by wave" in out and "Practical parallel" not in out
+
+
+def test_a_dry_run_of_a_plan_without_units_does_not_call_its_figures_seconds(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A dry run's clock counts the plan's units (each task takes its estimate): the report
+    headed them "Measured (s)", "Start (s)" and "Took (s)", so 3 story points read 3 s."""
+    plan = write_plan(tmp_path, "tasks:\n  - {id: a, duration: 3}\n  - {id: b, duration: 2}\n")
+    out = cli(capsys, "run", str(plan), "--dry-run")[1]
+    assert "(s)" not in out
+    assert re.search(r"Pure sequential +5 +5 ", out)
+    assert re.search(r"Task +Status +Tries +Planned start +Start +Took +Notes", out)
+    assert report(capsys, tmp_path)["time_unit"] is None
+    plan.write_text("tasks:\n  - {id: a, run: 'true'}\n", encoding="utf-8")
+    assert "Measured (s)" in cli(capsys, "run", str(plan))[1]  # (a real run: seconds)

@@ -93,6 +93,12 @@ def report_json(report: RunReport) -> str:
     return dumps(report_to_dict(report), size=len(report.tasks))
 
 
+def _heading(report: RunReport, label: str) -> str:
+    """A measured column's heading: a dry run's clock counts the plan's own units (each task
+    takes its estimate), so it says seconds only when the plan is in seconds."""
+    return label if report.run.dry_run else seconds_heading(report.run.plan, label)
+
+
 def speedup_table(report: RunReport) -> Table:
     """The seed's table with a measured column: estimates as planned, then the same figures
     recomputed with the measured durations, and the measured wall-clock makespan."""
@@ -101,7 +107,7 @@ def speedup_table(report: RunReport) -> Table:
     table = Table(title="Speedup", box=box.SIMPLE_HEAVY, title_justify="left")
     table.add_column("Approach")
     table.add_column("Planned", justify="right")
-    table.add_column(seconds_heading(plan, "Measured"), justify="right")
+    table.add_column(_heading(report, "Measured"), justify="right")
     table.add_column("Notes")
     planned, actual = report.planned, report.actual
     seq = actual.sequential
@@ -155,8 +161,8 @@ def tasks_table(report: RunReport) -> Table:
     table.add_column("Status")
     table.add_column("Tries", justify="right")
     table.add_column("Planned start", justify="right")
-    table.add_column(seconds_heading(plan, "Start"), justify="right")
-    table.add_column(seconds_heading(plan, "Took"), justify="right")
+    table.add_column(_heading(report, "Start"), justify="right")
+    table.add_column(_heading(report, "Took"), justify="right")
     table.add_column("Notes")
     interesting = sorted(
         report.tasks,
