@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from waveplan.cli import main
-from waveplan.render.figures import counted, fmt_time
+from waveplan.render.figures import counted, faster, fmt_time
 
 
 @pytest.mark.parametrize(
@@ -49,3 +49,14 @@ def test_one_task_on_one_worker_is_said_in_the_singular(
 )
 def test_counted(number: int, text: str) -> None:
     assert counted(number, "task") == text
+
+
+@pytest.mark.parametrize(
+    ("makespan", "text"),
+    [(7.0, "99% faster"), (0.0, "100% faster"), (4.0, "43% faster"), (7.04, "1% slower")],
+)
+def test_faster_never_rounds_a_makespan_to_nothing(makespan: float, text: str) -> None:
+    """3,000 tasks of 4 on average, 7 on the critical path: "100% faster (on paper)", as if
+    the plan took no time at all."""
+    sequential = 11994.0 if makespan == 7.0 else 7.0
+    assert faster(makespan, sequential) == text
