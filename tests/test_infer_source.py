@@ -167,6 +167,50 @@ def test_statement_tables(statement: str, tables: list[tuple[str, bool]]) -> Non
     assert [(u.table, u.write) for u in statement_tables(statement)] == tables
 
 
+@pytest.mark.parametrize(
+    ("statement", "tables"),
+    [
+        # MATERIALIZED after AS: x is an expression, not a table read
+        (
+            "WITH x AS MATERIALIZED (SELECT * FROM src) DELETE FROM t WHERE id IN "
+            "(SELECT id FROM x)",
+            [("t", True), ("src", False)],
+        ),
+        # no space before the parenthesis: t is written, not read
+        ("WITH x AS(SELECT * FROM src) DELETE FROM t", [("t", True), ("src", False)]),
+        ("with x as not materialized(select 1 from src) select * from x", [("src", False)]),
+        (
+            "WITH x (k) AS NOT MATERIALIZED (SELECT 1 FROM src) UPDATE t SET v = 1 FROM x",
+            [("t", True), ("src", False)],
+        ),
+        (
+            "WITH x(k)AS(SELECT k FROM src) INSERT INTO t SELECT * FROM x",
+            [("t", True), ("src", False)],
+        ),
+        (
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n) "
+            "INSERT INTO t SELECT * FROM n",
+            [("t", True)],
+        ),
+        (
+            "with recursive n as materialized (select 1 from src union all select * from n) "
+            "delete from t where id in (select * from n)",
+            [("t", True), ("src", False)],
+        ),
+        (
+            "WITH p AS(SELECT * FROM src), q (k) AS MATERIALIZED (SELECT k FROM p), "
+            "r AS NOT MATERIALIZED(SELECT * FROM q) DELETE FROM t USING r",
+            [("t", True), ("src", False)],
+        ),
+    ],
+)
+def test_every_cte_head_is_read_alike(statement: str, tables: list[tuple[str, bool]]) -> None:
+    """Any common table expression head, whatever its spacing, column list, case or
+    MATERIALIZED, both ends the WITH list (so the statement's write is found) and names an
+    expression (never reported as a table)."""
+    assert [(u.table, u.write) for u in statement_tables(statement)] == tables
+
+
 def test_an_update_with_an_alias_is_found_in_code() -> None:
     """``UPDATE t2 AS x SET`` in a Python string is SQL (the quick filter wanted SET right
     after the table, so the statement was never read)."""

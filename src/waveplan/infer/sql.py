@@ -56,7 +56,14 @@ _READ_RE = re.compile(rf"\b(?:from|join)\s+(?!\(){_TABLE}{_AFTER_TABLE}", re.IGN
 _MORE_RE = re.compile(rf"\s*,\s*(?!\(){_TABLE}{_AFTER_TABLE}", re.IGNORECASE)
 _SELECT_RE = re.compile(r"^\s*select\s.*?\bfrom\s", re.IGNORECASE | re.DOTALL)
 _WITH_RE = re.compile(r"^\s*with\s+(?:recursive\s+)?", re.IGNORECASE)
-_CTE_RE = re.compile(r"\b([A-Za-z_]\w*)(?:\s*\([^)]*\))?\s+as\s*\(", re.IGNORECASE)
+# The head of one common table expression, up to its opening parenthesis: a name, an optional
+# column list, AS and an optional (NOT) MATERIALIZED. Both where WITH's statement starts and
+# which names are expressions (not tables) are read with it, so they cannot disagree.
+_CTE_HEAD = re.compile(
+    r"\s*(?P<name>[A-Za-z_]\w*)(?:\s*\([^)]*\)\s*|\s+)as\b\s*"
+    r"(?:(?:not\s+)?materialized\b\s*)?\(",
+    re.IGNORECASE,
+)
 _SPECIAL_FROM = re.compile(
     r"\b(?:extract|substring|trim|position|overlay)\s*\([^()]*\)|\bdistinct\s+from\b",
     re.IGNORECASE,
@@ -176,7 +183,8 @@ def statement_tables(text: str, line: int = 1) -> list[TableUse]:
             continue
         ctes = set()
         if with_match is not None:
-            ctes = {m.group(1).lower() for m in _CTE_RE.finditer(statement)}
+            heads = _CTE_HEAD.finditer(statement, with_match.end())
+            ctes = {m.group("name").lower() for m in heads}
         body = _SPECIAL_FROM.sub(" ", statement)
         for match in _READ_RE.finditer(body):
             names = [match.group("t")]
@@ -186,12 +194,6 @@ def statement_tables(text: str, line: int = 1) -> list[TableUse]:
                 if name and name not in ctes and name not in written:
                     uses.append(TableUse(name, False, at, shown))
     return _unique(uses)
-
-
-_CTE_HEAD = re.compile(
-    r"\s*[A-Za-z_]\w*(?:\s*\([^)]*\))?\s+as\s+(?:not\s+)?(?:materialized\s+)?\(",
-    re.IGNORECASE,
-)
 
 
 def _after_ctes(statement: str, position: int) -> str:
