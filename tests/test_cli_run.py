@@ -17,8 +17,7 @@ from typing import Any
 
 import pytest
 
-from waveplan.cli import main
-from waveplan.cli.learn import plan_with_history
+from waveplan.cli import learn, main
 from waveplan.graph import Graph
 from waveplan.history import SCHEMA_VERSION, History, state_dir
 from waveplan.load import load_plan
@@ -757,6 +756,12 @@ def test_history_as_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     assert {a["run_id"] for a in attempts} == {r["run_id"] for r in runs}
 
 
+def learnt_durations(path: Path) -> Plan:
+    """The plan in ``path`` with the durations its root's history teaches."""
+    plan = load_plan(path)
+    return learn.learnt_from_history(plan).with_durations(plan)
+
+
 def test_history_gives_durations_to_tasks_without_one(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -767,10 +772,10 @@ def test_history_gives_durations_to_tasks_without_one(
         "tasks:\n  - {id: slow, run: 'sleep 0.3'}\n  - {id: fixed, run: 'true', duration: 7}\n",
     )
     cli(capsys, "run", str(plan), "-q", "--dry-run")
-    learnt = plan_with_history(load_plan(plan))
+    learnt = learnt_durations(plan)
     assert learnt.task("slow").duration_source is DurationSource.DEFAULT
     cli(capsys, "run", str(plan), "-q")
-    learnt = plan_with_history(load_plan(plan))
+    learnt = learnt_durations(plan)
     assert learnt.task("slow").duration_source is DurationSource.HISTORY
     assert 0.3 <= learnt.task("slow").duration < 1.0
     assert learnt.task("fixed").duration == 7
@@ -806,14 +811,52 @@ def test_a_changed_command_is_not_timed_by_its_old_runs(
     command changes the task is back to no estimate, until a run of the new command."""
     plan = write_plan(tmp_path, "tasks:\n  - {id: a, run: 'sleep 0.3'}\n")
     assert cli(capsys, "run", str(plan), "-q")[0] == 0
-    assert plan_with_history(load_plan(plan)).task("a").duration >= 0.3
+    assert learnt_durations(plan).task("a").duration >= 0.3
     write_plan(tmp_path, "tasks:\n  - {id: a, run: 'sleep 0.01'}\n")
-    learnt = plan_with_history(load_plan(plan)).task("a")
+    learnt = learnt_durations(plan).task("a")
     assert learnt.duration_source is DurationSource.DEFAULT
     assert cli(capsys, "run", str(plan), "-q")[0] == 0
-    learnt = plan_with_history(load_plan(plan)).task("a")
+    learnt = learnt_durations(plan).task("a")
     assert learnt.duration_source is DurationSource.HISTORY
     assert learnt.duration < 0.3
+
+
+def test_learning_opens_the_history_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``plan --learn`` and ``run --learn`` read durations and observed files in one opening
+    of the history (each was read in an opening of its own)."""
+    plan = write_plan(tmp_path, "tasks:\n  - {id: a, run: 'true'}\n")
+    assert cli(capsys, "run", str(plan), "-q")[0] == 0
+    opened: list[Path] = []
+
+    class Counted(History):
+        def __init__(self, path: str | Path) -> None:
+            opened.append(Path(path))
+            super().__init__(path)
+
+    monkeypatch.setattr(learn, "History", Counted)
+    code, out, err = cli(capsys, "plan", str(plan), "--learn", "--format", "json")
+    assert code == 0, err
+    assert json.loads(out)["duration_sources"] == {"history": ["a"]}
+    assert opened == [tmp_path / ".waveplan" / "history.db"]
+    assert cli(capsys, "run", str(plan), "-q", "--learn")[0] == 0
+    assert len(opened) == 2
+
+
+def test_learn_with_an_unusable_history_warns_then_refuses(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``plan --learn`` with a history it cannot read warns that durations are not learnt,
+    then refuses: the observed files it was asked for are in that history."""
+    plan = write_plan(tmp_path, "tasks:\n  - {id: a, run: 'true'}\n")
+    (tmp_path / ".waveplan").mkdir()
+    with sqlite3.connect(tmp_path / ".waveplan" / "history.db") as db:
+        db.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    code, out, err = cli(capsys, "plan", str(plan), "--learn")
+    assert code == 2 and out == ""
+    assert "durations are not learnt from it" in err
+    assert err.count("written by a newer waveplan") == 2
 
 
 def test_plan_without_a_usable_history_warns_and_plans(

@@ -16,7 +16,7 @@ from waveplan.cli.common import (
     terminal_style,
 )
 from waveplan.cli.infer import infer_option, inferred
-from waveplan.cli.learn import learn_option, learnt, plan_with_history
+from waveplan.cli.learn import Learnt, learn_option, learnt_from_history
 from waveplan.cli.sources import source_format, source_options, targets_argument
 from waveplan.errors import MissingExtraError, UserError
 from waveplan.gcpause import collector_paused
@@ -117,15 +117,17 @@ def plan_command(
             targets,
         )
         try:
-            plan = plan_with_history(plan)
+            learnt = learnt_from_history(plan, file if learn else None)
         except HistoryError as exc:  # planning does not need the history: say so and go on
             click.echo(f"warning: {exc}; durations are not learnt from it", err=True)
+            learnt = Learnt(unread=exc)
+        plan = learnt.with_durations(plan)
         if workers is not None:
             plan = dataclasses.replace(plan, workers=workers)
         if infer is not None:
             plan = inferred(plan, infer)
         if learn:
-            plan = learnt(plan, file)
+            plan = learnt.with_observed(plan)
         analysis = analyse(
             plan,
             Graph.from_plan(plan),

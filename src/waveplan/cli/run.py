@@ -15,7 +15,7 @@ import click
 from waveplan.cli.backend import check_backend_options, cluster_threads, dask_backend
 from waveplan.cli.common import FOLDER, Seconds, handling, stdout_gone, terminal_style
 from waveplan.cli.isolate import isolate_choice, isolate_options
-from waveplan.cli.learn import learn_option, learnt, plan_with_history
+from waveplan.cli.learn import learn_option, learnt_from_history
 from waveplan.cli.sources import source_format, source_options, targets_argument
 from waveplan.errors import UserError
 from waveplan.graph import Graph, upstream
@@ -212,10 +212,12 @@ def run_command(
     loaded = load_plan(
         file, root=root, source_format=source_format(source), infer_files=infer_files
     )
-    plan = plan_with_history(upstream(loaded, targets))
+    plan = upstream(loaded, targets)
+    learnt = learnt_from_history(plan, file if learn else None)
+    plan = learnt.with_durations(plan)
     check_backend_options(backend, scheduler_address, remote_root)
     if learn:
-        plan = learnt(plan, file)
+        plan = learnt.with_observed(plan)
     chosen = isolate_choice(
         plan,
         isolate=isolate,
