@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
+import random
 import sqlite3
+import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -331,6 +335,120 @@ def test_durations_follow_the_current_command_and_the_latest_attempts(tmp_path: 
         assert history.durations(recent=10) == {"a": 10.5, "b": 100.0}  # 6..15; b: any command
         assert history.durations({"a": "abc", "b": "new"}, recent=3) == {"a": 14.0, "b": 7.0}
         assert history.durations({"b": "gone"}) == {}
+
+
+def durations_in_python(
+    path: Path, commands: dict[str, str | None] | None, recent: int
+) -> dict[str, float]:
+    """What durations() gives, worked out from every successful attempt in Python: the
+    oracle of the SQL that filters them."""
+    with sqlite3.connect(path) as db:
+        rows = db.execute(
+            "SELECT a.task, a.start, a.end, a.command_hash FROM attempts a"
+            " JOIN runs r ON r.id = a.run_id"
+            " WHERE a.status = 'succeeded' AND r.dry_run = 0 AND a.end IS NOT NULL"
+            " AND a.recovered = 0 ORDER BY a.start DESC, a.attempt DESC"
+        ).fetchall()
+    found: dict[str, list[float]] = {}
+    for task, start, end, recorded in rows:
+        if commands is not None and (task not in commands or commands[task] != recorded):
+            continue
+        values = found.setdefault(task, [])
+        if len(values) < recent:
+            values.append(max(0.0, end - start))
+    return {task: statistics.median(values) for task, values in found.items()}
+
+
+def random_history(path: Path, tasks: int, seed: int) -> None:
+    """A history of ``tasks`` tasks over a few runs (one dry), with attempts of every status,
+    recovered ones, several commands (and none) and durations that tie."""
+    rng = random.Random(seed)
+    with History(path):
+        pass
+    with sqlite3.connect(path) as db:
+        for run in range(6):
+            db.execute(
+                "INSERT INTO runs (id, plan_file, snapshot, root, started, status, workers,"
+                " dry_run) VALUES (?, 'p', '{}', '/', ?, 'succeeded', 2, ?)",
+                (f"r{run}", run * 100.0, int(run == 3)),
+            )
+        rows = []
+        for n in range(tasks):
+            for run in range(6):
+                for number in range(1, rng.randint(1, 3) + 1):
+                    start = float(rng.randint(0, 50) + run * 100)
+                    rows.append(
+                        (
+                            f"r{run}",
+                            f"t{n}",
+                            number,
+                            start,
+                            None if rng.random() < 0.1 else start + rng.randint(0, 4) / 2,
+                            rng.choice(["succeeded", "succeeded", "failed", "interrupted"]),
+                            rng.choice(["x", "y", None]),
+                            int(rng.random() < 0.1),
+                        )
+                    )
+        db.executemany(
+            "INSERT INTO attempts (run_id, task, attempt, session, start, end, status,"
+            " command_hash, recovered) VALUES (?, ?, ?, 1, ?, ?, ?, ?, ?)",
+            rows,
+        )
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_durations_filtered_in_sql_are_those_filtered_in_python(tmp_path: Path, seed: int) -> None:
+    """durations() picks in SQL exactly the attempts the Python filter picked: per command
+    (none included), per named task, the latest ``recent``."""
+    path = tmp_path / "history.db"
+    random_history(path, 40, seed)
+    rng = random.Random(seed)
+    some: dict[str, str | None] = {f"t{n}": rng.choice(["x", "y", None]) for n in range(0, 50, 2)}
+    with History(path) as history:
+        for commands in (None, some, {}):
+            for recent in (1, 2, 5, 10):
+                expected = durations_in_python(path, commands, recent)
+                assert history.durations(commands, recent=recent) == expected
+
+
+def counted_attempts(path: Path, commands: dict[str, str | None]) -> dict[str, int]:
+    """Per task, how many of its attempts count for its duration (of any age)."""
+    with sqlite3.connect(path) as db:
+        rows = db.execute(
+            "SELECT a.task, a.command_hash FROM attempts a JOIN runs r ON r.id = a.run_id"
+            " WHERE a.status = 'succeeded' AND r.dry_run = 0 AND a.end IS NOT NULL"
+            " AND a.recovered = 0"
+        ).fetchall()
+    counts: dict[str, int] = {}
+    for task, recorded in rows:
+        if task in commands and commands[task] == recorded:
+            counts[task] = counts.get(task, 0) + 1
+    return counts
+
+
+def test_durations_of_many_tasks_are_asked_in_one_query(tmp_path: Path) -> None:
+    """Forty thousand named tasks (more than SQLite takes parameters in one statement) give
+    the same durations as the Python filter, and SQLite returns only the attempts that count
+    (every successful attempt of every task was read and most thrown away)."""
+    path = tmp_path / "history.db"
+    random_history(path, 40_000, 7)
+    commands: dict[str, str | None] = {f"t{n}": "x" for n in range(40_000)}
+    expected = durations_in_python(path, commands, 2)
+    assert len(expected) > 30_000
+    with History(path) as history:
+        connection = history._db
+        returned = 0
+
+        def execute(sql: str, parameters: object = ()) -> Iterator[object]:
+            nonlocal returned
+            for row in connection.execute(sql, parameters):  # type: ignore[arg-type]
+                returned += 1
+                yield row
+
+        history._db = SimpleNamespace(execute=execute)  # type: ignore[assignment]
+        assert history.durations(commands, recent=2) == expected
+        history._db = connection
+    assert returned == sum(min(2, count) for count in counted_attempts(path, commands).values())
 
 
 def test_abandon_attempts_marks_running_attempts_interrupted(tmp_path: Path) -> None:

@@ -641,20 +641,29 @@ class History:
         (not dry) runs, recovered ones excepted (their end is not measured). With ``commands``
         (task id -> :func:`command_hash`), only the tasks it names, and only attempts that ran
         the command the task has now."""
+        # The tasks and their commands go in as one JSON object (any number of tasks in one
+        # parameter), so SQLite returns only the attempts that count.
+        named = (
+            ""
+            if commands is None
+            else " JOIN json_each(:commands) c ON c.key = a.task AND c.value IS a.command_hash"
+        )
         found: dict[str, list[float]] = {}
-        for row_task, start, end, recorded in self._db.execute(
-            "SELECT a.task, a.start, a.end, a.command_hash FROM attempts a"
-            " JOIN runs r ON r.id = a.run_id"
-            " WHERE a.status = ? AND r.dry_run = 0 AND a.end IS NOT NULL AND a.recovered = 0"
-            " ORDER BY a.start DESC, a.attempt DESC",
-            (AttemptStatus.SUCCEEDED.value,),
+        for row_task, start, end in self._db.execute(
+            "SELECT task, start, end FROM ("
+            " SELECT a.task, a.start, a.end, a.attempt, ROW_NUMBER() OVER"
+            " (PARTITION BY a.task ORDER BY a.start DESC, a.attempt DESC) AS latest"
+            f" FROM attempts a JOIN runs r ON r.id = a.run_id{named}"
+            " WHERE a.status = :succeeded AND r.dry_run = 0 AND a.end IS NOT NULL"
+            " AND a.recovered = 0"
+            ") WHERE latest <= :recent ORDER BY start DESC, attempt DESC",
+            {
+                "succeeded": AttemptStatus.SUCCEEDED.value,
+                "recent": recent,
+                "commands": None if commands is None else json.dumps(dict(commands)),
+            },
         ):
-            task = str(row_task)
-            if commands is not None and (task not in commands or commands[task] != recorded):
-                continue
-            values = found.setdefault(task, [])
-            if len(values) < recent:
-                values.append(max(0.0, float(end) - float(start)))
+            found.setdefault(str(row_task), []).append(max(0.0, float(end) - float(start)))
         return {task: statistics.median(values) for task, values in found.items()}
 
     def summaries(self, limit: int | None = None) -> list[RunSummary]:
