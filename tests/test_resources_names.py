@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import sys
 import unicodedata
+from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
+from waveplan.errors import CONTROL, PlanError
+from waveplan.load.taskfile import check_id
 from waveplan.resources import (
     ROOT_DIR,
     is_glob,
     is_named_test_resource,
-    names,
     normalize_path,
     normalize_state,
     normalize_test,
 )
+from waveplan.run.runner import log_tail
 
 
 @pytest.mark.parametrize(
@@ -194,4 +198,30 @@ def test_bad_test_resources_are_refused(raw: str, reason: str) -> None:
 def test_control_characters_are_exactly_unicode_category_cc() -> None:
     """The control-character check matches Unicode's category Cc on every code point."""
     controls = [c for c in map(chr, range(sys.maxunicode + 1)) if unicodedata.category(c) == "Cc"]
-    assert [c for c in map(chr, range(sys.maxunicode + 1)) if names._CONTROL.search(c)] == controls
+    assert [c for c in map(chr, range(sys.maxunicode + 1)) if CONTROL.search(c)] == controls
+
+
+def refused_as_control(check: Callable[[str], object], text: str) -> bool:
+    """``check`` refuses ``text`` for a control character."""
+    try:
+        check(text)
+    except ValueError as exc:
+        return "control character" in str(exc)
+    return False
+
+
+def test_every_control_character_check_follows_the_one_definition(tmp_path: Path) -> None:
+    """Ids, resource names, error messages and log tails tell control characters by one
+    definition: ids and names refuse them, a message escapes them (and line separators), a
+    log tail replaces them (but a tab)."""
+    log = tmp_path / "t.log"
+    for char in map(chr, [*range(0x300), 0x2028, 0x2029, 0xFEFF]):
+        control = bool(CONTROL.search(char))
+        assert refused_as_control(check_id, f"a{char}b") == control, repr(char)
+        assert refused_as_control(normalize_state, f"a{char}b") == control, repr(char)
+        escaped = str(PlanError(f"a{char}b")) != f"a{char}b"
+        assert escaped == (control or char in "\u2028\u2029"), repr(char)
+        if char not in "\n\r\x1b":  # line ends and escape sequences are taken apart first
+            log.write_text(f"a{char}b\n", encoding="utf-8")
+            replaced = log_tail(str(log)) == "a\ufffdb"
+            assert replaced == (control and char != "\t"), repr(char)

@@ -19,6 +19,8 @@ from __future__ import annotations
 import re
 
 __all__ = [
+    "CONTROL",
+    "CONTROL_CHARACTERS",
     "CycleError",
     "MissingExtraError",
     "PlanError",
@@ -39,8 +41,13 @@ def did_you_mean(word: str, choices: tuple[str, ...] | list[str]) -> str:
     return f" (did you mean '{close[0]}'?)" if close else ""
 
 
+CONTROL_CHARACTERS = r"\x00-\x1f\x7f-\x9f"
+"""Unicode's control characters (category Cc: C0, DEL and C1) as the ranges of a regular
+expression's character class, for the patterns that add or leave out a few."""
+CONTROL = re.compile(rf"[{CONTROL_CHARACTERS}]")
+"""A control character: never in an id or a resource name."""
 # control characters and line separators: a message quotes user text, and must stay one line
-_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_UNPRINTABLE = re.compile(rf"[{CONTROL_CHARACTERS}\u2028\u2029]")
 
 
 def _escape(match: re.Match[str]) -> str:

@@ -10,11 +10,10 @@ from __future__ import annotations
 import datetime
 import math
 import re
-import unicodedata
 from collections.abc import Callable, Collection, Mapping
 from typing import Any, NoReturn
 
-from waveplan.errors import PlanValidationError, did_you_mean
+from waveplan.errors import CONTROL, PlanValidationError, did_you_mean
 from waveplan.load.parse import Document
 from waveplan.model import (
     Access,
@@ -97,10 +96,6 @@ def _unknown_key(key: object, known: tuple[str, ...]) -> str:
     return f"unknown key '{key}'{hint or '; known keys: ' + ', '.join(known)}"
 
 
-def _is_control(char: str) -> bool:
-    return unicodedata.category(char) == "Cc"
-
-
 def check_id(raw: object) -> str:
     """Return the id as text, or raise ValueError saying why it is unsafe."""
     if type(raw) is str and _SAFE_ID.match(raw) and not raw.endswith(".lock"):
@@ -114,7 +109,7 @@ def check_id(raw: object) -> str:
     text = str(raw)
     if not text:
         raise ValueError("the id is empty")
-    if any(_is_control(c) for c in text):
+    if CONTROL.search(text):
         raise ValueError(f"id '{text}' contains a control character")
     if any(c.isspace() for c in text):
         raise ValueError(f"id '{text}' contains whitespace")

@@ -10,8 +10,9 @@ it; ``*``, ``**``, ``?`` and ``[...]`` make a glob. Named state is dotted and hi
 from __future__ import annotations
 
 import itertools
-import re
 from collections.abc import Sequence
+
+from waveplan.errors import CONTROL
 
 __all__ = [
     "ROOT_DIR",
@@ -25,8 +26,6 @@ __all__ = [
 
 ROOT_DIR = "./"
 _GLOB_CHARS = frozenset("*?[")
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
-"""Unicode's control characters (category Cc): C0, DEL and C1."""
 
 
 def is_glob(key: str) -> bool:
@@ -44,7 +43,7 @@ def _check_text(raw: str) -> str:
     text = raw.strip()
     if not text:
         raise ValueError("empty name")
-    if _CONTROL.search(text):
+    if CONTROL.search(text):
         raise ValueError(f"{raw!r} contains a control character")
     return text
 

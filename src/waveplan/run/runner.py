@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 
+from waveplan.errors import CONTROL_CHARACTERS
 from waveplan.graph import Graph, tails
 from waveplan.model import AttemptStatus, Plan, RunStatus, TaskStatus
 from waveplan.resources.index import ResourceIndex
@@ -111,7 +112,8 @@ def log_tail(path: str | None, lines: int = TAIL_LINES) -> str | None:
 
 # Terminal escape sequences (colours, cursor moves, titles): dropped from a tail shown on screen.
 _ESCAPES = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])")
-_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# Control characters, tab and line feed but, shown as U+FFFD: the tail keeps its layout.
+_CONTROLS = re.compile(rf"(?![\t\n])[{CONTROL_CHARACTERS}]")
 TAIL_WIDTH = 400
 """Characters of a tail line shown (a line of a megabyte stays in the log)."""
 
