@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from waveplan import units
 from waveplan.cli import main
 from waveplan.load import load_plan
 from waveplan.load.gsd import parse_minutes
@@ -242,6 +244,29 @@ def test_prose_durations(text: str, found: tuple[float, bool] | None) -> None:
     """What importers read in plans written for people: every unit part, ranges, approximate
     amounts (``1h 30m`` was read as 1h, ``5m30s`` as 30 s, ``2h30m`` and ``~3h`` not at all)."""
     assert read_duration(text) == found
+
+
+@pytest.mark.parametrize(
+    ("text", "matches"),
+    # each amount, then where the duration ends (a bare number ends it at once)
+    [("3h", 2), ("1h 30m 15s", 4), ("1 hour and 30 minutes", 3), ("1h, 2h + 3h", 4), ("3", 1)],
+)
+def test_prose_durations_read_each_amount_once(
+    text: str, matches: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each amount of a prose duration is matched once (the amount after a join was matched
+    to look ahead, then again to read it)."""
+    pattern = units._AMOUNT
+    read: list[int] = []
+
+    class Counted:
+        def match(self, text: str, position: int = 0) -> re.Match[str] | None:
+            read.append(position)
+            return pattern.match(text, position)
+
+    monkeypatch.setattr(units, "_AMOUNT", Counted())
+    assert read_duration(text) is not None
+    assert len(read) == len(set(read)) == matches
 
 
 def test_importers_read_durations_with_every_unit_part(tmp_path: Path) -> None:

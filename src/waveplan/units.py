@@ -159,12 +159,9 @@ def read_duration(text: str) -> tuple[float, bool] | None:
     rest = re.sub(r"(\d),(\d{3})(?!\d)", r"\1\2", rest)  # 1,000: thousands
     rest = re.sub(r"(\d),(\d)", r"\1.\2", rest)  # 1,5: a decimal comma
     total = 0.0
-    position = 0
     last: float | None = None  # the unit of the amount before
-    while True:
-        part = _AMOUNT.match(rest, position)
-        if part is None:
-            break
+    part = _AMOUNT.match(rest)
+    while part is not None:
         low, first_unit, high, unit = part.groups()
         value = (float(low) + float(high)) / 2 if high else float(low)
         word = (unit or first_unit or "").lower()
@@ -177,8 +174,8 @@ def read_duration(text: str) -> tuple[float, bool] | None:
             break
         total += value * seconds
         last = seconds
-        position = part.end()
-        joined = _JOIN.match(rest, position)
-        if joined is not None and _AMOUNT.match(rest, joined.end()):
-            position = joined.end()
+        # The next amount, after what joins it to this one (``,``, ``+``, ``&``, ``and``), if
+        # anything does: read once, here.
+        joined = _JOIN.match(rest, part.end())
+        part = _AMOUNT.match(rest, part.end() if joined is None else joined.end())
     return (total, True) if last is not None else None
