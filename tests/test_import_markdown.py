@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
 
 from waveplan.cli import main
 from waveplan.errors import PlanSyntaxError
-from waveplan.load import SourceFormat, load_plan
+from waveplan.load import SourceFormat, imported, load_plan
 from waveplan.model import DurationSource, Mode, Origin, Plan
 
 FIXTURES = Path(__file__).parent / "fixtures" / "markdown"
@@ -438,6 +439,29 @@ def test_a_bracketed_list_with_a_note_and_ids_with_a_task_prefix(tmp_path: Path)
     assert plan.task("task-2").depends == ("task-1",)
     assert plan.origin is not None
     assert plan.origin.warnings == ()
+
+
+def test_a_task_prefix_is_read_once_per_id(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``task-4`` and ``todo_04`` find task 4 with one reading of the prefix (it was matched,
+    then matched again to remove it); an id with no such task finds nothing."""
+    prefix = imported._JOINED_PREFIX
+    scans: list[str] = []
+
+    class Counted:
+        def match(self, text: str) -> re.Match[str] | None:
+            scans.append(text)
+            return prefix.match(text)
+
+        def sub(self, replacement: str, text: str) -> str:
+            scans.append(text)
+            return prefix.sub(replacement, text)
+
+    monkeypatch.setattr(imported, "_JOINED_PREFIX", Counted())
+    resolver = imported._Resolver([imported.Draft("4", "A", "p.md:1")], ["4"])
+    assert resolver.find("task-4") == "4"
+    assert resolver.find("todo_04") == "4"
+    assert resolver.find("task-5") is None
+    assert scans == ["task-4", "todo_04", "task-5", "5"]
 
 
 def test_task_ids_may_start_with_any_letter(tmp_path: Path) -> None:

@@ -255,8 +255,10 @@ class _Resolver:
             found = self.loose.get(_canonical(source_id))
         if found is None:
             found = self.loose.get(_canonical(_strip_t(source_id)))
-        if found is None and _JOINED_PREFIX.match(source_id):
-            return self.find(_JOINED_PREFIX.sub("", source_id))
+        if found is None:
+            joined = _JOINED_PREFIX.match(source_id)
+            if joined is not None:
+                return self.find(source_id[joined.end() :])
         return found
 
 
