@@ -6,9 +6,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from inferrepo import make_repo, write_plan
 from waveplan.infer import ALL_KINDS, Kind, infer_plan
-from waveplan.infer.cache import CACHE_DIR, VERSION
+from waveplan.infer import repo as repo_module
+from waveplan.infer.cache import CACHE_DIR, VERSION, digest
 from waveplan.load import load_plan
 
 FILES = {
@@ -67,8 +70,8 @@ def test_contents_that_are_gone_are_dropped_from_the_cache(tmp_path: Path) -> No
 
 def test_a_run_of_fewer_kinds_keeps_the_entries_of_unchanged_files(tmp_path: Path) -> None:
     """A run that reads fewer files (history only reads none, imports only the written
-    files) keeps what the others found in files that did not change, and still drops the
-    contents that are gone."""
+    files) keeps what the others found in files that did not change; the next run that
+    scans a file still drops the contents that are gone."""
     repo = make_repo(tmp_path / "repo", FILES)
     plan = load_plan(_plan(repo))
     infer_plan(plan, kinds=ALL_KINDS)
@@ -79,10 +82,40 @@ def test_a_run_of_fewer_kinds_keeps_the_entries_of_unchanged_files(tmp_path: Pat
     assert set(json.loads(cache.read_text())["entries"]) == before
     assert infer_plan(plan, kinds=ALL_KINDS).stats.parsed == 0
     (repo / "pkg" / "other.py").unlink()
-    infer_plan(plan, kinds=[Kind.HISTORY])
+    gone = digest(FILES["pkg/other.py"].encode())
+    assert any(key.endswith(gone) for key in before)
+    (repo / "pkg" / "core.py").write_text("X = 2\n", encoding="utf-8")
+    assert infer_plan(plan, kinds=[Kind.IMPORTS]).stats.parsed == 1
     after = set(json.loads(cache.read_text())["entries"])
-    assert after < before
-    assert infer_plan(plan, kinds=ALL_KINDS).stats.parsed == 0
+    edited = digest(FILES["pkg/core.py"].encode())
+    assert before - after == {key for key in before if key.endswith((gone, edited))}
+
+
+def test_a_run_that_scans_nothing_hashes_no_file_it_did_not_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """History alone reads no file and an imports run from the cache only the written ones:
+    neither hashes the others (each hashed every file to drop the contents gone from a
+    cache it did not change), and the cache stays as it was."""
+    repo = make_repo(tmp_path / "repo", FILES)
+    plan = load_plan(_plan(repo))
+    infer_plan(plan, kinds=ALL_KINDS)
+    cache = repo / CACHE_DIR / "facts.json"
+    before = cache.read_text()
+    hashed: list[bytes] = []
+
+    def counted(data: bytes) -> str:
+        hashed.append(data)
+        return digest(data)
+
+    monkeypatch.setattr(repo_module, "digest", counted)
+    (repo / "pkg" / "other.py").unlink()
+    infer_plan(plan, kinds=[Kind.HISTORY])
+    assert hashed == []
+    imports = infer_plan(plan, kinds=[Kind.IMPORTS])
+    assert imports.stats.parsed == 0
+    assert sorted(hashed) == sorted({FILES["pkg/core.py"].encode(), FILES["pkg/use.py"].encode()})
+    assert cache.read_text() == before
 
 
 def test_a_corrupt_cache_is_rebuilt(tmp_path: Path) -> None:

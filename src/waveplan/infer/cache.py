@@ -102,16 +102,21 @@ class FactCache:
         self.entries[key] = facts
         self._changed = True
 
+    @property
+    def changed(self) -> bool:
+        """Whether facts were stored since the cache was read or saved."""
+        return self._changed
+
     def digests(self) -> set[str]:
         """The content digests that have entries."""
-        return {key.rsplit("/", 1)[-1] for key in self.entries}
+        return {_digest_of(key) for key in self.entries}
 
     def save(self, digests: Iterable[str]) -> None:
         """Write the cache, keeping the entries of the given content digests only."""
         if self.folder is None:
             return
         live = set(digests)
-        kept = {k: v for k, v in self.entries.items() if k.rsplit("/", 1)[-1] in live}
+        kept = {k: v for k, v in self.entries.items() if _digest_of(k) in live}
         if not self._changed and len(kept) == len(self.entries):
             return
         with contextlib.suppress(OSError):
@@ -128,6 +133,11 @@ class FactCache:
                 raise
         self.entries = kept
         self._changed = False
+
+
+def _digest_of(key: str) -> str:
+    """The content digest an entry's key (``facet/language/digest``) ends with."""
+    return key.rsplit("/", 1)[-1]
 
 
 def _read(path: Path) -> dict[str, Any]:

@@ -209,10 +209,7 @@ class Sources:
         if data is None:
             return None
         self.read_count += 1
-        key = self.digests.get(path)
-        if key is None:
-            key = self.digests[path] = digest(data)
-        cache_key = f"{facet}/{language.value}/{key}"
+        cache_key = f"{facet}/{language.value}/{self._digest(path, data)}"
         found = self.cache.get(cache_key, load)
         if found is None:
             facts = scan(text_of(data), language, path)
@@ -220,11 +217,21 @@ class Sources:
             found = load(facts)
         return found
 
+    def _digest(self, path: str, data: bytes) -> str:
+        """The digest of a file's content (``data``), worked out once per run."""
+        found = self.digests.get(path)
+        if found is None:
+            found = self.digests[path] = digest(data)
+        return found
+
     def save(self) -> None:
-        """Write the cache, forgetting the contents that are gone: those no file of the
-        repository holds, whether or not this run read the file (a run of fewer kinds, or
-        of the written files only, must not forget what the others found)."""
-        if self.cache.folder is None:
+        """Write the cache when this run scanned something, forgetting the contents that are
+        gone: those no file of the repository holds, whether or not this run read the file
+        (a run of fewer kinds, or of the written files only, must not forget what the others
+        found). A run that scanned nothing (all from the cache, or no file read, as history
+        alone) has nothing to write, so it hashes no file it did not read; the next run that
+        writes drops what has gone since."""
+        if self.cache.folder is None or not self.cache.changed:
             return
         live = set(self.digests.values())
         if self.cache.digests() - live:
@@ -233,6 +240,5 @@ class Sources:
                     continue
                 data = self.repo.read(path)
                 if data is not None:
-                    self.digests[path] = digest(data)
-                    live.add(self.digests[path])
+                    live.add(self._digest(path, data))
         self.cache.save(live)
