@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -11,12 +12,21 @@ import pytest
 
 from waveplan.graph import Graph
 from waveplan.load import load_plan, parse_plan_text
-from waveplan.model import Plan
+from waveplan.model import Plan, ResourceKind
 from waveplan.render.json import plan_json
 from waveplan.render.text import plan_text
 from waveplan.resources.index import ResourceIndex
+from waveplan.resources.names import is_glob, literal_segments
 from waveplan.schedule import PlanAnalysis, analyse
-from waveplan.schedule.advice import REPLAN_EFFORT, Action, Advice, apply_advice, replan
+from waveplan.schedule import advice as advice_module
+from waveplan.schedule.advice import (
+    REPLAN_EFFORT,
+    Action,
+    Advice,
+    apply_advice,
+    piece_key,
+    replan,
+)
 from waveplan.schedule.explain import delays
 from waveplan.schedule.scheduler import Policy
 from waveplan.schedule.simulate import simulate
@@ -335,6 +345,38 @@ def test_a_folder_or_glob_writer_waits_for_every_holder_in_it(wide: str) -> None
     text = plan_text(analysis, width=200)
     assert f"rename-logger waited 3 for {wide} held by feature-a, feature-b" in text
     assert f"Split {wide} so that rename-logger edits a part of its own" in text
+
+
+@pytest.mark.parametrize(
+    ("key", "piece"),
+    [
+        ("src/**/*.py", "src/@t/*.py"),
+        ("src/*.py", "src/@t@*.py"),
+        ("src/*/", "src/@t@*/"),
+        ("src/a?*.py", "src/a?@t@*.py"),
+        ("docs/x/**", "docs/x/@t"),
+        ("src/a?/*.py", "src/a?/*.py/@t"),
+        ("src/[ab]*.py", "src/[ab]*.py/@t"),
+        ("src/a.py", "src/a.py/@t"),
+        ("src/", "src/@t/"),
+        ("./", "@t/"),
+    ],
+)
+def test_a_glob_is_split_at_its_first_wildcard_segment(
+    key: str, piece: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A glob's piece is cut at the segment where its wildcards start, as the resource
+    names find it (piece_key looked for the wildcards again, segment by segment); a ``?``
+    or ``[...]`` there leaves no room, so the piece goes under each match."""
+    asked: list[tuple[str, ...]] = []
+
+    def first_wildcard(segments: Sequence[str]) -> tuple[str, ...]:
+        asked.append(tuple(segments))
+        return literal_segments(segments)
+
+    monkeypatch.setattr(advice_module, "literal_segments", first_wildcard)
+    assert piece_key(ResourceKind.FILE, key, "t") == piece
+    assert asked == ([tuple(key.split("/"))] if is_glob(key) else [])
 
 
 def test_two_writers_of_a_deep_glob_split_it_into_parts_of_their_own() -> None:

@@ -34,7 +34,12 @@ from enum import Enum
 from waveplan.graph import Graph
 from waveplan.model import Access, Mode, Origin, Plan, ResourceKind, Task, id_sort_key
 from waveplan.resources.index import WRITE, PointKind, ResourceIndex
-from waveplan.resources.names import ROOT_DIR, is_glob, is_named_test_resource
+from waveplan.resources.names import (
+    ROOT_DIR,
+    is_glob,
+    is_named_test_resource,
+    literal_segments,
+)
 from waveplan.schedule.bounds import lower_bound
 from waveplan.schedule.explain import PointGroup
 from waveplan.schedule.scheduler import Policy
@@ -109,16 +114,16 @@ def piece_key(kind: ResourceKind, key: str, task_id: str) -> str:
         return f"@{task_id}/"
     if is_glob(key):
         segments = key.split("/")
-        for n, segment in enumerate(segments):
-            if segment == "**":
-                segments[n] = f"@{task_id}"
-                return "/".join(segments)
-            star = segment.find("*")
-            if star >= 0 and "[" not in segment[:star]:
-                segments[n] = f"{segment[:star]}@{task_id}@{segment[star:]}"
-                return "/".join(segments)
-            if "?" in segment or "[" in segment:
-                break  # no room for a piece of its own: under each match, then
+        first = len(literal_segments(segments))  # the first segment with a wildcard
+        segment = segments[first]
+        star = segment.find("*")
+        if segment == "**":
+            segments[first] = f"@{task_id}"
+            return "/".join(segments)
+        if star >= 0 and "[" not in segment[:star]:
+            segments[first] = f"{segment[:star]}@{task_id}@{segment[star:]}"
+            return "/".join(segments)
+        # ``?`` or ``[...]`` comes first: no room for a piece of its own; under each match
         return f"{key.rstrip('/')}/@{task_id}"
     suffix = "/" if key.endswith("/") else ""
     return f"{key.rstrip('/')}/@{task_id}{suffix}"
