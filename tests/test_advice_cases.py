@@ -17,7 +17,7 @@ from waveplan.render.json import plan_json
 from waveplan.render.text import plan_text
 from waveplan.resources.index import ResourceIndex
 from waveplan.resources.names import is_glob, literal_segments
-from waveplan.schedule import PlanAnalysis, analyse
+from waveplan.schedule import PlanAnalysis, analyse, explain
 from waveplan.schedule import advice as advice_module
 from waveplan.schedule.advice import (
     REPLAN_EFFORT,
@@ -388,6 +388,33 @@ def test_two_writers_of_a_deep_glob_split_it_into_parts_of_their_own() -> None:
     assert analysis.practical == 4.0
     assert advised(analysis) == [(Action.SPLIT, "src/**/*.py", 2.0)]
     assert replanned(plan, analysis.advice[0]) == 2.0
+
+
+def test_the_timelines_of_a_file_and_of_its_folder_are_read_alike() -> None:
+    """A wait on a file and one about the folder it lies in see their holders through one
+    reading of the claims: the file's timeline has the tasks that held it, the folder's
+    every task that held anything in it, each once by start, and each its writers; a task
+    that took no time is on neither."""
+    plan = make_plan(
+        [
+            {"id": "a", "files": ["src/a.py"]},
+            {"id": "b", "reads": ["src/a.py"]},
+            {"id": "c", "files": ["src/b.py"], "reads": ["src/a.py"]},
+            {"id": "d", "reads": ["src/"]},
+            {"id": "e", "files": ["src/a.py"]},
+            {"id": "f", "files": ["lib/x.py"]},
+        ]
+    )
+    index = ResourceIndex.build(plan)
+    start = [4.0, 0.0, 2.0, 1.0, 3.0, 0.0]
+    end = [5.0, 2.0, 3.0, 6.0, 3.0, 1.0]
+    file, folder = index.names.index("src/a.py"), index.names.index("src/")
+    held, wrote = explain._timelines(index, {file: (file,)}, start, end)
+    assert held == {file: [(0.0, 2.0, 1), (2.0, 3.0, 2), (4.0, 5.0, 0)]}
+    assert wrote == {file: [(4.0, 5.0, 0)]}
+    held, wrote = explain._timelines(index, explain._wide_hits(index, {folder}), start, end)
+    assert held == {folder: [(0.0, 2.0, 1), (1.0, 6.0, 3), (2.0, 3.0, 2), (4.0, 5.0, 0)]}
+    assert wrote == {folder: [(2.0, 3.0, 2), (4.0, 5.0, 0)]}
 
 
 def test_a_file_under_a_read_folder_and_a_read_glob_waits_for_both() -> None:

@@ -95,23 +95,29 @@ def _holders_between(
 
 
 def _timelines(
-    index: ResourceIndex, points: set[int], start: Sequence[float], end: Sequence[float]
-) -> tuple[dict[int, Timeline], set[int]]:
-    """Per lock point of ``points``, the timeline of its claimants, and the points some of
-    them hold without writing. A task that took no time is on no timeline: it never held
-    anything while another waited."""
-    wanted = {point for point in points if point >= 0}
-    claimants: dict[int, Timeline] = {}
-    read: set[int] = set()
+    index: ResourceIndex,
+    hits: Mapping[int, Sequence[int]],
+    start: Sequence[float],
+    end: Sequence[float],
+) -> tuple[dict[int, Timeline], dict[int, Timeline]]:
+    """Per subject of a wait (a lock point, or a folder or glob), the timeline of the tasks
+    that held any lock point counting toward it (each task once), and that of those that
+    wrote one. ``hits`` gives, per lock point, the subjects it counts toward. A task that
+    took no time is on no timeline: it never held anything while another waited."""
+    held: dict[int, dict[int, bool]] = {}
     for task, claims in enumerate(index.claims):
+        if end[task] <= start[task]:
+            continue
         for point, mode, _ in claims:
-            if point in wanted and end[task] > start[task]:
-                claimants.setdefault(point, []).append((start[task], end[task], task))
-                if mode != WRITE:
-                    read.add(point)
-    for timeline in claimants.values():
-        timeline.sort()
-    return claimants, read
+            for subject in hits.get(point, ()):
+                writes = held.setdefault(subject, {})
+                writes[task] = writes.get(task, False) or mode == WRITE
+    claimants: dict[int, Timeline] = {}
+    writers: dict[int, Timeline] = {}
+    for subject, writes in held.items():
+        claimants[subject] = sorted((start[t], end[t], t) for t in writes)
+        writers[subject] = sorted((start[t], end[t], t) for t, wrote in writes.items() if wrote)
+    return claimants, writers
 
 
 def _overlap(index: ResourceIndex, a: int, b: int) -> bool:
@@ -176,11 +182,9 @@ def _through(index: ResourceIndex, wide: set[int], task: int, point: int) -> int
     return next((own for own in mine if _inside(index, own, point)), point)
 
 
-def _wide_timelines(
-    index: ResourceIndex, wide: set[int], start: Sequence[float], end: Sequence[float]
-) -> tuple[dict[int, Timeline], dict[int, Timeline]]:
-    """Per folder or glob of ``wide``, the timeline of the tasks that held anything that
-    overlaps it (each task once), and that of those that wrote some of it."""
+def _wide_hits(index: ResourceIndex, wide: set[int]) -> dict[int, list[int]]:
+    """Per lock point, the folders and globs of ``wide`` it overlaps (for :func:`_timelines`:
+    a wait about a folder or glob is on anything held in it)."""
     hits: dict[int, list[int]] = {}
     folders = {w for w in wide if index.kinds[w] is PointKind.NODE}
     for w in wide:
@@ -199,20 +203,7 @@ def _wide_timelines(
             if index.declared[point] and point not in folders:
                 for w in folders.intersection(chain):
                     hits.setdefault(point, []).append(w)
-    held: dict[int, dict[int, bool]] = {}
-    for task, claims in enumerate(index.claims):
-        if end[task] <= start[task]:
-            continue
-        for point, mode, _ in claims:
-            for w in hits.get(point, ()):
-                writes = held.setdefault(w, {})
-                writes[task] = writes.get(task, False) or mode == WRITE
-    claimants: dict[int, Timeline] = {}
-    writers: dict[int, Timeline] = {}
-    for w, writes in held.items():
-        claimants[w] = sorted((start[t], end[t], t) for t in writes)
-        writers[w] = sorted((start[t], end[t], t) for t, wrote in writes.items() if wrote)
-    return claimants, writers
+    return hits
 
 
 def wait_subjects(index: ResourceIndex, waits: Sequence[Wait]) -> dict[tuple[int, int], int]:
@@ -264,17 +255,15 @@ def delays(
             through.add((task, about))
         spans.setdefault((task, about), []).append((wait.start, wait.end, wait.holder))
     claimants: dict[int, Timeline] | None = None
-    read: set[int] = set()
+    writers: dict[int, Timeline] = {}
     wide_all: dict[int, Timeline] = {}
     wide_writers: dict[int, Timeline] = {}
     if start is not None and end is not None:
-        points = {key[1] for key in spans if key not in through}
-        claimants, read = _timelines(index, points, start, end)
+        points = {key[1] for key in spans if key not in through and key[1] >= 0}
+        claimants, writers = _timelines(index, {p: (p,) for p in points}, start, end)
         if through:
-            wide_all, wide_writers = _wide_timelines(
-                index, {about for _, about in through}, start, end
-            )
-    writers: dict[int, Timeline] = {}
+            wide = _wide_hits(index, {about for _, about in through})
+            wide_all, wide_writers = _timelines(index, wide, start, end)
     ids = graph.ids
     counted = PointKind.COUNTED
     found = []
@@ -285,17 +274,11 @@ def delays(
         if claimants is not None and point >= 0:
             if (task, point) in through:  # its folder or glob: anything held in it
                 held_by = (wide_all if _writes(index, task, point) else wide_writers).get(point, [])
+            elif index.kinds[point] is not counted and not _writes_over(index, task, point):
+                # it only reads there: only the point's writers kept it waiting
+                held_by = writers.get(point, [])
             else:
                 held_by = claimants.get(point, [])
-                reader = (
-                    point in read
-                    and index.kinds[point] is not counted
-                    and not _writes_over(index, task, point)
-                )
-                if reader:  # it only reads there: only the point's writers kept it waiting
-                    if point not in writers:
-                        writers[point] = [h for h in held_by if _writes(index, h[2], point)]
-                    held_by = writers[point]
         for begin, finish, first in stretches:
             if held_by is None:
                 candidates = [] if first is None or first < 0 else [first]
