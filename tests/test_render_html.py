@@ -6,6 +6,8 @@ Set ``WAVEPLAN_UPDATE_GOLDEN=1`` to rewrite the golden files after an intended c
 
 from __future__ import annotations
 
+import ast
+import importlib
 import json
 import os
 import random
@@ -144,6 +146,12 @@ def big_plan(tasks: int = 2000, seed: int = 7) -> Plan:
     return parse_plan_text(json.dumps({"name": "big", "tasks": entries}), name="big.json")
 
 
+def run_page(run: RunInfo) -> str:
+    """The HTML report of a run, with the analysis of its plan as the CLI passes it."""
+    report = measure(run)
+    return report_html(report, analyse(report.plan))
+
+
 # --- golden pages -------------------------------------------------------------------------
 
 
@@ -154,12 +162,42 @@ def test_plan_page_of_the_tiny_plan_matches_the_golden_file() -> None:
 
 def test_run_page_of_the_tiny_run_matches_the_golden_file() -> None:
     """The whole run page (a retry, a failure, a skip) is exactly the reviewed one."""
-    check_golden("report-tiny.html", report_html(measure(tiny_run())))
+    check_golden("report-tiny.html", run_page(tiny_run()))
 
 
 def test_plan_page_does_not_depend_on_task_order() -> None:
     """Tasks listed in reverse give the same page, byte for byte."""
     assert plan_html(analyse(tiny_plan(TINY[::-1]))) == plan_html(analyse(tiny_plan()))
+
+
+def test_renderers_are_given_what_they_show_and_run_none_of_it() -> None:
+    """A renderer is a function of the analysis or report it is given: from the planning,
+    inference and resource modules it takes types only (the HTML run page ran the whole
+    analysis itself), and it imports neither the runner, the history nor the CLI."""
+    for path in sorted((ROOT / "src" / "waveplan" / "render").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                modules = [alias.name for alias in node.names]
+                names: list[str] = []
+            elif isinstance(node, ast.ImportFrom) and node.module is not None:
+                modules, names = [node.module], [alias.name for alias in node.names]
+            else:
+                continue
+            for module in modules:
+                assert module.split(".")[:2] not in (
+                    ["waveplan", "run"],
+                    ["waveplan", "history"],
+                    ["waveplan", "cli"],
+                ), f"{path.name} imports {module}"
+                if module.split(".")[:2] in (
+                    ["waveplan", "schedule"],
+                    ["waveplan", "infer"],
+                    ["waveplan", "graph"],
+                    ["waveplan", "resources"],
+                ):
+                    for name in names:
+                        imported = getattr(importlib.import_module(module), name)
+                        assert isinstance(imported, type), f"{path.name} imports {name}"
 
 
 # --- content --------------------------------------------------------------------------------
@@ -266,7 +304,7 @@ def _report_of(plan: Plan) -> str:
         tasks=tuple(tasks),
         dry_run=True,
     )
-    return report_html(measure(run))
+    return run_page(run)
 
 
 def test_data_block_cannot_close_its_script_element() -> None:
@@ -283,7 +321,7 @@ def test_data_block_cannot_close_its_script_element() -> None:
 
 def test_run_page_shows_attempts_failures_and_skips() -> None:
     """Each attempt is drawn with its outcome; the skipped task sits at its planned time."""
-    page = report_html(measure(tiny_run()))
+    page = run_page(tiny_run())
     assert page.count("data-task=") == 4
     assert page.count('class="att a-failed"') == 2
     assert page.count('class="att a-ok"') == 2
@@ -317,7 +355,7 @@ def test_run_page_of_a_run_still_going_draws_running_attempts_to_the_last_record
             TaskRun("d", TaskStatus.PENDING, ()),
         ),
     )
-    page = report_html(measure(run))
+    page = run_page(run)
     assert page.count("data-task=") == 4
     running = re.search(
         r'<rect class="att a-running" data-ref="b" x="([\d.]+)" y="[\d.]+" width="([\d.]+)"', page

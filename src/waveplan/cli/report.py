@@ -18,6 +18,7 @@ from waveplan.model import RunStatus
 from waveplan.render.history import attempts_json, attempts_text, runs_json, runs_text
 from waveplan.render.html import report_html
 from waveplan.render.report import report_json, report_text
+from waveplan.schedule.analysis import analyse
 from waveplan.schedule.measured import measure
 
 __all__ = ["history_command", "report_command"]
@@ -106,7 +107,7 @@ def report_command(
     if fmt == "json":
         emit(report_json(report), output)
     elif fmt == "html":
-        emit(report_html(report), output)
+        emit(report_html(report, analyse(report.plan)), output)
     else:
         width, color = terminal_style()
         emit(report_text(report, width=width, color=color and output is None), output)

@@ -35,7 +35,7 @@ from waveplan.render.figures import (
     time_heading,
 )
 from waveplan.render.svg import Bar, GraphStyle, esc, gantt, pack_lanes, wave_graph, wave_summary
-from waveplan.schedule.analysis import PlanAnalysis, analyse
+from waveplan.schedule.analysis import PlanAnalysis
 from waveplan.schedule.explain import ConflictGroup, Delay
 from waveplan.schedule.measured import RunReport
 from waveplan.units import HOUR, MINUTE
@@ -508,12 +508,12 @@ _ATTEMPT_CLASS = {
 }
 
 
-def report_html(report: RunReport) -> str:
+def report_html(report: RunReport, analysis: PlanAnalysis) -> str:
     """The run report as a self-contained HTML page: the measured speedup, planned against
-    actual bars per task (every attempt), and the plan's graph, conflicts and advice."""
+    actual bars per task (every attempt), and the plan's graph, conflicts and advice, from
+    ``analysis``, the analysis of the plan as the run ran it (:attr:`RunReport.plan`)."""
     run = report.run
-    plan = dataclasses.replace(run.plan, workers=run.workers)
-    analysis = analyse(plan)
+    plan = analysis.plan
     conflicts = _conflicts(analysis)
     started = datetime.datetime.fromtimestamp(run.started, tz=datetime.UTC)
     dry = " \u00b7 dry run: durations are the plan's estimates" if run.dry_run else ""

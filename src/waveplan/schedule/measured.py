@@ -88,6 +88,12 @@ class RunReport:
     tasks: list[TaskReport]
 
     @property
+    def plan(self) -> Plan:
+        """The plan as the run ran it (with the run's worker count): what the planned figures
+        and the HTML report's analysis are of."""
+        return _as_run(self.run)
+
+    @property
     def flaky(self) -> list[str]:
         return [t.id for t in self.tasks if t.flaky]
 
@@ -102,6 +108,11 @@ class RunReport:
         """Seconds tasks spent waiting to be retried, summed over tasks. Each wait is part of
         the measured time when it delayed the run (a task with nothing else to do meanwhile)."""
         return math.fsum(t.waited for t in self.tasks)
+
+
+def _as_run(run: RunInfo) -> Plan:
+    """The run's plan with the run's worker count."""
+    return dataclasses.replace(run.plan, workers=run.workers)
 
 
 def _measurable(actual: Makespans) -> bool:
@@ -163,7 +174,7 @@ def _last_worktree(task: TaskRun) -> WorktreeRecord | None:
 def measure(run: RunInfo) -> RunReport:
     """Planned and measured figures of a recorded run. Tasks the plan marks done are planned
     as taking no time: the run does not run them."""
-    plan = dataclasses.replace(run.plan, workers=run.workers)
+    plan = _as_run(run)
     to_do = dataclasses.replace(
         plan,
         tasks=tuple(dataclasses.replace(t, duration=0.0) if t.done else t for t in plan.tasks),
