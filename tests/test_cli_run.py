@@ -831,9 +831,9 @@ def test_learning_opens_the_history_once(
     opened: list[Path] = []
 
     class Counted(History):
-        def __init__(self, path: str | Path) -> None:
+        def __init__(self, path: str | Path, *, read_only: bool = False) -> None:
             opened.append(Path(path))
-            super().__init__(path)
+            super().__init__(path, read_only=read_only)
 
     monkeypatch.setattr(learn, "History", Counted)
     code, out, err = cli(capsys, "plan", str(plan), "--learn", "--format", "json")
@@ -1405,6 +1405,8 @@ def test_the_report_of_a_barrier_run_compares_it_with_the_waves_run_one_after_an
     assert starts == {"a": (0, 0), "b": (0, 0), "c": (3, 3), "d": (4, 4), "e": (5, 5)}
     out = cli(capsys, "report", "--root", str(tmp_path))[1]
     assert "Practical, wave by wave" in out and "Practical parallel" not in out
+    page = cli(capsys, "report", "--root", str(tmp_path), "--format", "html")[1]
+    assert "Practical, wave by wave" in page and "Practical parallel" not in page
 
 
 def test_a_dry_run_of_a_plan_without_units_does_not_call_its_figures_seconds(
@@ -1413,10 +1415,13 @@ def test_a_dry_run_of_a_plan_without_units_does_not_call_its_figures_seconds(
     """A dry run's clock counts the plan's units (each task takes its estimate): the report
     headed them "Measured (s)", "Start (s)" and "Took (s)", so 3 story points read 3 s."""
     plan = write_plan(tmp_path, "tasks:\n  - {id: a, duration: 3}\n  - {id: b, duration: 2}\n")
-    out = cli(capsys, "run", str(plan), "--dry-run")[1]
+    out = cli(capsys, "run", str(plan), "--dry-run", "--workers", "1")[1]
     assert "(s)" not in out
     assert re.search(r"Pure sequential +5 +5 ", out)
     assert re.search(r"Task +Status +Tries +Planned start +Start +Took +Notes", out)
     assert report(capsys, tmp_path)["time_unit"] is None
+    page = cli(capsys, "report", "--root", str(tmp_path), "--format", "html")[1]
+    assert "(s)" not in page
+    assert "2 tasks \u00b7 1 worker \u00b7" in page  # (said "1 workers")
     plan.write_text("tasks:\n  - {id: a, run: 'true'}\n", encoding="utf-8")
     assert "Measured (s)" in cli(capsys, "run", str(plan))[1]  # (a real run: seconds)

@@ -175,6 +175,48 @@ def advice_sentence(advice: Advice, fmt: Callable[[float], str] = fmt_time) -> s
     return f"Use {advice.value} workers"
 
 
+def measured_heading(report: RunReport, label: str) -> str:
+    """A measured column's heading: a dry run's clock counts the plan's own units (each task
+    takes its estimate), so it says seconds only when the plan is in seconds."""
+    return label if report.run.dry_run else seconds_heading(report.run.plan, label)
+
+
+def measured_rows(report: RunReport) -> list[tuple[str, str, str, str]]:
+    """The rows of a run's speedup table, as text: approach, planned, measured, notes. A
+    ``--barrier`` run is compared with the practical waves run one after another."""
+    plan = report.run.plan
+    fmt, secs = time_format(plan), seconds_format(plan)
+    planned, actual = report.planned, report.actual
+    barrier = report.run.barrier
+    return [
+        (
+            "Pure sequential",
+            fmt(planned.sequential),
+            secs(actual.sequential),
+            "baseline (sum of tasks)",
+        ),
+        (
+            "Theoretical parallel",
+            fmt(planned.theoretical),
+            secs(actual.theoretical),
+            f"{measured_faster(report, actual.theoretical)} (on paper)",
+        ),
+        (
+            "Practical, wave by wave" if barrier else "Practical parallel",
+            fmt(planned.practical),
+            secs(actual.practical),
+            f"{measured_faster(report, actual.practical)} "
+            + ("(barrier between waves)" if barrier else "(conflicts respected)"),
+        ),
+        (
+            "Measured",
+            "",
+            secs(report.measured),
+            f"{measured_faster(report, report.measured)} (wall clock)",
+        ),
+    ]
+
+
 def retry_wait_sentence(report: RunReport) -> str | None:
     """How long retried tasks waited for their next attempt (None when none did)."""
     if report.retry_wait <= 0:

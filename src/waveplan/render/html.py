@@ -20,14 +20,15 @@ from waveplan.model import AttemptStatus, DurationSource, Plan, TaskStatus
 from waveplan.render.figures import (
     advice_sentence,
     conflict_text,
+    counted,
     delay_text,
     faster,
     fmt_time,
     ids_text,
-    measured_faster,
+    measured_heading,
+    measured_rows,
     retry_wait_sentence,
     seconds_format,
-    seconds_heading,
     seconds_text,
     serialization_text,
     task_note,
@@ -520,8 +521,9 @@ def report_html(report: RunReport, analysis: PlanAnalysis) -> str:
     header = (
         f"<header>\n<h1>Run {esc(run.run_id)} "
         f'<span class="status st-{run.status.value}">{run.status.value}</span></h1>\n'
-        f'<p class="sub">{esc(plan.name or plan.source)} \u00b7 {len(plan.tasks):,} tasks'
-        f" \u00b7 {run.workers} workers \u00b7 started {started:%Y-%m-%d %H:%M:%S} UTC{dry}</p>\n"
+        f'<p class="sub">{esc(plan.name or plan.source)} \u00b7 {counted(len(plan.tasks), "task")}'
+        f" \u00b7 {counted(run.workers, 'worker')} \u00b7 started {started:%Y-%m-%d %H:%M:%S} UTC"
+        f"{dry}</p>\n"
         f"<p>{esc(_critical_text(analysis))} (planned)</p>\n</header>"
     )
     statuses = {t.id: f"st-{t.status.value}" for t in report.tasks}
@@ -550,42 +552,12 @@ def report_html(report: RunReport, analysis: PlanAnalysis) -> str:
 
 
 def _run_speedup(report: RunReport) -> str:
-    planned, actual = report.planned, report.actual
-    plan = report.run.plan
-    fmt, secs = time_format(plan), seconds_format(plan)
-    seq = actual.sequential
     rows = [
-        _row(
-            "Pure sequential",
-            fmt(planned.sequential),
-            secs(seq),
-            "baseline (sum of tasks)",
-            numeric=(1, 2),
-        )
+        _row(esc(label), planned, measured, esc(note), numeric=(1, 2))
+        for label, planned, measured, note in measured_rows(report)
     ]
-    for label, plan_value, value, note in (
-        ("Theoretical parallel", planned.theoretical, actual.theoretical, "(on paper)"),
-        ("Practical parallel", planned.practical, actual.practical, "(conflicts respected)"),
-    ):
-        rows.append(
-            _row(
-                label,
-                fmt(plan_value),
-                secs(value),
-                esc(f"{measured_faster(report, value)} {note}"),
-                numeric=(1, 2),
-            )
-        )
-    rows.append(
-        _row(
-            "Measured",
-            "",
-            secs(report.measured),
-            esc(f"{measured_faster(report, report.measured)} (wall clock)"),
-            numeric=(1, 2),
-        )
-    )
-    table = _table("", ["Approach", "Planned", seconds_heading(plan, "Measured"), "Notes"], rows)
+    heading = measured_heading(report, "Measured")
+    table = _table("", ["Approach", "Planned", heading, "Notes"], rows)
     lines = []
     if report.efficiency is not None:
         lines.append(
@@ -715,8 +687,8 @@ def _run_tasks(report: RunReport) -> str:
                 "Status",
                 "Tries",
                 "Planned start",
-                seconds_heading(plan, "Start"),
-                seconds_heading(plan, "Took"),
+                measured_heading(report, "Start"),
+                measured_heading(report, "Took"),
                 "Notes",
             ],
             rows,

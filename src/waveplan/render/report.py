@@ -12,11 +12,11 @@ from rich.text import Text
 from waveplan.model import RunStatus, TaskStatus
 from waveplan.render.figures import (
     counted,
-    measured_faster,
+    measured_heading,
+    measured_rows,
     retry_wait_sentence,
     saving,
     seconds_format,
-    seconds_heading,
     task_note,
     time_format,
 )
@@ -93,44 +93,16 @@ def report_json(report: RunReport) -> str:
     return dumps(report_to_dict(report), size=len(report.tasks))
 
 
-def _heading(report: RunReport, label: str) -> str:
-    """A measured column's heading: a dry run's clock counts the plan's own units (each task
-    takes its estimate), so it says seconds only when the plan is in seconds."""
-    return label if report.run.dry_run else seconds_heading(report.run.plan, label)
-
-
 def speedup_table(report: RunReport) -> Table:
     """The seed's table with a measured column: estimates as planned, then the same figures
     recomputed with the measured durations, and the measured wall-clock makespan."""
-    plan = report.run.plan
-    fmt, secs = time_format(plan), seconds_format(plan)
     table = Table(title="Speedup", box=box.SIMPLE_HEAVY, title_justify="left")
     table.add_column("Approach")
     table.add_column("Planned", justify="right")
-    table.add_column(_heading(report, "Measured"), justify="right")
+    table.add_column(measured_heading(report, "Measured"), justify="right")
     table.add_column("Notes")
-    planned, actual = report.planned, report.actual
-    seq = actual.sequential
-    table.add_row("Pure sequential", fmt(planned.sequential), secs(seq), "baseline (sum of tasks)")
-    table.add_row(
-        "Theoretical parallel",
-        fmt(planned.theoretical),
-        secs(actual.theoretical),
-        f"{measured_faster(report, actual.theoretical)} (on paper)",
-    )
-    table.add_row(
-        "Practical, wave by wave" if report.run.barrier else "Practical parallel",
-        fmt(planned.practical),
-        secs(actual.practical),
-        f"{measured_faster(report, actual.practical)} "
-        + ("(barrier between waves)" if report.run.barrier else "(conflicts respected)"),
-    )
-    table.add_row(
-        "Measured",
-        "",
-        secs(report.measured),
-        f"{measured_faster(report, report.measured)} (wall clock)",
-    )
+    for row in measured_rows(report):
+        table.add_row(*row)
     return table
 
 
@@ -161,8 +133,8 @@ def tasks_table(report: RunReport) -> Table:
     table.add_column("Status")
     table.add_column("Tries", justify="right")
     table.add_column("Planned start", justify="right")
-    table.add_column(_heading(report, "Start"), justify="right")
-    table.add_column(_heading(report, "Took"), justify="right")
+    table.add_column(measured_heading(report, "Start"), justify="right")
+    table.add_column(measured_heading(report, "Took"), justify="right")
     table.add_column("Notes")
     interesting = sorted(
         report.tasks,
