@@ -290,3 +290,23 @@ def test_a_serialization_point_of_many_resources_names_the_most_waited_on(
     html = tmp_path / "plan.html"
     assert main(["plan", str(plan), "-o", str(html)]) == 0
     assert shown in html.read_text()
+
+
+def test_a_wait_nobody_held_names_the_tasks_planned_first(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """80 agent tasks reading src/ or src/**/*.py while writing files in it: the searched
+    schedule holds some tasks back for others it plans to start first, while nobody holds
+    what they wait for. Such waits named no holder ("t0 waited 6.26 for src/pkg0/m8.py");
+    they now name the tasks planned first, which started no later than the waiting task."""
+    plan = ROOT / "tests" / "data" / "agents-80.json"
+    assert main(["plan", str(plan), "--format", "json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    start = {slot["id"]: slot["start"] for slot in data["schedule"]}
+    unheld = [w for w in data["waits"] if not w["holders"]]
+    assert unheld
+    for wait in unheld:
+        assert wait["planned_first"], wait
+        assert all(start[t] <= start[wait["task"]] + 1e-9 for t in wait["planned_first"])
+    assert main(["plan", str(plan)]) == 0
+    assert "(planned first)" in capsys.readouterr().out

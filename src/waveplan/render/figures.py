@@ -137,6 +137,9 @@ def delay_text(delay: Delay, analysis: PlanAnalysis) -> str:
     overlap)`` and ``(inferred)`` (only inferred accesses make the task wait) as they apply."""
     more = f" and {delay.more_holders:,} more" if delay.more_holders else ""
     held = f" held by {ids_text(delay.holders)}{more}" if delay.holders else ""
+    if delay.planned_first:
+        also = " and" if held else ""
+        held += f",{also} kept for {ids_text(delay.planned_first)} (planned first)"
     note = " (conservative overlap)" if delay.conservative else ""
     if analysis.inferred is not None and (delay.task, delay.resource) in analysis.inferred.waits:
         note += " (inferred)"

@@ -97,6 +97,7 @@ def plan_to_dict(analysis: PlanAnalysis) -> dict[str, Any]:
                 "resource": d.resource,
                 "holders": list(d.holders),
                 "more_holders": d.more_holders,
+                "planned_first": list(d.planned_first),
                 "duration": d.duration,
                 "conservative": d.conservative,
             }

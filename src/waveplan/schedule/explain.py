@@ -53,6 +53,9 @@ class Delay:
     duration: float
     conservative: bool = False
     more_holders: int = 0
+    planned_first: tuple[str, ...] = ()
+    """For the stretches of the wait when nobody held the resource: the tasks the practical
+    schedule plans to start before it there, which had not started yet."""
 
 
 def _resource_name(index: ResourceIndex, point: int) -> str:
@@ -72,6 +75,7 @@ def _conservative(index: ResourceIndex, task: int, point: int) -> bool:
 MAX_HOLDERS = 8
 """Holders named in one explanation; more are counted."""
 _LOOK_BACK = 8
+_EPSILON = 1e-9  # times that are equal but for rounding
 
 Timeline = list[tuple[float, float, int]]
 """The (start, end, task) of a point's claimants that held it for some time, by start."""
@@ -270,6 +274,7 @@ def delays(
     for (task, point), stretches in spans.items():
         holders: list[int] = []
         more = 0
+        first_in: list[int] = []  # who went first, for stretches that nobody held
         held_by: Timeline | None = None
         if claimants is not None and point >= 0:
             if (task, point) in through:  # its folder or glob: anything held in it
@@ -285,6 +290,16 @@ def delays(
                 extra = 0
             else:
                 candidates, extra = _holders_between(held_by, begin, finish, task)
+                # Nobody held it: the wait was the planned order's, for a task that had not
+                # started yet (the scheduler names the one it waited for).
+                if (
+                    not candidates
+                    and first is not None
+                    and first >= 0
+                    and start is not None
+                    and start[first] >= begin - _EPSILON
+                ):
+                    first_in.append(first)
             more += extra
             for holder in candidates:
                 if holder in holders:
@@ -301,6 +316,7 @@ def delays(
                 duration=math.fsum(e - b for b, e, _ in stretches),
                 conservative=_conservative(index, task, point),
                 more_holders=more,
+                planned_first=tuple(ids[h] for h in dict.fromkeys(first_in) if h not in holders),
             )
         )
     return found
