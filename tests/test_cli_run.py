@@ -912,6 +912,48 @@ def test_a_run_outlives_the_reader_of_its_output(tmp_path: Path) -> None:
         assert summary.succeeded == 8
 
 
+def test_an_attempt_ends_when_its_process_ended_while_the_history_was_locked(
+    tmp_path: Path,
+) -> None:
+    """Another program holding the history's write lock (an sqlite3 shell in a transaction)
+    kept the runner's write of one task's end waiting, and another task that ended meanwhile
+    was recorded as ending only when the lock was released: a ``sleep 14`` measured 34.5 s.
+    Its end is when its process ended."""
+    write_plan(
+        tmp_path,
+        "workers: 2\n"
+        "tasks:\n"
+        "  - {id: first, run: 'until [ -e first.go ]; do sleep 0.02; done'}\n"
+        "  - id: second\n"
+        "    run: date +%s.%N > second.start; until [ -e second.go ]; do sleep 0.02; done;"
+        " date +%s.%N > second.end\n",
+    )
+    process = spawn("run", "plan.yaml", "-q", cwd=tmp_path)
+    shell = None
+    try:
+        started = float(wait_for(tmp_path / "second.start", process))
+        shell = sqlite3.connect(state_dir(tmp_path) / "history.db", isolation_level=None)
+        shell.execute("BEGIN IMMEDIATE")  # (after the run recorded both starts)
+        (tmp_path / "first.go").touch()  # the runner's record of its end waits for the lock
+        time.sleep(0.5)
+        (tmp_path / "second.go").touch()
+        ended = float(wait_for(tmp_path / "second.end", process))
+        time.sleep(3.0)
+        shell.execute("COMMIT")
+        assert process.wait(timeout=60) == 0, process.communicate()
+    finally:
+        if shell is not None:
+            shell.close()
+        if process.poll() is None:
+            process.kill()
+        process.communicate()
+    with History.for_root(tmp_path) as history:
+        (attempt,) = history.attempts(task="second")
+    assert attempt.end is not None
+    assert attempt.start <= started
+    assert ended <= attempt.end < ended + 1.0
+
+
 def test_barrier_option_runs_wave_by_wave(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -15,7 +15,11 @@ Each attempt:
 Two executors share that: :class:`LocalExecutor` starts processes in the caller's thread and
 waits for any of them to end by polling their pidfds (Linux 5.3 and later), so handing out the
 next job costs no thread switch: 1000 no-op commands on 2 workers take about as long as
-starting 1000 processes does (0.43 s here, against 0.65 s through a thread pool).
+starting 1000 processes does (0.43 s here, against 0.65 s through a thread pool). While
+the runner is away from :meth:`~LocalExecutor.wait` for longer than a moment (its history
+write waiting for another program's lock, a display whose reader lags), one helper thread
+notes when attempts end, so an attempt's end is when its process ended, not when the runner
+came back to look.
 :class:`ThreadedExecutor` runs each job in a worker thread of a fixed pool, for jobs that do
 blocking work around the process (the git worktree executor), and where pidfds are missing
 (:func:`local_executor` chooses).
@@ -175,9 +179,11 @@ class _Processes:
         worker: str,
         *,
         timed_out: bool,
+        end: float | None = None,
     ) -> Outcome:
-        """The outcome of an attempt whose command has been reaped."""
-        end = self.now()
+        """The outcome of an attempt whose command has been reaped (``end``: when it was
+        seen to end, if that was before now)."""
+        end = self.now() if end is None else min(end, self.now())
         if group_alive(process.pid):  # background leftovers of a finished command
             self._stop_group_async(process.pid)
         key = (job.task, job.attempt)
@@ -245,6 +251,11 @@ class _Processes:
         process.wait()
 
 
+WATCH_INTERVAL = 0.02
+"""Seconds the runner may stay away from :meth:`LocalExecutor.wait` before the helper thread
+notes the ends of attempts for it (also how often that thread looks)."""
+
+
 @dataclass(eq=False)
 class _Attempt:
     """A running attempt of the pidfd executor."""
@@ -254,9 +265,13 @@ class _Attempt:
     start: float
     worker: str
     deadline: float  # on the executor's clock (inf: no timeout)
+    pidfd: int
     timed_out: bool = False
     stopper: threading.Thread | None = None
     exited: bool = False  # its pidfd said so
+    # When its process was first seen to have ended (by wait(), or by the helper thread while
+    # the runner was away); every such time is at or after the real end.
+    ended: float | None = None
 
 
 class LocalExecutor(_Processes):
@@ -273,6 +288,10 @@ class LocalExecutor(_Processes):
         self._poll = select.poll()
         self._wake_read, self._wake_write = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
         self._poll.register(self._wake_read, select.POLLIN)
+        self._away: float | None = self.now()  # since when the caller is out of wait()
+        self._closed = threading.Event()
+        self._watcher = threading.Thread(target=self._watch, daemon=True, name="waveplan-ends")
+        self._watcher.start()
 
     # --- Executor interface ------------------------------------------------------------------
 
@@ -284,6 +303,13 @@ class LocalExecutor(_Processes):
         return None
 
     def wait(self, timeout: float | None) -> list[Outcome]:
+        self._away = None
+        try:
+            return self._wait(timeout)
+        finally:
+            self._away = self.now()
+
+    def _wait(self, timeout: float | None) -> list[Outcome]:
         until = None if timeout is None else self.now() + timeout
         while True:
             if self._ready:
@@ -308,7 +334,10 @@ class LocalExecutor(_Processes):
                             pass
                     woken = True
                 else:
-                    self._attempts[fd].exited = True
+                    attempt = self._attempts[fd]
+                    attempt.exited = True
+                    if attempt.ended is None:
+                        attempt.ended = self.now()
             self._check(self.now())
             if self._ready or woken or (until is not None and self.now() >= until):
                 found, self._ready = self._ready, []
@@ -337,6 +366,8 @@ class LocalExecutor(_Processes):
         self._ready.clear()
         self._join_stoppers()
         self._close_watchdog()
+        self._closed.set()
+        self._watcher.join()
         # (-1 first: a signal handler calling interrupt() must not write to a reused number)
         wake_read, wake_write = self._wake_read, self._wake_write
         self._wake_read = self._wake_write = -1
@@ -360,7 +391,7 @@ class LocalExecutor(_Processes):
         pidfd = os.pidfd_open(process.pid)
         timeout = job.timeout
         deadline = start + timeout if timeout is not None else math.inf
-        self._attempts[pidfd] = _Attempt(job, process, start, worker, deadline)
+        self._attempts[pidfd] = _Attempt(job, process, start, worker, deadline, pidfd)
         self._poll.register(pidfd, select.POLLIN)
         return None
 
@@ -385,8 +416,37 @@ class LocalExecutor(_Processes):
                 attempt.start,
                 attempt.worker,
                 timed_out=attempt.timed_out,
+                # A timed-out attempt ends when its group is gone, which only now is known.
+                end=None if attempt.timed_out else attempt.ended,
             )
             self._settle(outcome)
+
+    def _watch(self) -> None:
+        """The helper thread: while the caller has been away from :meth:`wait` for more than
+        WATCH_INTERVAL, note which attempts have ended, and when. It only ever sets an
+        attempt's ``ended``: the caller's thread does everything else, as before. An attempt
+        whose pidfd the caller closed meanwhile was settled already, so whatever this thread
+        notes of it (its number may belong to another file by then) is never read."""
+        while not self._closed.wait(WATCH_INTERVAL):
+            away = self._away
+            if away is None or self.now() - away < WATCH_INTERVAL:
+                continue
+            try:
+                attempts = list(self._attempts.values())
+            except RuntimeError:  # changed by the caller's thread meanwhile: look next time
+                continue
+            waiting = {a.pidfd: a for a in attempts if a.ended is None}
+            if not waiting:
+                continue
+            poll = select.poll()
+            for pidfd in waiting:
+                poll.register(pidfd, select.POLLIN)
+            ready = poll.poll(0)
+            now = self.now()
+            for pidfd, _ in ready:
+                attempt = waiting[pidfd]
+                if attempt.ended is None:
+                    attempt.ended = now
 
     def _settle(self, outcome: Outcome) -> None:
         """Hand the outcome over and give its worker the next queued job (in a loop: queued
