@@ -305,6 +305,20 @@ def test_report_says_how_long_retries_waited(
     assert tasks_of(data)["steady"]["waited"] == 0
 
 
+def test_a_retry_without_delay_reports_no_backoff(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """With --retry-delay 0 the retry starts at once: the report said "Retry backoff: 0.00s
+    in all", a figure saying there was none."""
+    plan = write_plan(
+        tmp_path, "tasks:\n  - {id: shaky, run: 'test -f seen || { touch seen; exit 1; }'}\n"
+    )
+    code, out, _ = cli(capsys, "run", str(plan), "--retries", "1", "--retry-delay", "0")
+    assert code == 0
+    assert "Retry backoff" not in out
+    assert tasks_of(report(capsys, tmp_path))["shaky"]["waited"] < 0.005
+
+
 def test_a_pause_between_sessions_is_no_retry_wait(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

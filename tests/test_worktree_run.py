@@ -374,6 +374,31 @@ tasks:
     assert show(repo, data["integration_branch"], "log.txt") == "start\nfirst\nsecond\n"
 
 
+def test_a_rerun_after_a_conflict_waited_out_no_retry_backoff(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A rerun after a merge conflict starts at once: the report counted the moment between
+    the conflict and the rerun as retry backoff and said "Retry backoff: 0.00s in all"."""
+    repo = make_repo(tmp_path / "repo", {"log.txt": "start\n"})
+    plan = plan_file(
+        repo,
+        """
+tasks:
+  - {id: first, files: [a/], run: "echo first >> log.txt"}
+  - {id: second, files: [b/], run: "sleep 0.4; echo second >> log.txt"}
+""",
+    )
+    code, _, err = run(capsys, "run", plan, "--isolate", "worktree", "--on-conflict", "rerun")
+    assert code == 0, err
+    data = report(capsys, repo)
+    assert by_id(data)["second"]["attempts"] == 2
+    assert by_id(data)["second"]["waited"] == 0
+    assert data["retry_wait"] == 0
+    code, out, _ = run(capsys, "report", "--root", str(repo))
+    assert code == 0
+    assert "Retry backoff" not in out
+
+
 def test_into_head_merges_into_the_current_branch_and_its_checkout(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -221,8 +221,10 @@ def measured_rows(report: RunReport) -> list[tuple[str, str, str, str]]:
 
 
 def retry_wait_sentence(report: RunReport) -> str | None:
-    """How long retried tasks waited for their next attempt (None when none did)."""
-    if report.retry_wait <= 0:
+    """How long retried tasks waited for their next attempt (None when none did, or not long
+    enough to show: with ``--retry-delay 0`` a retry starts at once, and "0.00s in all" would
+    only say so with a figure)."""
+    if round(report.retry_wait, 2) <= 0:
         return None
     waiting = tuple(t.id for t in report.tasks if t.waited > 0)
     return (

@@ -154,12 +154,15 @@ def _measured_duration(task: TaskRun) -> float:
 
 
 def _waited(task: TaskRun) -> float:
-    """Seconds between the end of each attempt and the start of the next in the same session
-    (a resumed run's pause between sessions is no retry wait)."""
+    """Seconds between the end of each attempt and the start of its retry in the same session
+    (a resumed run's pause between sessions is no retry wait, and neither is the moment before
+    a rerun after a merge conflict, which starts at once: it waits out no backoff)."""
     return math.fsum(
         max(0.0, later.start - earlier.end)
         for earlier, later in itertools.pairwise(task.attempts)
-        if earlier.end is not None and earlier.session == later.session
+        if earlier.end is not None
+        and earlier.session == later.session
+        and earlier.status is not AttemptStatus.CONFLICT
     )
 
 
