@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import random
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -321,3 +322,44 @@ def test_a_run_whose_waveplan_was_killed_is_shown_interrupted_not_running(
     assert capsys.readouterr().out.split("\n", 1)[0].split()[2] == "interrupted"
     with History.for_root(tmp_path) as history:  # (the record itself is the next run's work)
         assert history.summaries()[0].status is RunStatus.RUNNING
+
+
+KILLED_BEFORE_RUNNING = """\
+import os, signal, sys
+from waveplan.cli import main
+from waveplan.run import session
+
+def killed(*args, **kwargs):  # the run is recorded; its executor is being made
+    os.kill(os.getpid(), signal.SIGKILL)
+
+session.local_executor = killed
+sys.exit(main(["run", "plan.yaml", "-q"]))
+"""
+
+
+@pytest.mark.parametrize("resume", [False, True], ids=["new", "resumed"])
+def test_a_run_killed_before_its_first_task_is_shown_interrupted(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], resume: bool
+) -> None:
+    """waveplan killed after recording a new run but before recording its session (the
+    process working on it) left history and report saying running until the next run
+    tidied it. The session is recorded with the run, in one transaction, so the run is
+    shown interrupted; a resumed run gets its new session with it too."""
+    (tmp_path / "plan.yaml").write_text(
+        "tasks:\n  - {id: a, run: 'false'}\n  - {id: b, run: 'true'}\n", encoding="utf-8"
+    )
+    code = KILLED_BEFORE_RUNNING
+    if resume:
+        assert main(["run", str(tmp_path / "plan.yaml"), "-q"]) == 1
+        code = code.replace('"-q"]', '"-q", "--resume"]')
+    killed = subprocess.Popen([sys.executable, "-c", code], cwd=tmp_path)
+    assert killed.wait(timeout=60) == -signal.SIGKILL
+    with History.for_root(tmp_path) as history:
+        (summary, *_) = history.summaries()
+        assert summary.status is RunStatus.RUNNING  # (the record itself is the next run's work)
+        assert history.last_session(summary.run_id) == (killed.pid, socket.gethostname())
+    capsys.readouterr()
+    assert main(["history", "--root", str(tmp_path), "--format", "json"]) == 0
+    assert '"status": "interrupted"' in capsys.readouterr().out.split("}", 1)[0]
+    assert main(["report", "--root", str(tmp_path)]) == 0
+    assert capsys.readouterr().out.split("\n", 1)[0].split()[2] == "interrupted"

@@ -180,6 +180,26 @@ def test_failed_migration_leaves_the_database_at_its_old_version(
     assert "half" not in tables
 
 
+def test_a_transaction_records_a_run_and_its_session_together_or_not_at_all(
+    tmp_path: Path,
+) -> None:
+    """Writes in one ``transaction()`` block, those that open a transaction of their own
+    included, are committed together; an exception rolls them all back."""
+    plan = make_plan(tmp_path)
+    with History.for_root(tmp_path) as history:
+        with pytest.raises(RuntimeError), history.transaction():
+            start_run(history, plan, "r1")
+            history.start_session("r1", pid=1, host="h", started=1000.0)
+            raise RuntimeError("killed")
+        assert history.run_ids() == []
+        with history.transaction():
+            start_run(history, plan, "r1")
+            session = history.start_session("r1", pid=1, host="h", started=1000.0)
+        history.session_began("r1", session, 1000.25)
+        assert history.last_session("r1") == (1, "h")
+        assert history.run_info("r1").sessions == {1: (1000.25, 1000.25)}
+
+
 def test_run_info_round_trip(tmp_path: Path) -> None:
     """What was written event by event comes back as one RunInfo: the plan snapshot, task
     outcomes with reasons, attempts in order, and the session's wall time."""

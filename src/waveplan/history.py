@@ -291,6 +291,12 @@ class History:
     def _transaction(self) -> _Transaction:
         return _Transaction(self)
 
+    def transaction(self) -> _Transaction:
+        """Group the writes of the ``with`` block into one transaction (BEGIN IMMEDIATE ...
+        COMMIT, rolled back by an exception): what it records is there all together or not
+        at all. The writes inside that open transactions of their own join it."""
+        return _Transaction(self)
+
     def _locked_is_an_error(self, execute: Callable[..., object], *args: object) -> None:
         """Run ``execute(*args)``; a database another program kept locked for the whole busy
         timeout (an sqlite3 shell left in a transaction) is a HistoryError, one line."""
@@ -421,6 +427,14 @@ class History:
                 (run_id, session, pid, host, started),
             )
         return session
+
+    def session_began(self, run_id: str, session: int, started: float) -> None:
+        """The session's clock starts (its runner is about to start tasks): its start until
+        then was when it was recorded, with its run."""
+        self._write(
+            "UPDATE sessions SET started = ? WHERE run_id = ? AND session = ?",
+            (started, run_id, session),
+        )
 
     def end_session(self, run_id: str, session: int, ended: float) -> None:
         self._write(
@@ -842,14 +856,19 @@ def _record(row: Sequence[object]) -> WorktreeRecord:
 
 
 class _Transaction:
-    """BEGIN IMMEDIATE ... COMMIT (ROLLBACK on error) on an autocommit connection."""
+    """BEGIN IMMEDIATE ... COMMIT (ROLLBACK on error) on an autocommit connection; inside a
+    transaction already open, its writes join that one (which commits or rolls back)."""
 
     def __init__(self, history: History) -> None:
         self._history = history
         self._db = history._db
+        self._outer = False
 
     def __enter__(self) -> None:
-        self._history._locked_is_an_error(self._db.execute, "BEGIN IMMEDIATE")
+        self._outer = not self._db.in_transaction
+        if self._outer:
+            self._history._locked_is_an_error(self._db.execute, "BEGIN IMMEDIATE")
 
     def __exit__(self, kind: object, *_: object) -> None:
-        self._db.execute("ROLLBACK" if kind is not None else "COMMIT")
+        if self._outer:
+            self._db.execute("ROLLBACK" if kind is not None else "COMMIT")

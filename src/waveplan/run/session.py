@@ -257,9 +257,14 @@ def run_session(
                 if not spec.dry_run:
                     check_agent_command(plan, spec.options.agent_command, done)
                     workspace = _resumed_workspace(spec, history, run_id)
-                history.resume_run(
-                    run_id, snapshot=snapshot, workers=spec.options.workers, definitions=definitions
-                )
+                with history.transaction():
+                    history.resume_run(
+                        run_id,
+                        snapshot=snapshot,
+                        workers=spec.options.workers,
+                        definitions=definitions,
+                    )
+                    session = _start_session(history, run_id)
                 if workspace is not None:
                     done |= _recover_merged(history, run_id, workspace, before, definitions)
                 first_attempt = _next_attempts(
@@ -273,23 +278,25 @@ def run_session(
                     isolated = WorktreeRun(
                         str(workspace.repo.path), workspace.integration, workspace.base
                     )
-                history.start_run(
-                    run_id,
-                    plan_file=spec.plan_file,
-                    snapshot=snapshot,
-                    root=plan.root,
-                    started=time.time(),
-                    workers=spec.options.workers,
-                    dry_run=spec.dry_run,
-                    options={
-                        "keep_going": spec.options.keep_going,
-                        "retries": spec.options.retries,
-                        "timeout": spec.options.timeout,
-                        "barrier": spec.options.barrier,
-                    },
-                    definitions=definitions,
-                    worktree=isolated,
-                )
+                with history.transaction():
+                    history.start_run(
+                        run_id,
+                        plan_file=spec.plan_file,
+                        snapshot=snapshot,
+                        root=plan.root,
+                        started=time.time(),
+                        workers=spec.options.workers,
+                        dry_run=spec.dry_run,
+                        options={
+                            "keep_going": spec.options.keep_going,
+                            "retries": spec.options.retries,
+                            "timeout": spec.options.timeout,
+                            "barrier": spec.options.barrier,
+                        },
+                        definitions=definitions,
+                        worktree=isolated,
+                    )
+                    session = _start_session(history, run_id)
             for task in plan.tasks:  # done before waveplan saw the plan: not run again
                 if task.done and task.id not in done:
                     history.task_finished(run_id, task.id, TaskStatus.SUCCEEDED, DONE_IN_SOURCE)
@@ -306,9 +313,7 @@ def run_session(
                 executor = FakeExecutor() if spec.dry_run else local_executor(slots, run_id=run_id)
             started = time.time()
             wall0 = started - executor.now()
-            session = history.start_session(
-                run_id, pid=os.getpid(), host=socket.gethostname(), started=started
-            )
+            history.session_began(run_id, session, started)
             record = HistorySink(history, run_id, session, wall0=wall0, started=started, plan=plan)
             runner = Runner(
                 plan,
@@ -334,6 +339,15 @@ def run_session(
     finally:
         for sink in sinks:
             sink.close()
+
+
+def _start_session(history: History, run_id: str) -> int:
+    """Record that this process works on the run, in the transaction that records (or
+    resumes) the run: a run recorded without it could not be told from one whose waveplan
+    died (``history`` and ``report`` showed such a run running until the next run tidied it)."""
+    return history.start_session(
+        run_id, pid=os.getpid(), host=socket.gethostname(), started=time.time()
+    )
 
 
 def check_agent_command(plan: Plan, command: str | None, done: Collection[str] = ()) -> None:
