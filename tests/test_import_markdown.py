@@ -423,6 +423,37 @@ def test_file_entries_that_name_no_path_are_reported(tmp_path: Path) -> None:
     assert plan.origin.warnings == (f"{path}:2: 1: 'see the design notes' names no file; ignored",)
 
 
+def test_a_backticked_path_with_a_space_is_one_path(tmp_path: Path) -> None:
+    """`src/config é.py` in a task's prose was split into src/config and é.py, and as a
+    ``Files:`` entry it named no file; a backticked command still gives its path argument
+    alone, and a span of several paths each of them."""
+    path = tmp_path / "plan.md"
+    path.write_text(
+        "- Task 1: Config\n  Update `src/config é.py` and `docs/User Guide/`.\n"
+        "- Task 2: Tests\n  Run `pytest tests/unit/test_a.py -k x`, then `scripts/gen.py --all`"
+        " on `src/a.ts src/b.ts`.\n"
+        "- Task 3: Declared\n  Files: `src/config é.py`, `src/b c.py` (new)\n",
+        encoding="utf-8",
+    )
+    plan = load_plan(path)
+    assert plan.origin is not None
+    assert plan.origin.warnings == ()
+    assert _accesses(plan, "1") == {
+        "src/config é.py": (Mode.WRITE, Origin.INFERRED),
+        "docs/User Guide/": (Mode.WRITE, Origin.INFERRED),
+    }
+    assert list(_accesses(plan, "2")) == [
+        "tests/unit/test_a.py",
+        "scripts/gen.py",
+        "src/a.ts",
+        "src/b.ts",
+    ]
+    assert _accesses(plan, "3") == {
+        "src/config é.py": (Mode.WRITE, Origin.DECLARED),
+        "src/b c.py": (Mode.WRITE, Origin.DECLARED),
+    }
+
+
 def test_a_bracketed_list_with_a_note_and_ids_with_a_task_prefix(tmp_path: Path) -> None:
     """``Depends: [1, 2] (UI must land first)`` depends on both (the last id kept the bracket);
     a task whose id is ``task-2`` is found by that id, not read as task 2."""
