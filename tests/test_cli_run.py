@@ -1408,6 +1408,28 @@ def test_a_dry_run_of_a_plan_with_done_tasks_measures_its_plan(
     assert data["planned"]["practical"] == data["makespan"]["measured"] == 2.0
 
 
+def test_a_task_done_in_the_plan_has_no_planned_start(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A task the plan marks done is not started, so the report gives it no planned start
+    (it showed where the planned schedule put it, such as 1m, beside "done in the source")."""
+    plan = write_plan(
+        tmp_path,
+        "tasks:\n  - {id: a, duration: 1m, run: 'true'}\n"
+        "  - {id: b, duration: 1m, done: true, run: 'true'}\n"
+        "  - {id: c, duration: 2m, depends: [b], run: 'true'}\n",
+    )
+    assert cli(capsys, "run", str(plan), "-q", "--dry-run", "--workers", "1")[0] == 0
+    tasks = tasks_of(report(capsys, tmp_path))
+    assert (tasks["b"]["planned_start"], tasks["b"]["planned_end"]) == (None, None)
+    assert tasks["b"]["reason"] == "done in the source"
+    assert (tasks["c"]["planned_start"], tasks["c"]["planned_end"]) == (0.0, 120.0)
+    code, out, _ = cli(capsys, "report", "--root", str(tmp_path))
+    assert code == 0
+    (row,) = [line.split() for line in out.splitlines() if line.startswith("  b ")]
+    assert row == ["b", "succeeded", "0", "-", "-", "-", "done", "in", "the", "source"]
+
+
 def test_a_huge_worker_limit_makes_no_more_worker_slots_than_tasks(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -74,6 +74,9 @@ class TaskReport:
     conflict_paths: tuple[str, ...] = ()
     conflict_with: tuple[str, ...] = ()
     shared: tuple[str, ...] = ()
+    # The plan marks it done: the run does not start it, so its planned start and end (where
+    # the planned schedule put it, taking no time) are not shown.
+    done: bool = False
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -232,6 +235,7 @@ def measure(run: RunInfo) -> RunReport:
                 conflict_paths=() if git is None else git.conflict_paths,
                 conflict_with=() if git is None else git.conflict_with,
                 shared=() if git is None else git.shared,
+                done=plan.tasks[i].done,
             )
         )
     return RunReport(
