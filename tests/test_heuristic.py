@@ -176,6 +176,35 @@ def test_a_search_keeps_to_its_budget_when_each_pass_is_dear() -> None:
     assert planned.work < 2 * BUDGET[Effort.FAST]
 
 
+def test_a_search_whose_replays_spend_its_budget_returns_their_best() -> None:
+    """The critical-path and latest-finish replays of a plan whose tasks wait on each other
+    thousands of times can spend the whole budget before any rule gets a serial pass: the
+    genetic search then had no population to start from and crashed (min() of an empty
+    sequence, on a 4,000-task agent plan). The search returns the best replay."""
+    plan = make_plan(
+        [
+            {"id": f"t{i}", "duration": 1 + i % 3, "files": [f"src/m{i}.py"], "reads": ["src/"]}
+            for i in range(12)
+        ]
+    )
+    graph, index = Graph.from_plan(plan), ResourceIndex.build(plan)
+    base = simulate(graph, index, workers=None)
+    search = _Search(
+        graph,
+        index,
+        workers=None,
+        instance=Instance.build(graph, index, None),
+        budget=1,
+        lower=None,
+        base=base,
+        seeds=(),
+        effort=Effort.DEFAULT,
+    )
+    planned = search.run()
+    assert planned.simulation.makespan <= base.makespan
+    check_schedule(plan, slots_of(graph, planned.simulation))
+
+
 def test_a_pass_is_charged_each_start_it_tries() -> None:
     """Three writers of one file (2, 3 and 2 units) placed in that order: a fits at 0 (one
     try); b is tried at 0, then just past a, at 2; c at 0, then past the whole busy run that

@@ -647,7 +647,8 @@ class _Search:
         done = lower is not None and min(r[0] for r in replays) <= lower + _EPSILON * max(
             1.0, abs(lower)
         )
-        if self.effort is not Effort.FAST and not done and not self.reached(pool):
+        # (An empty pool: the replays took the whole budget, so no rule got a pass.)
+        if self.effort is not Effort.FAST and pool and not done and not self.reached(pool):
             self.genetic(pool, after, replay_best)
             replay_best()
 
