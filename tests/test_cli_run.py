@@ -1503,3 +1503,21 @@ def test_a_dry_run_of_a_plan_without_units_does_not_call_its_figures_seconds(
     assert "2 tasks \u00b7 1 worker \u00b7" in page  # (said "1 workers")
     plan.write_text("tasks:\n  - {id: a, run: 'true'}\n", encoding="utf-8")
     assert "Measured (s)" in cli(capsys, "run", str(plan))[1]  # (a real run: seconds)
+
+
+def test_a_task_marked_done_after_one_that_is_not_is_not_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """b is marked done but depends on a, which is not: when a succeeded, b was made ready
+    and its command ran (as Sisyphus and GSD plans with a checked step after an unchecked one
+    did). A done task is never run; c, after it, still runs."""
+    text = (
+        "tasks:\n"
+        "  - {id: a, run: 'true'}\n"
+        "  - {id: b, run: 'echo ran > b.txt', done: true, depends: [a]}\n"
+        "  - {id: c, run: 'echo ran > c.txt', depends: [b]}\n"
+    )
+    plan = write_plan(tmp_path, text)
+    assert cli(capsys, "run", str(plan), "-q")[0] == 0
+    assert not (tmp_path / "b.txt").exists()
+    assert (tmp_path / "c.txt").exists()

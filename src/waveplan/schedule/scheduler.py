@@ -289,9 +289,11 @@ class Scheduler:
         if ok:
             self.status[task] = Status.SUCCEEDED
             missing = self._missing
+            status = self.status
             for s in self.graph.succs[task]:
                 missing[s] -= 1
-                if missing[s] == 0:
+                # (A task done already, after one that was not, is not made ready again.)
+                if missing[s] == 0 and status[s] is Status.WAITING:
                     self._make_ready(s, now)
         else:
             self.status[task] = Status.FAILED
