@@ -271,7 +271,7 @@ class History:
         # again once the write lock is held: another waveplan (a plan or report opening the
         # history a first run is creating) may have upgraded the file meanwhile, and running
         # its migrations again failed ("table runs already exists").
-        with self._transaction():
+        with self.transaction():
             for number in range(self._version(), SCHEMA_VERSION):
                 for statement in _MIGRATIONS[number].split(";"):
                     if statement.strip():
@@ -287,9 +287,6 @@ class History:
                 "away to start a new history"
             )
         return version
-
-    def _transaction(self) -> _Transaction:
-        return _Transaction(self)
 
     def transaction(self) -> _Transaction:
         """Group the writes of the ``with`` block into one transaction (BEGIN IMMEDIATE ...
@@ -345,7 +342,7 @@ class History:
         """Record a new run and its tasks (all pending), and for a run that isolates its
         tasks in worktrees its repository and integration branch, in one transaction: a run
         recorded without its branch would be resumed in the plan root."""
-        with self._transaction():
+        with self.transaction():
             self._db.execute(
                 "INSERT INTO runs (id, plan_file, snapshot, root, started, status, workers,"
                 " dry_run, options) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -376,7 +373,7 @@ class History:
         self, run_id: str, *, snapshot: str, workers: int, definitions: Mapping[str, str]
     ) -> None:
         """Continue a run with the plan as it is now: changed tasks start over as pending."""
-        with self._transaction():
+        with self.transaction():
             self._db.execute(
                 "UPDATE runs SET snapshot = ?, workers = ?, status = ?, ended = NULL WHERE id = ?",
                 (snapshot, workers, RunStatus.RUNNING.value, run_id),
@@ -417,7 +414,7 @@ class History:
 
     def start_session(self, run_id: str, *, pid: int, host: str, started: float) -> int:
         """Record that this process now works on the run; returns the session number."""
-        with self._transaction():
+        with self.transaction():
             row = self._db.execute(
                 "SELECT COALESCE(MAX(session), 0) FROM sessions WHERE run_id = ?", (run_id,)
             ).fetchone()
@@ -516,7 +513,7 @@ class History:
             "SELECT task, attempt FROM attempts WHERE run_id = ? AND status = ?",
             (run_id, AttemptStatus.RUNNING.value),
         ).fetchall()
-        with self._transaction():
+        with self.transaction():
             self._db.execute(
                 "UPDATE sessions SET ended = COALESCE(ended, (SELECT MAX(COALESCE(end, start))"
                 " FROM attempts WHERE attempts.run_id = sessions.run_id AND attempts.session ="
@@ -564,7 +561,7 @@ class History:
         which its session lasted until too. Its end is the tidy-up's guess without that, and
         to the second with it, so the attempt teaches no duration (:meth:`durations`)."""
         where = "run_id = ? AND task = ? AND attempt = ?"
-        with self._transaction():
+        with self.transaction():
             self._db.execute(
                 "UPDATE attempts SET status = ?, exit_code = COALESCE(exit_code, 0),"
                 f" recovered = 1, end = MAX(start, COALESCE(?, end, start)) WHERE {where}",
