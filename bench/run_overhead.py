@@ -15,7 +15,14 @@ does: see ``installed.py``):
 
 * ``python -m waveplan run plan.json -q --workers 2``, each time in a fresh copy of the folder
   (so every run creates its history and logs, and none learns durations from an earlier one);
-* ``make -j2 -s -f Makefile all``.
+* ``make -j2 -s -f Makefile all``;
+* two references, ``floor`` and ``floor+db`` (``spawn_floor.py``): the least a Python runner
+  costs that keeps a log file per task, and also a SQLite history written as the run goes. Their
+  ratios say how much of the goal any Python runner has left on this machine.
+
+Run folders are deleted after the case, not between runs: on a file system mounted with
+``discard``, creating files soon after deleting thousands is many times slower, which would
+charge each contender for the previous one's clean-up.
 
 Runs alternate between the contenders so that machine noise hits both alike; the best of
 ``--repeats`` is compared and the ratio waveplan / make printed (goal: at most 1.25). The CPU
@@ -151,11 +158,26 @@ def make_argv(folder: Path, workers: int) -> list[str]:
     return ["make", f"-j{workers}", "-s", "-f", str(folder / "Makefile"), "all"]
 
 
+def floor_argv(*extra: str) -> Callable[[Path, int], list[str]]:
+    """``spawn_floor.py``: the least a Python runner keeping logs (and a history) costs."""
+    script = str(Path(__file__).with_name("spawn_floor.py"))
+
+    def build(folder: Path, workers: int) -> list[str]:
+        return [sys.executable, script, str(folder / "plan.json"), str(workers), *extra]
+
+    return build
+
+
 CONTENDERS: dict[str, Callable[[Path, int], list[str]]] = {
     "waveplan": waveplan_argv(),
     "make": make_argv,
+    "floor": floor_argv(),
+    "floor+db": floor_argv("--history"),
 }
-"""What is timed, by name; the ratio is every other contender over ``make``."""
+"""What is timed, by name; the ratio is every other contender over ``make``. The goal is
+waveplan's; the two ``floor`` lines are references (see ``spawn_floor.py``): a bare Python
+runner with a log file per task, and the same with a SQLite write per start and end."""
+REFERENCES = frozenset({"floor", "floor+db"})
 
 
 @dataclass
@@ -239,9 +261,13 @@ def overhead_case(
             seconds, cpu = timed(build(folder, workers), folder)
             timings[contender].seconds.append(seconds)
             timings[contender].cpu.append(cpu)
-            if contender != "make":
+            if contender == "waveplan":
                 check_waveplan_run(folder, len(deps))
-            shutil.rmtree(folder)
+    # Deleted only now: on this machine's file system (ext4 mounted with ``discard``), files
+    # created within seconds of deleting thousands cost up to 20 times more, which would
+    # charge one contender for the clean-up after another.
+    for number in range(1, runs + 1):
+        shutil.rmtree(case / f"run{number}")
     return timings
 
 
@@ -254,7 +280,9 @@ def print_overhead(name: str, deps: Deps, timings: dict[str, Timing]) -> bool:
     for timing in timings.values():
         ratio = timing.best / base
         mark = ""
-        if timing.name != "make":
+        if timing.name in REFERENCES:
+            mark = "  reference"
+        elif timing.name != "make":
             ok = ok and ratio <= GOAL_RATIO
             mark = "  ok" if ratio <= GOAL_RATIO else f"  above the goal of {GOAL_RATIO}"
         print(
