@@ -35,7 +35,10 @@ building a ``DiGraph`` of the same DAG in memory plus ``topological_generations`
 case's networkx phase, measured in a fresh subprocess the same way, and reused when the graph
 case already measured it in this run). Goals: at 100k tasks the ratio waveplan / networkx is at
 most 1.0 and the process's peak RSS stays under 2 GiB; 1M tasks must complete. waveplan's
-bytecode is compiled first, as an install does (``installed.py``).
+bytecode is compiled first, as an install does (``installed.py``). A reference, ``floor
+process`` (``plan_floor.py``, run alternating with waveplan's), is the least a planner written
+in Python costs on this input: loading, theoretical waves, critical path, one greedy schedule
+under file locks and its JSON, nothing else.
 
 * The plan is the graph case's DAG (same ``generate``, same seed, ids ``t1``..``tN``) plus, from
   a second seeded generator: ``ACCESSES_PER_TASK`` file writes (``files:``) per task over one
@@ -384,6 +387,8 @@ class ConflictResult:
     files: int
     runs: tuple[ProcessRun, ...]
     networkx: Measurement
+    floor: tuple[ProcessRun, ...] = ()
+    """Runs of ``plan_floor.py`` (a reference: the least a Python planner costs)."""
 
     @property
     def failed(self) -> list[str]:
@@ -414,6 +419,11 @@ class ConflictResult:
 def waveplan_command(file: Path, out: Path) -> list[str]:
     """The command the conflict case times."""
     return [sys.executable, "-m", "waveplan", "plan", str(file), "--format", "json", "-o", str(out)]
+
+
+def floor_command(file: Path, out: Path) -> list[str]:
+    """The reference the conflict case times beside waveplan (see ``plan_floor.py``)."""
+    return [sys.executable, str(Path(__file__).with_name("plan_floor.py")), str(file), str(out)]
 
 
 def check_output(out: Path, tasks: int) -> dict[str, Any]:
@@ -459,10 +469,13 @@ print(json.dumps(found))
 """
 
 
-def measure_process(file: Path, out: Path, tasks: int) -> ProcessRun:
-    """Time one waveplan process from a fresh launcher, then check what it wrote."""
+def measure_process(
+    file: Path, out: Path, tasks: int, planner: Callable[[Path, Path], list[str]] = waveplan_command
+) -> ProcessRun:
+    """Time one planner process (waveplan's by default) from a fresh launcher, then check
+    what it wrote."""
     out.unlink(missing_ok=True)
-    command = [sys.executable, "-S", "-c", LAUNCHER, *waveplan_command(file, out)]
+    command = [sys.executable, "-S", "-c", LAUNCHER, *planner(file, out)]
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise RuntimeError(f"the launcher at {tasks} tasks failed:\n{done.stderr}")
@@ -498,14 +511,15 @@ def measure_conflict(
         write_task_file(file, preds, files_of, durations)
         del preds, files_of, durations
         gc.collect()
-        runs = []
-        for _ in range(repeats):
+        runs, floor = [], []
+        for _ in range(repeats):  # alternating, so that machine noise hits both alike
             runs.append(measure_process(file, out, tasks))
             if runs[-1].returncode != 0:
                 break  # a failed run is not retried: the case failed
+            floor.append(measure_process(file, out, tasks, floor_command))
     if networkx is None:
         networkx = measure("networkx", tasks, dependencies, seed, repeats)
-    return ConflictResult(tasks, edges, accesses, files, tuple(runs), networkx)
+    return ConflictResult(tasks, edges, accesses, files, tuple(runs), networkx, tuple(floor))
 
 
 # --- report -----------------------------------------------------------------------------------
@@ -581,6 +595,15 @@ def conflict_report(results: Sequence[ConflictResult]) -> str:
                 f"{r.tasks:>9,} {r.dependencies:>9,} {r.accesses:>9,} {r.files:>7,}  "
                 f"{'waveplan process':<16} {r.seconds:>8.3f} {r.slowest:>8.3f}"
                 f" {r.peak_bytes / 2**20:>9.1f} {'rss':<7} {r.ratio:>12.2f}x"
+            )
+        if r.floor:
+            best = min(run.seconds for run in r.floor)
+            lines.append(
+                f"{'':>38}  {'floor process':<16} {best:>8.3f}"
+                f" {max(run.seconds for run in r.floor):>8.3f}"
+                f" {max(run.peak_bytes for run in r.floor) / 2**20:>9.1f} {'rss':<7}"
+                f" {best / r.networkx.seconds:>12.2f}x  reference"
+                + "".join(f"; {run.error}" for run in r.floor if run.error)[:200]
             )
         nx_m = r.networkx
         lines.append(
