@@ -15,7 +15,13 @@ import pytest
 
 from waveplan.model import AttemptStatus
 from waveplan.run.executor import Job, Outcome
-from waveplan.run.local import LocalExecutor, ThreadedExecutor, direct_argv, local_executor
+from waveplan.run.local import (
+    LocalExecutor,
+    ThreadedExecutor,
+    direct_argv,
+    local_executor,
+    note_in_log,
+)
 from waveplan.run.procs import group_alive, processes_of_run, stop_group
 
 GRACE = 0.5
@@ -147,6 +153,31 @@ def test_a_log_folder_removed_by_a_task_is_made_again(
     (second,) = collect(executor, 1)
     assert second.status is AttemptStatus.SUCCEEDED
     assert (tmp_path / "logs" / "b.1.log").read_text() == "again\n"
+
+
+def test_a_note_of_waveplan_is_one_line_after_the_output_of_the_attempt(
+    executor: AnyExecutor, tmp_path: Path
+) -> None:
+    """The executors' one way of adding a line of their own to an attempt's log (the Dask and
+    worktree executors had a copy each, one of which glued a message without a line end to
+    the next): after the command's output, one line whether or not the text ends one."""
+    executor.submit(job(tmp_path, "echo out"))
+    collect(executor, 1)
+    log = tmp_path / "logs" / "t.1.log"
+    note_in_log(str(log), "waveplan: first")
+    note_in_log(str(log), "waveplan: second\n")
+    assert log.read_text() == "out\nwaveplan: first\nwaveplan: second\n"
+    note_in_log(str(tmp_path / "new" / "a.log"), "made")  # its folder is made
+    assert (tmp_path / "new" / "a.log").read_text() == "made\n"
+    note_in_log(None, "nowhere")
+
+
+def test_a_log_that_cannot_be_written_does_not_stop_a_note(tmp_path: Path) -> None:
+    """A note to a log whose folder is a file is passed over: the worktree executor's copy
+    raised there, out of the worker thread noting why a git step failed."""
+    (tmp_path / "logs").write_text("not a folder\n")
+    note_in_log(str(tmp_path / "logs" / "t.1.log"), "waveplan: git failed")
+    assert (tmp_path / "logs").read_text() == "not a folder\n"
 
 
 def test_command_gets_no_standard_input(executor: AnyExecutor, tmp_path: Path) -> None:

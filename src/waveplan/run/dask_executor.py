@@ -25,19 +25,19 @@ callback into a queue, so :meth:`DaskExecutor.wait` blocks with a timeout and
 from __future__ import annotations
 
 import logging
-import os
 import queue
 import threading
 import time
 import uuid
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import PurePosixPath
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from waveplan.errors import MissingExtraError, UserError
 from waveplan.model import AttemptStatus
 from waveplan.run.executor import Job, Outcome
+from waveplan.run.local import note_in_log
 from waveplan.run.procs import KILL_GRACE
 from waveplan.run.remote import RemoteJob, RemoteResult, WireError, read_claim, run_attempt
 
@@ -163,7 +163,7 @@ class DaskExecutor:
                 run_attempt, remote.to_wire(), key=key, pure=False, **where
             )
         except Exception as exc:  # the client is closed: the scheduler went away for good
-            _note(job.log, f"waveplan: cannot hand the attempt to the Dask scheduler: {exc}\n")
+            note_in_log(job.log, f"waveplan: cannot hand the attempt to the Dask scheduler: {exc}")
             self._arrivals.put(_Immediate(job, AttemptStatus.LOST))
             return None
         with self._lock:
@@ -262,7 +262,7 @@ class DaskExecutor:
 
     def _from_result(self, pending: _Pending, result: RemoteResult, end: float) -> Outcome:
         if result.message is not None:
-            _note(pending.job.log, result.message)
+            note_in_log(pending.job.log, result.message)
         start = pending.submitted
         if result.status is not AttemptStatus.LOST:  # a lost one ran until its worker died
             start = max(start, end - result.duration)
@@ -283,7 +283,7 @@ class DaskExecutor:
             status = AttemptStatus.LOST
         else:
             status = AttemptStatus.FAILED
-            _note(job.log, f"waveplan: the attempt could not run on the cluster: {error!r}\n")
+            note_in_log(job.log, f"waveplan: the attempt could not run on the cluster: {error!r}")
         return Outcome(job, status, None, pending.submitted, end, worker, host)
 
 
@@ -303,21 +303,6 @@ def _is_lost(error: BaseException) -> bool:
         distributed.comm.CommClosedError,
     )
     return isinstance(error, lost)
-
-
-def _note(log: str | None, text: str) -> None:
-    """Append a line of waveplan's own to an attempt's log."""
-    if log is None:
-        return
-    try:
-        Path(log).parent.mkdir(parents=True, exist_ok=True)
-        handle = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-    except OSError:
-        return
-    try:
-        os.write(handle, text.encode())
-    finally:
-        os.close(handle)
 
 
 def connect(

@@ -58,6 +58,8 @@ __all__ = [
     "ThreadedExecutor",
     "direct_argv",
     "local_executor",
+    "note_in_log",
+    "open_log",
     "open_stdin",
     "pidfds_work",
     "start_command",
@@ -87,7 +89,6 @@ class _Processes:
         self._lock = threading.Lock()
         self._stopping = False
         self._base_env = dict(os.environ)
-        self._log_dirs: set[str] = set()
         self._stoppers: list[threading.Thread] = []
         self._hurry = threading.Event()  # set: groups being stopped are killed at once
         self._watchdog = self._start_watchdog(run_id) if watchdog and run_id else None
@@ -137,7 +138,7 @@ class _Processes:
     def _spawn(self, job: Job, worker: str, start: float) -> subprocess.Popen[bytes] | Outcome:
         """Start the attempt's process (an outcome instead when it cannot start)."""
         assert job.command is not None
-        log = self._open_log(job.log)
+        log = open_log(job.log)
         stdin = open_stdin(job.stdin)
         try:
             process = start_command(
@@ -212,21 +213,6 @@ class _Processes:
             return Outcome(job, AttemptStatus.INTERRUPTED, None, start, start, worker, self.host)
         process = self._spawn(job, worker, start)
         return process if isinstance(process, Outcome) else (process, start)
-
-    def _open_log(self, path: str | None) -> int:
-        """An append-only file descriptor for the attempt's output (or /dev/null)."""
-        if path is None:
-            return subprocess.DEVNULL
-        folder = path.rpartition("/")[0]
-        if folder not in self._log_dirs:  # (a set add is atomic: threads may race harmlessly)
-            Path(folder or ".").mkdir(parents=True, exist_ok=True)
-            self._log_dirs.add(folder)
-        flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND
-        try:
-            return os.open(path, flags, 0o644)
-        except FileNotFoundError:  # a task removed the folder since
-            Path(folder or ".").mkdir(parents=True, exist_ok=True)
-            return os.open(path, flags, 0o644)
 
     def _close_watchdog(self) -> None:
         if self._watchdog is not None:
@@ -632,6 +618,39 @@ def _on_path(program: str, path: str | None) -> str | None:
 @functools.lru_cache(maxsize=64)
 def _absolute(folder: str) -> str:
     return str(Path(folder).absolute())
+
+
+_LOG_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_APPEND
+
+
+def open_log(path: str | None) -> int:
+    """An append-only file descriptor for an attempt's output (or /dev/null). Its folder is
+    made when missing: before the first attempt, or after a task removed it."""
+    if path is None:
+        return subprocess.DEVNULL
+    try:
+        return os.open(path, _LOG_FLAGS, 0o644)
+    except FileNotFoundError:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        return os.open(path, _LOG_FLAGS, 0o644)
+
+
+def note_in_log(path: str | None, text: str) -> None:
+    """Append ``text`` (one line of waveplan's own, such as why the attempt could not run) to
+    an attempt's log, in one write beside the command's output. A log that cannot be written
+    is passed over: the attempt's outcome says what happened all the same."""
+    try:
+        log = open_log(path)
+    except OSError:
+        return
+    if log == subprocess.DEVNULL:
+        return
+    try:
+        os.write(log, (text.rstrip("\n") + "\n").encode())
+    except OSError:
+        pass
+    finally:
+        os.close(log)
 
 
 def open_stdin(data: bytes | None) -> int:

@@ -35,7 +35,7 @@ from typing import Any
 
 from waveplan import __version__
 from waveplan.model import AttemptStatus
-from waveplan.run.local import open_stdin, start_command
+from waveplan.run.local import open_log, open_stdin, start_command
 from waveplan.run.procs import KILL_GRACE, group_alive, stop_group
 
 __all__ = [
@@ -165,13 +165,6 @@ def read_claim(path: str) -> tuple[str | None, str | None]:
     return worker, host
 
 
-def _open_log(path: str | None) -> int:
-    if path is None:
-        return subprocess.DEVNULL
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-
-
 def run_attempt(spec: Mapping[str, Any]) -> dict[str, Any]:
     """Run one attempt (:meth:`RemoteJob.to_wire`) on this worker and say how it ended
     (:meth:`RemoteResult.to_wire`)."""
@@ -207,7 +200,7 @@ def _run(job: RemoteJob, started: float) -> RemoteResult:
     if not wanted():
         return result(AttemptStatus.INTERRUPTED, None)
     _GUARD.start(job.grace)
-    log = _open_log(job.log)
+    log = open_log(job.log)
     stdin = open_stdin(job.stdin)
     try:
         process = start_command(

@@ -36,7 +36,7 @@ from waveplan.model import AttemptStatus, Mode, Plan, ResourceKind, WorktreeReco
 from waveplan.resources.index import covers
 from waveplan.run.executor import Job, Outcome
 from waveplan.run.git import METADATA_LOCK, Git, GitError, find_repository
-from waveplan.run.local import ThreadedExecutor
+from waveplan.run.local import ThreadedExecutor, note_in_log
 from waveplan.run.procs import KILL_GRACE
 
 __all__ = [
@@ -544,7 +544,7 @@ class WorktreeExecutor(ThreadedExecutor):
         try:
             opened = space.open(job.task, job.attempt)
         except GitError as exc:
-            _note(job.log, f"waveplan: cannot make the task's worktree: {exc}")
+            note_in_log(job.log, f"waveplan: cannot make the task's worktree: {exc}")
             return Outcome(
                 job, AttemptStatus.FAILED, None, start, self.now(), worker, self.host, _reason(exc)
             )
@@ -572,7 +572,7 @@ class WorktreeExecutor(ThreadedExecutor):
                 if status is AttemptStatus.SUCCEEDED:
                     space.repo.remove_worktree(opened.path)
         except GitError as exc:
-            _note(job.log, f"waveplan: {exc}")
+            note_in_log(job.log, f"waveplan: {exc}")
             status, reason = AttemptStatus.FAILED, _reason(exc)
         finally:
             if ticket is not None:  # never leave later merges waiting
@@ -587,15 +587,6 @@ def _reason(exc: GitError) -> str:
     """A git failure as the one-line reason the report shows; git's advice that follows
     ("Another git process seems to be running...") is in the attempt's log."""
     return str(exc).strip().split("\n", 1)[0]
-
-
-def _note(log: str | None, text: str) -> None:
-    """Add a line to the attempt's log."""
-    if log is None:
-        return
-    Path(log).parent.mkdir(parents=True, exist_ok=True)
-    with Path(log).open("a", encoding="utf-8") as handle:
-        handle.write(text.rstrip("\n") + "\n")
 
 
 # --- cleaning up --------------------------------------------------------------------------------
