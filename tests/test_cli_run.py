@@ -315,6 +315,7 @@ def test_a_retry_without_delay_reports_no_backoff(
     )
     code, out, _ = cli(capsys, "run", str(plan), "--retries", "1", "--retry-delay", "0")
     assert code == 0
+    assert "retry  shaky now\n" in out  # (it said "retry  shaky in 0s")
     assert "Retry backoff" not in out
     assert tasks_of(report(capsys, tmp_path))["shaky"]["waited"] < 0.005
 

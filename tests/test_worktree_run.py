@@ -388,8 +388,11 @@ tasks:
   - {id: second, files: [b/], run: "sleep 0.4; echo second >> log.txt"}
 """,
     )
-    code, _, err = run(capsys, "run", plan, "--isolate", "worktree", "--on-conflict", "rerun")
+    code, out, err = run(capsys, "run", plan, "--isolate", "worktree", "--on-conflict", "rerun")
     assert code == 0, err
+    # (progress said "retry  second in 0s", as if a backoff of no time had been waited out)
+    assert "rerun  second (its work did not merge)\n" in out
+    assert "retry" not in out
     data = report(capsys, repo)
     assert by_id(data)["second"]["attempts"] == 2
     assert by_id(data)["second"]["waited"] == 0

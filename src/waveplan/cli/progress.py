@@ -76,7 +76,7 @@ class PlainProgress:
         elif isinstance(event, TaskFinished):
             self._finished(event)
         elif isinstance(event, TaskRetrying):
-            self._line(f"retry  {event.task} in {fmt_time(event.delay)}s")
+            self._line(_retrying(event))
         elif isinstance(event, TaskSettled) and event.status is TaskStatus.SKIPPED:
             self._line(f"skip   {event.task}: {event.reason}")
         elif isinstance(event, RunFinished):
@@ -108,6 +108,16 @@ class PlainProgress:
 
     def close(self) -> None:
         self._write("")
+
+
+def _retrying(event: TaskRetrying) -> str:
+    """The line of a task tried again: a rerun after a merge conflict, a retry at once (a
+    retry delay of 0), or a retry after its backoff."""
+    if event.after_conflict:
+        return f"rerun  {event.task} (its work did not merge)"
+    if event.delay <= 0:
+        return f"retry  {event.task} now"
+    return f"retry  {event.task} in {fmt_time(event.delay)}s"
 
 
 class LiveProgress:

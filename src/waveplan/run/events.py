@@ -75,11 +75,14 @@ class TaskFinished:
 
 @dataclass(frozen=True, slots=True)
 class TaskRetrying:
-    """A failed task will be tried again after ``delay`` seconds."""
+    """A task will be tried again after ``delay`` seconds: a failed one, or with
+    ``after_conflict`` one whose work did not merge, run again at once (``--on-conflict
+    rerun``)."""
 
     task: str
     next_attempt: int
     delay: float
+    after_conflict: bool = False
 
 
 @dataclass(frozen=True, slots=True)

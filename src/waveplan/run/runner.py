@@ -391,7 +391,9 @@ class Runner:
         if self.options.on_conflict is ConflictPolicy.RERUN and task not in self._reran:
             self._reran.add(task)
             heapq.heappush(self._retry_at, (now, task))
-            self._emit(TaskRetrying(outcome.job.task, outcome.job.attempt + 1, 0.0))
+            self._emit(
+                TaskRetrying(outcome.job.task, outcome.job.attempt + 1, 0.0, after_conflict=True)
+            )
             return
         self._scheduler.finished(task, False, now)
         self._settle(task, TaskStatus.CONFLICT, outcome.reason)
