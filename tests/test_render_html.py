@@ -436,3 +436,31 @@ def test_report_format_html_writes_the_run_page(
     page = target.read_text(encoding="utf-8")
     assert "dry run" in page
     assert page.count("data-task=") == 7
+
+
+def test_run_page_plans_no_bar_for_a_task_the_plan_marks_done(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A task the plan marks done is not run, so the run page draws it no bar and gives it no
+    planned start (it drew a planned bar of no length where the schedule put it, and said it
+    was planned "from 1m to 1m"), as the text and JSON reports do."""
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(
+        "tasks:\n  - {id: a, duration: 1m, run: 'true'}\n"
+        "  - {id: b, duration: 1m, done: true, run: 'true'}\n"
+        "  - {id: c, duration: 2m, depends: [b], run: 'true'}\n",
+        encoding="utf-8",
+    )
+    assert main(["run", str(plan), "--dry-run", "--quiet", "--workers", "1"]) == 0
+    capsys.readouterr()
+    target = tmp_path / "run.html"
+    code = main(["report", "--root", str(tmp_path), "--format", "html", "-o", str(target)])
+    assert code == 0
+    page = target.read_text(encoding="utf-8")
+    assert re.findall(r'data-task="(\w+)"', page) == ["a", "c"]
+    assert 'class="planned" data-ref="b"' not in page
+    (row,) = re.findall(r'<tr data-ref="b">(.*?)</tr>', page, re.S)
+    assert re.findall(r"<td[^>]*>(.*?)</td>", row)[3:6] == ["-", "-", "-"]
+    tasks = data_block(page)["tasks"]
+    assert isinstance(tasks, dict)
+    assert ["planned", "1m, not run: the plan marks it done"] in tasks["b"]["facts"]

@@ -596,7 +596,10 @@ def _run_gantt(report: RunReport, analysis: PlanAnalysis) -> str:
     attempts = {t.id: t.attempts for t in run.tasks}
     # An attempt still running (or cut off by a crash) is drawn up to the last recorded time.
     recorded = max([report.measured] + [t.end for t in report.tasks if t.end is not None])
-    known_end = max([recorded] + [t.planned_end * scale for t in report.tasks])
+    # A task the plan marks done is planned nowhere: it is not run (the planned schedule gave
+    # it no time, and a strip of no length at a start it never had said otherwise).
+    to_do = [t for t in report.tasks if not t.done]
+    known_end = max([recorded] + [t.planned_end * scale for t in to_do])
     spans: list[tuple[str, float, float]] = []
     drawn: dict[str, tuple[tuple[float, float, str], ...]] = {}
     for task in report.tasks:
@@ -614,21 +617,19 @@ def _run_gantt(report: RunReport, analysis: PlanAnalysis) -> str:
     lanes = pack_lanes(spans)
     ran = max(lanes.values(), default=-1) + 1
     idle = [
-        (t.id, t.planned_start * scale, t.planned_end * scale)
-        for t in report.tasks
-        if t.id not in drawn
+        (t.id, t.planned_start * scale, t.planned_end * scale) for t in to_do if t.id not in drawn
     ]
     not_run = pack_lanes(idle, first=ran)
     bars = []
     for task in report.tasks:
         extra = " crit" if task.id in critical else ""
         kind = f"st-{task.status.value}{extra}"
-        planned = (task.planned_start * scale, task.planned_end * scale)
-        if task.id in drawn:
+        planned = None if task.done else (task.planned_start * scale, task.planned_end * scale)
+        if task.id in drawn:  # (one marked done after an earlier session ran it)
             tries = drawn[task.id]
             start, end = min(s for s, _, _ in tries), max(e for _, e, _ in tries)
             bars.append(Bar(task.id, lanes[task.id], start, end, kind, tries, planned))
-        else:
+        elif planned is not None:
             bars.append(Bar(task.id, not_run[task.id], planned[0], planned[1], kind))
     names = [f"lane {n + 1}" for n in range(ran)]
     names += ["not run"] * (max(not_run.values(), default=ran - 1) + 1 - ran)
@@ -668,7 +669,7 @@ def _run_tasks(report: RunReport) -> str:
             esc(t.id),
             f'<span class="status st-{t.status.value}">{t.status.value}</span>',
             str(t.attempts),
-            fmt(t.planned_start),
+            "-" if t.done else fmt(t.planned_start),
             "-" if t.start is None else secs(t.start),
             secs(t.duration) if t.attempts else "-",
             esc(task_note(t)),
@@ -717,12 +718,13 @@ def _run_data(report: RunReport, analysis: PlanAnalysis) -> dict[str, Any]:
             rows.append([f"attempt {a.attempt}", f"{a.status.value}{code}{took}"])
         if entry.end is not None:
             rows.append(["took", secs(entry.duration)])
+        when = (
+            "not run: the plan marks it done"
+            if entry.done
+            else f"from {fmt(entry.planned_start)} to {fmt(entry.planned_end)}"
+        )
         rows.append(
-            [
-                "planned",
-                f"{fmt(task.duration)}{_duration_note(task.duration_source)}, "
-                f"from {fmt(entry.planned_start)} to {fmt(entry.planned_end)}",
-            ]
+            ["planned", f"{fmt(task.duration)}{_duration_note(task.duration_source)}, {when}"]
         )
         rows.extend(
             [f"{label} (planned)" if label == "waited" else label, value]
