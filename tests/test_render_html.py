@@ -463,4 +463,27 @@ def test_run_page_plans_no_bar_for_a_task_the_plan_marks_done(
     assert re.findall(r"<td[^>]*>(.*?)</td>", row)[3:6] == ["-", "-", "-"]
     tasks = data_block(page)["tasks"]
     assert isinstance(tasks, dict)
-    assert ["planned", "1m, not run: the plan marks it done"] in tasks["b"]["facts"]
+    assert ["planned", "not run: the plan marks it done"] in tasks["b"]["facts"]
+
+
+def test_run_page_explains_the_planned_schedule_it_shows(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The run page's planned waits come from the schedule its planned starts come from, in
+    which a task the plan marks done takes no time: a was planned from 2m to 3m and said to
+    have waited 3m, the wait of a schedule that gave the done task b its minute."""
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(
+        "tasks:\n  - {id: a, duration: 1m, run: 'true'}\n"
+        "  - {id: b, duration: 1m, done: true, run: 'true'}\n"
+        "  - {id: c, duration: 2m, depends: [b], run: 'true'}\n",
+        encoding="utf-8",
+    )
+    assert main(["run", str(plan), "--dry-run", "--quiet", "--workers", "1"]) == 0
+    capsys.readouterr()
+    assert main(["report", "--root", str(tmp_path), "--format", "html"]) == 0
+    tasks = data_block(capsys.readouterr().out)["tasks"]
+    assert isinstance(tasks, dict)
+    facts = tasks["a"]["facts"]
+    assert ["planned", "1m, from 2m to 3m"] in facts
+    assert ["waited (planned)", "2m for a free worker"] in facts

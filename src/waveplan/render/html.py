@@ -718,14 +718,16 @@ def _run_data(report: RunReport, analysis: PlanAnalysis) -> dict[str, Any]:
             rows.append([f"attempt {a.attempt}", f"{a.status.value}{code}{took}"])
         if entry.end is not None:
             rows.append(["took", secs(entry.duration)])
-        when = (
-            "not run: the plan marks it done"
-            if entry.done
-            else f"from {fmt(entry.planned_start)} to {fmt(entry.planned_end)}"
-        )
-        rows.append(
-            ["planned", f"{fmt(task.duration)}{_duration_note(task.duration_source)}, {when}"]
-        )
+        if entry.done:
+            rows.append(["planned", "not run: the plan marks it done"])
+        else:
+            rows.append(
+                [
+                    "planned",
+                    f"{fmt(task.duration)}{_duration_note(task.duration_source)}, "
+                    f"from {fmt(entry.planned_start)} to {fmt(entry.planned_end)}",
+                ]
+            )
         rows.extend(
             [f"{label} (planned)" if label == "waited" else label, value]
             for label, value in facts[entry.id]

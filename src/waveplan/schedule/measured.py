@@ -92,8 +92,9 @@ class RunReport:
 
     @property
     def plan(self) -> Plan:
-        """The plan as the run ran it (with the run's worker count): what the planned figures
-        and the HTML report's analysis are of."""
+        """The plan as the run ran it (with the run's worker count, the tasks the plan marks
+        done taking no time): what the planned figures and the HTML report's analysis are
+        of, so the two agree."""
         return _as_run(self.run)
 
     @property
@@ -114,8 +115,10 @@ class RunReport:
 
 
 def _as_run(run: RunInfo) -> Plan:
-    """The run's plan with the run's worker count."""
-    return dataclasses.replace(run.plan, workers=run.workers)
+    """The run's plan with the run's worker count, its tasks the plan marks done taking no
+    time: the run does not run them."""
+    tasks = tuple(dataclasses.replace(t, duration=0.0) if t.done else t for t in run.plan.tasks)
+    return dataclasses.replace(run.plan, workers=run.workers, tasks=tasks)
 
 
 def _measurable(actual: Makespans) -> bool:
@@ -181,15 +184,11 @@ def measure(run: RunInfo) -> RunReport:
     """Planned and measured figures of a recorded run. Tasks the plan marks done are planned
     as taking no time: the run does not run them."""
     plan = _as_run(run)
-    to_do = dataclasses.replace(
-        plan,
-        tasks=tuple(dataclasses.replace(t, duration=0.0) if t.done else t for t in plan.tasks),
-    )
-    planned, planned_start, planned_end = _figures(to_do, barrier=run.barrier)
+    planned, planned_start, planned_end = _figures(plan, barrier=run.barrier)
     durations = {t.id: _measured_duration(t) for t in run.tasks}
     if all(
         math.isclose(durations.get(t.id, 0.0), t.duration, rel_tol=1e-9, abs_tol=1e-6)
-        for t in to_do.tasks
+        for t in plan.tasks
     ):  # a dry run: the tasks took what they were planned to (to the microsecond its clock
         # keeps), so the figures are the same, and the search need not run twice
         actual = planned
