@@ -454,6 +454,23 @@ def test_a_backticked_path_with_a_space_is_one_path(tmp_path: Path) -> None:
     }
 
 
+def test_a_backticked_command_with_a_path_argument_is_no_path_with_a_space(
+    tmp_path: Path,
+) -> None:
+    """`bin/run tests/a.py` in prose is a program and its argument (it was read as the one
+    path "bin/run tests/a.py", so the test file the task runs was no inferred write); a
+    ``Files:`` entry with spaces in a folder's name stays one path."""
+    path = tmp_path / "plan.md"
+    path.write_text(
+        "- Task 1: Run\n  Check with `bin/run tests/a.py` and `tools/fmt src/ui/`.\n"
+        "- Task 2: Guide\n  Files: `docs/User Guide/intro.md`\n",
+        encoding="utf-8",
+    )
+    plan = load_plan(path)
+    assert list(_accesses(plan, "1")) == ["bin/run", "tests/a.py", "tools/fmt", "src/ui/"]
+    assert list(_accesses(plan, "2")) == ["docs/User Guide/intro.md"]
+
+
 def test_a_bracketed_list_with_a_note_and_ids_with_a_task_prefix(tmp_path: Path) -> None:
     """``Depends: [1, 2] (UI must land first)`` depends on both (the last id kept the bracket);
     a task whose id is ``task-2`` is found by that id, not read as task 2."""

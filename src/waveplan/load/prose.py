@@ -6,7 +6,7 @@ take as *inferred* writes. Prose is full of things that look like paths and are 
 ``v1.2``, ``Node.js``, URLs), so a bare word counts only when it has a known file extension or
 a ``/`` and an extension or a trailing ``/``; a word in backticks counts when it has a ``/`` or
 an extension. A backticked span with spaces is one path when it reads as one
-(``src/config é.py``), and its words otherwise (a command: ``pytest tests/a.py``). Line
+(``src/config é.py``), and its words otherwise (a command: ``bin/run tests/a.py``). Line
 suffixes (``src/a.ts:12-40``) and anchors (``docs/x.md#usage``) are dropped.
 """
 
@@ -86,19 +86,22 @@ def _looks_like_path(word: str, *, quoted: bool) -> bool:
     return has_slash and word.endswith("/") and not word.startswith("/")
 
 
-def _spaced_path(span: str, *, in_folder: bool) -> str | None:
+def _spaced_path(span: str, *, prose: bool) -> str | None:
     """A backticked span with spaces read as one path (``src/config é.py``, ``docs/User
     Guide/``), or None when it reads as a command or as several paths: a word before the
     last with a file extension (``scripts/gen.py --all``, ``a.ts b.ts``), an option
-    (``-k``), an end that is neither an extension nor ``/``, or with ``in_folder`` (prose,
-    where commands are common) a first word outside a folder (``pytest test_a.py``)."""
+    (``-k``), an end that is neither an extension nor ``/``. In ``prose``, where commands
+    are common, also a first word outside a folder (``pytest test_a.py``) or a later word
+    with a folder of its own, a path argument (``bin/run tests/a.py``): there only a name
+    with spaces in its last folder or file is one path (a ``Files:`` entry is a path
+    whatever it holds)."""
     text = _clean(span)
     words = text.split()
     if len(words) < 2 or any(w.startswith("-") for w in words):
         return None
     if any(_extension(w.rstrip("/").rsplit("/", 1)[-1]) is not None for w in words[:-1]):
         return None
-    if in_folder and "/" not in words[0]:
+    if prose and ("/" not in words[0] or any("/" in w.rstrip("/") for w in words[1:])):
         return None
     if not text.endswith("/") and re.search(r"\w\.[A-Za-z0-9]{1,8}$", text) is None:
         return None
@@ -109,7 +112,7 @@ def find_paths(text: str) -> list[str]:
     """Path-like words in prose, in order of first mention, without repeats."""
     found: dict[str, None] = {}
     for quoted in _BACKTICKS.finditer(text):
-        whole = _spaced_path(quoted.group(1), in_folder=True)
+        whole = _spaced_path(quoted.group(1), prose=True)
         if whole is not None:
             found.setdefault(whole, None)
             continue
@@ -133,7 +136,7 @@ def path_of_entry(entry: str, *, whole: bool = False) -> str | None:
     for candidate in quoted:
         if candidate and (whole or " " not in candidate):
             return candidate
-        spaced = _spaced_path(candidate, in_folder=False)  # `docs/User Guide.md`
+        spaced = _spaced_path(candidate, prose=False)  # `docs/User Guide.md`
         if spaced is not None:
             return spaced
     text = entry.strip().removeprefix("- ").strip()
