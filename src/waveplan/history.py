@@ -234,10 +234,13 @@ class History:
         uri = self.path.absolute().as_uri()
         memory = sqlite3.connect(":memory:", isolation_level=None)
         try:
+            source: sqlite3.Connection | None = None
             try:
                 source = sqlite3.connect(f"{uri}?mode=ro", uri=True)
                 source.execute("SELECT count(*) FROM sqlite_master").fetchone()
             except sqlite3.OperationalError:  # no -shm file and no right to create one
+                if source is not None:
+                    source.close()
                 source = sqlite3.connect(f"{uri}?immutable=1", uri=True)
             try:
                 source.backup(memory)
