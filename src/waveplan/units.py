@@ -175,7 +175,8 @@ def read_duration(text: str) -> tuple[float, bool] | None:
         total += value * seconds
         last = seconds
         # The next amount, after what joins it to this one (``,``, ``+``, ``&``, ``and``), if
-        # anything does: read once, here.
+        # anything does (the pattern matches also nothing, so it always matches).
         joined = _JOIN.match(rest, part.end())
-        part = _AMOUNT.match(rest, part.end() if joined is None else joined.end())
+        assert joined is not None
+        part = _AMOUNT.match(rest, joined.end())
     return (total, True) if last is not None else None
