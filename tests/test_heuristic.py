@@ -277,39 +277,27 @@ def test_the_instance_forbids_exactly_the_conflicts_of_the_plan(doc: dict[str, A
                 assert (a, b) not in apart, (first.id, second.id)
 
 
-def test_a_folder_read_over_files_written_below_it_is_one_family() -> None:
-    """Each of 60 tasks reads src/ and writes its own file in it: every two conflict, which
-    one nested family of 60 states (not 60 families of 60), and the bound sees it."""
-    plan = make_plan(
-        [
-            {"id": f"t{i}", "duration": 1 + i % 3, "files": [f"src/m{i}.py"], "reads": ["src/"]}
-            for i in range(60)
-        ]
-    )
-    graph, index = Graph.from_plan(plan), ResourceIndex.build(plan)
-    instance = Instance.build(graph, index, None)
-    assert [(f.kind, len(f.tasks)) for f in instance.families] == [(FamilyKind.NESTED, 60)]
-    work = sum(t.duration for t in plan.tasks)
-    assert instance.bound() == work
-    bound = lower_bound(graph, index, None)
-    assert bound.value == work
-    assert bound.reason == "src/ is read while others write below it"
-    analysis = analyse(plan)
-    assert analysis.practical == work
-
-
-def test_a_glob_read_over_files_written_into_it_is_one_family() -> None:
-    """Each of 60 tasks reads src/**/*.py and writes its own file matching it: every two
-    conflict, which one family for the glob states (not a family per written file, which made
-    each reader check 60 locks a try and starved the search on agent-shaped plans), and both
-    bounds see it."""
+@pytest.mark.parametrize(
+    ("read", "folder", "reason"),
+    [
+        ("src/", "src", "src/ is read while others write below it"),
+        ("src/**/*.py", "src/p{group}", "src/**/*.py is read while others write what it matches"),
+    ],
+)
+def test_a_tree_read_over_files_written_into_it_is_one_family(
+    read: str, folder: str, reason: str
+) -> None:
+    """Each of 60 tasks reads a folder or a glob and writes its own file in it: every two
+    conflict, which is one nested family of 60 states (not a family per written file, which
+    made each reader check 60 locks a try and starved the search on agent-shaped plans), and
+    both bounds see it."""
     plan = make_plan(
         [
             {
                 "id": f"t{i}",
                 "duration": 1 + i % 3,
-                "files": [f"src/p{i % 4}/m{i}.py"],
-                "reads": ["src/**/*.py"],
+                "files": [f"{folder.format(group=i % 4)}/m{i}.py"],
+                "reads": [read],
             }
             for i in range(60)
         ]
@@ -321,7 +309,7 @@ def test_a_glob_read_over_files_written_into_it_is_one_family() -> None:
     assert instance.bound() == work
     bound = lower_bound(graph, index, None)
     assert bound.value == work
-    assert bound.reason == "src/**/*.py is read while others write what it matches"
+    assert bound.reason == reason
     assert analyse(plan).practical == work
 
 
