@@ -453,6 +453,66 @@ def test_tasks_reading_a_folder_and_writing_below_it_wait_once_each() -> None:
     assert {w.point for w in sim.waits} == {ResourceIndex.build(plan).names.index("src/")}
 
 
+class CountingScheduler(Scheduler):
+    """A scheduler that counts its wake-ups (parked tasks sent back to the ready heap)."""
+
+    wakes = 0
+
+    def _resume(self, task: int, origin: int, now: float) -> None:
+        self.wakes += 1
+        super()._resume(task, origin, now)
+
+
+def count_wakes(plan: Plan) -> tuple[float, CountingScheduler]:
+    """Simulate the plan with the critical-path rule: its makespan and the scheduler."""
+    graph = Graph.from_plan(plan)
+    scheduler = CountingScheduler(graph, ResourceIndex.build(plan), workers=plan.workers)
+    scheduler.prepare(0.0)
+    running: list[tuple[float, int]] = []
+    now = 0.0
+    while True:
+        running += [(now + graph.durations[t], t) for t in scheduler.ready(now)]
+        if not running:
+            return now, scheduler
+        now = min(end for end, _ in running)
+        for end, task in sorted(running):
+            if end == now:
+                scheduler.finished(task, True, now)
+        running = [(end, task) for end, task in running if end != now]
+
+
+def two_form_tasks(form: str, count: int) -> list[dict[str, Any]]:
+    """Tasks that each write their own file (state name) in one of five folders (states)
+    and read the whole tree in one of two forms, or three with the task's own folder."""
+    tasks: list[dict[str, Any]] = []
+    for i in range(count):
+        task: dict[str, Any] = {"id": f"t{i}", "duration": 1 + i * 7 % 5}
+        if form == "files":
+            task |= {"files": [f"src/p{i % 5}/m{i}.py"], "reads": [("src/", "src/**/*.py")[i % 2]]}
+        elif form == "state":
+            reads = ("db", f"db.s{i % 5}")[i % 2]
+            task |= {"state": [f"db.s{i % 5}.t{i}"], "state_reads": [reads]}
+        else:
+            reads = ("src/", "src/**/*.py", f"src/p{i % 20}/")[i % 3]
+            task |= {"files": [f"src/p{i % 20}/m{i}.py"], "reads": [reads]}
+        tasks.append(task)
+    return tasks
+
+
+@pytest.mark.parametrize("form", ["files", "state", "folders"])
+def test_writers_below_a_tree_read_in_two_forms_are_woken_once_each(form: str) -> None:
+    """300 tasks write their own file (state) below src/ (db) and read src/ or src/**/*.py
+    (db or db.s<k>; or also their own folder). A blocked writer waits until nothing around
+    its file is held, whichever form holds it, and is woken once: it used to wake at every
+    change of form and park behind the other one (44,612 wake-ups for the files)."""
+    count = 300
+    plan = make_plan(two_form_tasks(form, count))
+    makespan, scheduler = count_wakes(plan)
+    assert makespan == {"files": 900.0, "state": 600.0, "folders": 625.0}[form]
+    assert scheduler.wakes < count
+    assert len(scheduler.waits) < count
+
+
 def test_a_parked_small_amount_starts_when_it_fits() -> None:
     """A task needing 1 of a counted resource starts as soon as 1 is free, even while a
     better-priority task needing 2 still waits."""

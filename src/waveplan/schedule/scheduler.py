@@ -6,7 +6,8 @@ caller owns the clock and passes ``now`` in: ``plan`` drives it with a simulated
 with the real one, so the prediction and the run follow one policy.
 
 State, per task: dependencies still unfinished; then *ready* (in a heap ordered by priority),
-*parked* on the lock point that blocked it, *running*, and finally succeeded or failed.
+*parked* on the lock point or in the room that blocked it, *running*, and finally succeeded or
+failed.
 
 Resources are held like locks while a task runs (conflicts are never dependency edges):
 
@@ -20,15 +21,29 @@ Resources are held like locks while a task runs (conflicts are never dependency 
 
 Selection policy: among ready tasks, highest priority first (by default the longest remaining
 duration-weighted path, the critical-path rule), ties by index, which is id order; every task
-that can start does (the schedule is non-delay). A task that cannot start parks on a point that
-is held and blocks it (never on a free one: a conflict with holds below a directory parks on
-the held point below it). Waiters of a node or glob are kept by what they need: readers need
-no writer, writers need no holder; waiters of a counted resource are kept by amount. When a
-point is released, exactly the waiters that it no longer blocks are woken, best first: all
-readers, or the best writer when it beats the best reader, or the best waiter whose amount now
-fits. Each woken task that starts or parks again re-applies the rule to the point it was woken
-from. So a task never sits idle while it could start, and a file held by one of 25,000 writers
-costs one wake-up per release, not 25,000.
+that can start does (the schedule is non-delay). A task that cannot start waits for something
+that holds and blocks it, never for something free. Blocked at a point it claims itself (a
+file another task writes, a counted resource), it parks on that point. Waiters of a node or
+glob are kept by what they need: readers need no writer, writers need no holder; waiters of a
+counted resource are kept by amount. When a point is released, exactly the waiters that it no
+longer blocks are woken, best first: all readers, or the best writer when it beats the best
+reader, or the best waiter whose amount now fits. Each woken task that starts or parks again
+re-applies the rule to the point it was woken from. So a task never sits idle while it could
+start, and a file held by one of 25,000 writers costs one wake-up per release, not 25,000.
+
+Blocked *around* a claim instead (at a folder above it, a glob over it, anything below a
+folder or under a glob it claims), a task waits in its *room*: the conditions under which
+something around its claims is held in a way that excludes it ("src/ is held", "something
+below db is written", "src/**/*.py is held"), shared by every task whose claims have the same
+surroundings. A room waits on one condition that holds; when that one stops holding it waits
+on another, whatever form the holds take, and once none holds it opens: its best task is
+woken when it would be the next to start (a room that a better task closed again wakes no
+one), and each task woken from it that starts or parks again opens it again. The claimed
+points themselves are no conditions, or each writer of its own file would have a room of its
+own. When a tree is read in two forms (src/ and src/**/*.py, db and db.s1), the writers below
+it used to park behind one form, wake when it was released, find the other form held and park
+again, every one of them at every change: 1,000 such tasks woke each other 246,510 times,
+where their two rooms now take one look each per change.
 
 A :class:`Policy` replaces the default: its priorities, plus a *sequence*: a task may start only
 once the tasks planned before it on its shared resources have started (a sequence is about
@@ -60,6 +75,16 @@ BARRIER = -2
 
 _NODE, _GLOB, _COUNTED = 0, 1, 2
 _KIND_CODE = {PointKind.NODE: _NODE, PointKind.GLOB: _GLOB, PointKind.COUNTED: _COUNTED}
+
+Blocker = tuple[int, int, int, bool]
+"""What blocks a claim: ``(point, holder, need, around)``, see ``Scheduler._blocking``."""
+
+# A room's conditions are ``point << 3 | what``, ``what`` one of these: the point is held (by
+# anyone) or written; a point below the node is held or written; a point overlapping the glob
+# is held or written. Each "written" condition follows its "held" one.
+_HELD, _WRITTEN, _BELOW_HELD, _BELOW_WRITTEN, _NEAR_HELD, _NEAR_WRITTEN = range(6)
+_SHIFT = 3
+_WHAT = (1 << _SHIFT) - 1
 
 
 class Status(Enum):
@@ -172,6 +197,31 @@ class Scheduler:
         self._readers_waiting: dict[int, list[tuple[float, int]]] = {}
         self._writers_waiting: dict[int, list[tuple[float, int]]] = {}
         self._amounts_waiting: dict[int, dict[int, list[tuple[float, int]]]] = {}
+        # Rooms (see the module docstring): per room its sorted conditions, its parked tasks
+        # and the condition it waits on (-1 while it has none); per task its room, found on
+        # its first wait in one; per condition the rooms waiting on it. What ``_dirty`` and
+        # ``_origin`` hold for a room is its number plus the number of points.
+        self._points = points
+        # The globs among each point's overlapping points: those whose tables of held
+        # overlapping points are conditions of rooms.
+        self._near_globs = [
+            globs if kind is PointKind.GLOB else near
+            for kind, globs, near in zip(index.kinds, index.glob_globs, self._near, strict=True)
+        ]
+        self._has_below = [False] * points  # whether a declared point lies below
+        for chain, flag in zip(self._up, declared, strict=True):
+            if flag:
+                for a in chain:
+                    self._has_below[a] = True
+        self._room_number: dict[tuple[int, ...], int] = {}
+        self._room_conditions: list[tuple[int, ...]] = []
+        self._room_waiting: list[list[tuple[float, int]]] = []
+        self._room_on: list[int] = []
+        self._room_of = [-1] * n
+        self._on_condition: dict[int, list[int]] = {}
+        # Rooms none of whose conditions held when last looked at, by their best task.
+        self._open_rooms: list[tuple[tuple[float, int], int]] = []
+        self._room_open: list[bool] = []
         self._dirty: list[int] = []
         self._heap: list[tuple[float, int]] = []
         self._origin: dict[int, int] = {}
@@ -245,8 +295,11 @@ class Scheduler:
             self._wake(point, now)
         self._dirty.clear()
         chosen: list[int] = []
-        heap = self._heap
-        while heap and (self.workers is None or self._running < self.workers):
+        heap, rooms = self._heap, self._open_rooms
+        while (heap or rooms) and (self.workers is None or self._running < self.workers):
+            if rooms and (not heap or rooms[0][0] < heap[0]):
+                self._open_room(now)
+                continue
             task = heapq.heappop(heap)[1]
             origin = self._origin.pop(task, None)
             blocking = list(self._blocking(task))
@@ -262,15 +315,20 @@ class Scheduler:
                 if origin is not None:
                     self._wake(origin, now)
             else:
-                point, holder, need = self._choose(blocking)
-                self._park(task, point, holder, need, now)
+                point, holder, need, around = self._choose(blocking)
+                if around:
+                    self._park_in_room(task, point, holder, now)
+                else:
+                    self._park(task, point, holder, need, now)
                 if len(blocking) > 1:
-                    also = {p for p, _, _ in blocking}
+                    also = {p for p, _, _, _ in blocking}
                     also.discard(point)
                     if also:
                         self._co_blocked.append((point, frozenset(also)))
                 if origin is not None:
                     self._wake(origin, now)
+        while rooms:  # no worker left: what could start waits for one in the heap
+            self._open_room(now)
         return chosen
 
     def started(self, task: int, now: float) -> None:
@@ -449,7 +507,10 @@ class Scheduler:
         )
 
     def _wake(self, point: int, now: float) -> None:
-        """Wake the waiters of a point that it no longer blocks, best first."""
+        """Wake the waiters of a point (or room) that it no longer blocks, best first."""
+        if point >= self._points:
+            self._wake_room(point - self._points)
+            return
         if self._kind[point] == _COUNTED:
             free = self._capacity[point] - self._used[point]
             buckets = self._amounts_waiting.get(point)
@@ -478,6 +539,134 @@ class Scheduler:
             if not writers:
                 del self._writers_waiting[point]
 
+    def _park_in_room(self, task: int, point: int, holder: int, now: float) -> None:
+        """Park a task blocked around one of its claims in its room (the wait is recorded on
+        the point that blocked it)."""
+        room = self._room_of[task]
+        if room < 0:
+            room = self._room_of[task] = self._room_for(task)
+        self.status[task] = Status.PARKED
+        self._parked += 1
+        heapq.heappush(self._room_waiting[room], self._key[task])
+        if self._room_on[room] < 0:
+            self._settle(room)
+        self._open_wait(task, point, holder, now)
+
+    def _room_for(self, task: int) -> int:
+        """The room of the task's conditions (made on first use). A claim's own point is no
+        condition (a task parks on it as on a counted resource): a file written by one task
+        would give each task a room of its own, and a folder read by all would be one
+        condition in thousands of rooms."""
+        kind, up, near, has_below = self._kind, self._up, self._near, self._has_below
+        found: set[int] = set()
+        for point, mode, _ in self._claims[task]:
+            k = kind[point]
+            if k == _COUNTED:
+                continue
+            held = _HELD if mode == WRITE else _WRITTEN
+            if k == _NODE:
+                if has_below[point]:
+                    found.add(point << _SHIFT | (held + _BELOW_HELD))
+                found.update(other << _SHIFT | held for other in up[point])
+                found.update(other << _SHIFT | held for other in near[point])
+            elif near[point]:
+                found.add(point << _SHIFT | (held + _NEAR_HELD))
+        # "held" already covers "written": keep the one condition
+        conditions = tuple(sorted(c for c in found if not (c & 1 and c - 1 in found)))
+        room = self._room_number.get(conditions)
+        if room is None:
+            room = self._room_number[conditions] = len(self._room_conditions)
+            self._room_conditions.append(conditions)
+            self._room_waiting.append([])
+            self._room_on.append(-1)
+            self._room_open.append(False)
+        return room
+
+    def _settle(self, room: int) -> bool:
+        """Make the room wait on its first condition that holds, if one does."""
+        for condition in self._room_conditions[room]:
+            if self._holds(condition):
+                self._room_on[room] = condition
+                self._on_condition.setdefault(condition, []).append(room)
+                return True
+        return False
+
+    def _holds(self, condition: int) -> bool:
+        point, what = condition >> _SHIFT, condition & _WHAT
+        if what == _HELD:
+            return self._writer[point] >= 0 or bool(self._readers[point])
+        if what == _WRITTEN:
+            return self._writer[point] >= 0
+        if what == _BELOW_HELD:
+            return bool(self._below_w[point] or self._below_r[point])
+        if what == _BELOW_WRITTEN:
+            return bool(self._below_w[point])
+        if what == _NEAR_HELD:
+            return bool(self._near_w[point] or self._near_r[point])
+        return bool(self._near_w[point])
+
+    def _wake_room(self, room: int) -> None:
+        """A condition of the room stopped holding, or a task woken from it started or
+        parked again: the room opens, to be looked at when its best task would be the next
+        to start (:meth:`_open_room`)."""
+        if self._room_on[room] >= 0 or self._room_open[room]:
+            return
+        waiting = self._room_waiting[room]
+        if waiting:
+            self._room_open[room] = True
+            heapq.heappush(self._open_rooms, (waiting[0], room))
+
+    def _open_room(self, now: float) -> None:
+        """Look at the open room whose best task comes first: while one of its conditions
+        holds (a task started since it opened), it waits on it again, without waking anyone;
+        else its best task goes to the ready heap. Each woken task that starts or parks again
+        opens the room again, so its tasks go one by one, best first, as long as none of them
+        blocks the rest; rooms that a better task closed again wake no one (when a reader of
+        src/ ends and one of src/**/*.py starts, the hundreds of rooms of tasks writing below
+        src/ open and close again, each at the cost of one look)."""
+        room = heapq.heappop(self._open_rooms)[1]
+        self._room_open[room] = False
+        # A task that parked in the room since it opened made it wait on a condition again;
+        # none stops holding before ready() returns, and every open room is looked at by then.
+        if self._room_on[room] < 0 and not self._settle(room):
+            self._resume(heapq.heappop(self._room_waiting[room])[1], self._points + room, now)
+
+    def _cleared(self, task: int) -> None:
+        """After ``task`` released its claims: the rooms that waited on a condition that no
+        longer holds (they will wait on another, or wake)."""
+        on = self._on_condition
+        kind, up, near = self._kind, self._up, self._near_globs
+        writer, readers = self._writer, self._readers
+        below_w, below_r, near_w, near_r = self._below_w, self._below_r, self._near_w, self._near_r
+        gone: list[int] = []
+        for point, mode, _ in self._claims[task]:
+            k = kind[point]
+            if k == _COUNTED:
+                continue
+            if writer[point] < 0 and not readers[point]:
+                gone.append(point << _SHIFT | _HELD)
+                if mode == WRITE:
+                    gone.append(point << _SHIFT | _WRITTEN)
+            if k == _NODE:
+                for other in up[point]:
+                    if not below_w[other]:
+                        if mode == WRITE:
+                            gone.append(other << _SHIFT | _BELOW_WRITTEN)
+                        if not below_r[other]:
+                            gone.append(other << _SHIFT | _BELOW_HELD)
+            for other in near[point]:
+                if not near_w[other]:
+                    if mode == WRITE:
+                        gone.append(other << _SHIFT | _NEAR_WRITTEN)
+                    if not near_r[other]:
+                        gone.append(other << _SHIFT | _NEAR_HELD)
+        for condition in gone:
+            rooms = on.pop(condition, None)
+            if rooms is not None:
+                for room in rooms:
+                    self._room_on[room] = -1
+                    self._dirty.append(self._points + room)
+
     def _resume(self, task: int, origin: int, now: float) -> None:
         """Move a parked task back to the ready heap, remembering which point woke it."""
         self._parked -= 1
@@ -485,13 +674,13 @@ class Scheduler:
         self._origin[task] = origin
         self._queue(task, now)
 
-    def _choose(self, blocking: Sequence[tuple[int, int, int]]) -> tuple[int, int, int]:
-        """Where a blocked task parks: the first blocking point, unless the task would wait
-        there as a reader and another blocks it as a writer. Waiting writers are woken one at
-        a time, waiting readers all at once: a task reading src/ and writing src/its.py,
+    def _choose(self, blocking: Sequence[Blocker]) -> Blocker:
+        """What a blocked task parks behind: the first blocking point, unless the task would
+        wait there as a reader and another blocks it as a writer. Waiting writers are woken
+        one at a time, waiting readers all at once: a task reading src/ and writing src/its.py,
         blocked by another such task, parks as a writer behind the readers of src/ rather
         than as a reader of the other's file, or 1,000 such tasks wake each other 500,000
-        times."""
+        times. A point around one of its claims sends the task to its room."""
         first = blocking[0]
         if first[2] == WRITE or self._kind[first[0]] == _COUNTED:
             return first
@@ -500,13 +689,15 @@ class Scheduler:
                 return found
         return first
 
-    def _blocking(self, task: int) -> Iterator[tuple[int, int, int]]:
+    def _blocking(self, task: int) -> Iterator[Blocker]:
         """For each of the task's claims that cannot be granted now: the held points that
-        block it, each with a holder (the one with the lowest id), and the task's mode (or
-        amount) there. The first of a claim is the one :meth:`_choose` may park on; the others
-        say what blocked it at the same time: the point itself, one point held below it, and
-        every held folder above it and overlapping point (a file under two held globs waits
-        for both, a glob over two held files too)."""
+        block it, each with a holder (the one with the lowest id), the task's mode (or
+        amount) there, and whether the point lies around the claim (below, above or
+        overlapping it) rather than being the claimed point itself. The first of a claim is
+        the one :meth:`_choose` may park on; the others say what blocked it at the same time:
+        the point itself, one point held below it, and every held folder above it and
+        overlapping point (a file under two held globs waits for both, a glob over two held
+        files too)."""
         writer, readers = self._writer, self._readers
         below_w, below_r = self._below_w, self._below_r
         near_w, near_r = self._near_w, self._near_r
@@ -515,27 +706,27 @@ class Scheduler:
             k = kind[point]
             if k == _COUNTED:
                 if self._used[point] + amount > self._capacity[point]:
-                    yield point, min(readers[point] or (-1,)), amount
+                    yield point, min(readers[point] or (-1,)), amount, False
                 continue
             if writer[point] >= 0:
-                yield point, writer[point], mode
+                yield point, writer[point], mode, False
                 continue  # a writer excludes every other hold that overlaps the point
             if mode == WRITE:
                 held = readers[point]
                 if held:
-                    yield point, min(held), mode
+                    yield point, min(held), mode, False
             if k == _NODE:
                 below = below_w[point]
                 if not below and mode == WRITE:
                     below = below_r[point]
                 if below:
                     holder = min(below)
-                    yield self._held_below(holder, point, mode), holder, mode
+                    yield self._held_below(holder, point, mode), holder, mode, True
                 up = self._up[point]
                 if up:
                     hit = self._held(up, mode)
                     if hit is not None:
-                        yield (*hit, mode)
+                        yield (*hit, mode, True)
                         yield from self._held_after(up, mode, hit[0])
             near = near_w[point]
             if near:
@@ -545,14 +736,14 @@ class Scheduler:
                 if near:
                     yield from self._held_near(near, mode)
 
-    def _held_near(self, near: dict[int, int], mode: int) -> Iterator[tuple[int, int, int]]:
+    def _held_near(self, near: dict[int, int], mode: int) -> Iterator[Blocker]:
         """Each held point of a table of held overlapping points (the lowest first), with a
         holder, as :meth:`_blocking` yields it."""
         writer, readers = self._writer, self._readers
         first = min(near)
         for other in (first, *(p for p in near if p != first)):
             holder = writer[other] if writer[other] >= 0 else min(readers[other] or (-1,))
-            yield other, holder, mode
+            yield other, holder, mode, True
 
     def _held_below(self, holder: int, point: int, mode: int) -> int:
         """The point under ``point`` that ``holder`` holds in a way that conflicts with
@@ -575,20 +766,18 @@ class Scheduler:
                     return other, min(held)
         return None
 
-    def _held_after(
-        self, points: Sequence[int], mode: int, hit: int
-    ) -> Iterator[tuple[int, int, int]]:
+    def _held_after(self, points: Sequence[int], mode: int, hit: int) -> Iterator[Blocker]:
         """The points after ``hit`` in ``points`` held in a way that conflicts with ``mode``,
         each with a holder (and ``mode``, as :meth:`_blocking` yields it): what else blocks a
         claim once :meth:`_held` found the first (a plain call, since most points are free)."""
         writer, readers = self._writer, self._readers
         for other in itertools.islice(points, points.index(hit) + 1, None):
             if writer[other] >= 0:
-                yield other, writer[other], mode
+                yield other, writer[other], mode, True
             elif mode == WRITE:
                 held = readers[other]
                 if held:
-                    yield other, min(held), mode
+                    yield other, min(held), mode, True
 
     def _acquire(self, task: int) -> None:
         kind = self._kind
@@ -628,6 +817,8 @@ class Scheduler:
                 _count_out(
                     self._near_w if mode == WRITE else self._near_r, self._near[point], point
                 )
+        if self._on_condition:
+            self._cleared(task)
 
 
 def _count_in(table: list[dict[int, int] | None], points: Sequence[int], key: int) -> None:
