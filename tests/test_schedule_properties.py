@@ -106,6 +106,15 @@ HOT_FIELDS = {
 }
 """A few hot spots, so that splitting, extracting or isolating one of them pays off."""
 
+TWO_FORM_FIELDS = {
+    "files": [f"src/p{k}/m{i}.py" for k in (1, 2) for i in (1, 2, 3)] + ["src/p1/"],
+    "reads": ["src/", "src/**/*.py", "src/p1/", "src/*/m1.py", "src/p2/m2.py"],
+    "state": ["db.s1.t1", "db.s1.t2", "db.s2.t1", "db.s1"],
+    "state_reads": ["db", "db.s1", "db.s2"],
+}
+"""One tree read in several forms (the folder, globs, a folder below; db, db.s1) and written
+below: a writer there is blocked by readers of each form in turn."""
+
 
 @st.composite
 def plan_docs(
@@ -261,7 +270,7 @@ KNOWN_FAILURE_SETTINGS = settings(
 
 
 @PROPERTY_SETTINGS
-@given(plan_docs())
+@given(plan_docs() | plan_docs(max_tasks=60, fields=TWO_FORM_FIELDS))
 def test_every_schedule_respects_dependencies_conflicts_capacities_and_workers(
     doc: dict[str, Any],
 ) -> None:
@@ -354,7 +363,10 @@ def slots_of(graph: Graph, sim: Simulation) -> list[Slot]:
 
 
 @PROPERTY_SETTINGS
-@given(plan_docs(max_tasks=20), st.randoms(use_true_random=False))
+@given(
+    plan_docs(max_tasks=20) | plan_docs(max_tasks=30, fields=TWO_FORM_FIELDS),
+    st.randoms(use_true_random=False),
+)
 def test_any_priority_gives_a_valid_schedule_within_the_lower_bound(
     doc: dict[str, Any], rng: Any
 ) -> None:
@@ -448,7 +460,7 @@ def test_reported_waits_are_longer_than_rounding(doc: dict[str, Any]) -> None:
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(plan_docs(), st.randoms(use_true_random=False))
+@given(plan_docs() | plan_docs(fields=TWO_FORM_FIELDS), st.randoms(use_true_random=False))
 def test_planning_ignores_the_order_tasks_are_listed_in(doc: dict[str, Any], rng: Any) -> None:
     """Shuffled, reversed-id-order and mapping-form task files give byte-identical JSON."""
     expected = plan_json(analyse(load(doc)))
@@ -545,7 +557,7 @@ def idle_starts(plan: Plan, analysis: PlanAnalysis) -> list[tuple[str, float]]:
 
 @KNOWN_FAILURE_SETTINGS
 @example(doc=COUNTED_WAKE_DOC)
-@given(plan_docs())
+@given(plan_docs() | plan_docs(max_tasks=60, fields=TWO_FORM_FIELDS))
 def test_no_task_sits_idle_when_it_could_start(doc: dict[str, Any]) -> None:
     """The schedule is barrier-free: a task starts as soon as its dependencies, its
     resources, a worker and its planned order allow (DESIGN: 'a task starts as soon as it
