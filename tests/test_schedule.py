@@ -513,6 +513,21 @@ def test_writers_below_a_tree_read_in_two_forms_are_woken_once_each(form: str) -
     assert len(scheduler.waits) < count
 
 
+@pytest.mark.parametrize(
+    ("form", "together"),
+    [("files", {"src/", "src/**/*.py"}), ("state", {"state:db", "state:db.s0", "state:db.s1"})],
+)
+def test_the_forms_a_tree_is_read_in_make_one_serialization_point(
+    form: str, together: set[str]
+) -> None:
+    """The writers below a tree read in two forms wait for both forms in turn (woken once):
+    the forms are one serialization point, since ignoring only one of them gains nothing."""
+    analysis = analyse(make_plan(two_form_tasks(form, 60)))
+    first = analysis.serialization[0]
+    assert together <= set(first.resource.split(" + "))
+    assert first.wait == sum(point.wait for point in analysis.serialization)
+
+
 def test_a_parked_small_amount_starts_when_it_fits() -> None:
     """A task needing 1 of a counted resource starts as soon as 1 is free, even while a
     better-priority task needing 2 still waits."""

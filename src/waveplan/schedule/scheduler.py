@@ -43,7 +43,9 @@ points themselves are no conditions, or each writer of its own file would have a
 own. When a tree is read in two forms (src/ and src/**/*.py, db and db.s1), the writers below
 it used to park behind one form, wake when it was released, find the other form held and park
 again, every one of them at every change: 1,000 such tasks woke each other 246,510 times,
-where their two rooms now take one look each per change.
+where their two rooms now take one look each per change. A room notes the points it finds
+blocking at each look, so that a task woken from it can tell the explanations everything that
+kept it waiting (it used to tell them at each wake-up).
 
 A :class:`Policy` replaces the default: its priorities, plus a *sequence*: a task may start only
 once the tasks planned before it on its shared resources have started (a sequence is about
@@ -64,7 +66,7 @@ from enum import Enum
 from typing import NamedTuple
 
 from waveplan.graph import Graph, tails
-from waveplan.resources.index import WRITE, PointKind, ResourceIndex
+from waveplan.resources.index import READ, WRITE, PointKind, ResourceIndex
 
 __all__ = ["BARRIER", "WORKERS", "Policy", "Scheduler", "Status", "Wait"]
 
@@ -222,6 +224,13 @@ class Scheduler:
         # Rooms none of whose conditions held when last looked at, by their best task.
         self._open_rooms: list[tuple[tuple[float, int], int]] = []
         self._room_open: list[bool] = []
+        # What blocked each room, for the explanations: per room, the points found blocking
+        # its tasks at each look (each time it waits on a condition), each with the number of
+        # the last look that found it, in that order; per task, its room's looks when it
+        # parked there.
+        self._room_looks: list[int] = []
+        self._room_seen: list[dict[int, int]] = []
+        self._entered = [0] * n
         self._dirty: list[int] = []
         self._heap: list[tuple[float, int]] = []
         self._origin: dict[int, int] = {}
@@ -366,8 +375,9 @@ class Scheduler:
 
     @property
     def co_blocked(self) -> list[tuple[int, frozenset[int]]]:
-        """Points that blocked a task together with the one it parked on: they serialize the
-        same tasks, so ignoring only one of them would gain nothing."""
+        """Points that blocked a task together with the one it parked on, when it parked and,
+        for a task in a room, while it waited there: they serialize the same tasks, so
+        ignoring only one of them would gain nothing."""
         return self._co_blocked
 
     @property
@@ -550,6 +560,7 @@ class Scheduler:
         heapq.heappush(self._room_waiting[room], self._key[task])
         if self._room_on[room] < 0:
             self._settle(room)
+        self._entered[task] = self._room_looks[room]
         self._open_wait(task, point, holder, now)
 
     def _room_for(self, task: int) -> int:
@@ -580,16 +591,57 @@ class Scheduler:
             self._room_waiting.append([])
             self._room_on.append(-1)
             self._room_open.append(False)
+            self._room_looks.append(0)
+            self._room_seen.append({})
         return room
 
     def _settle(self, room: int) -> bool:
-        """Make the room wait on its first condition that holds, if one does."""
-        for condition in self._room_conditions[room]:
-            if self._holds(condition):
-                self._room_on[room] = condition
-                self._on_condition.setdefault(condition, []).append(room)
-                return True
-        return False
+        """Make the room wait on its first condition that holds, if one does, and note the
+        points that block its tasks now."""
+        holding = [c for c in self._room_conditions[room] if self._holds(c)]
+        if not holding:
+            return False
+        condition = holding[0]
+        self._room_on[room] = condition
+        self._on_condition.setdefault(condition, []).append(room)
+        looks = self._room_looks[room] = self._room_looks[room] + 1
+        seen = self._room_seen[room]
+        for c in holding:
+            for point in self._blockers(c):
+                seen.pop(point, None)
+                seen[point] = looks
+        return True
+
+    def _blockers(self, condition: int) -> Iterator[int]:
+        """The held points that make a condition hold, as :meth:`_blocking` names them."""
+        point, what = condition >> _SHIFT, condition & _WHAT
+        if what <= _WRITTEN:
+            yield point
+        elif what <= _BELOW_WRITTEN:
+            below = self._below_w[point] or self._below_r[point]
+            assert below
+            yield self._held_below(min(below), point, WRITE if what == _BELOW_HELD else READ)
+        else:
+            yield from self._near_w[point] or ()
+            if what == _NEAR_HELD:
+                yield from self._near_r[point] or ()
+
+    def _left_room(self, task: int, room: int) -> None:
+        """Note what blocked a task woken from its room while it waited there, besides the
+        point its wait is on: it waited for them all, so ignoring only one of them would have
+        gained nothing (see :attr:`co_blocked`). A task used to note this each time it woke
+        and parked again; the room notes it once, in the cost of the points found."""
+        since = self._entered[task]
+        seen = self._room_seen[room]
+        found = []
+        for point in reversed(seen):
+            if seen[point] <= since:
+                break
+            found.append(point)
+        point = self._wait_since[task][0]
+        also = frozenset(found).difference((point,))
+        if also:
+            self._co_blocked.append((point, also))
 
     def _holds(self, condition: int) -> bool:
         point, what = condition >> _SHIFT, condition & _WHAT
@@ -629,7 +681,9 @@ class Scheduler:
         # A task that parked in the room since it opened made it wait on a condition again;
         # none stops holding before ready() returns, and every open room is looked at by then.
         if self._room_on[room] < 0 and not self._settle(room):
-            self._resume(heapq.heappop(self._room_waiting[room])[1], self._points + room, now)
+            task = heapq.heappop(self._room_waiting[room])[1]
+            self._left_room(task, room)
+            self._resume(task, self._points + room, now)
 
     def _cleared(self, task: int) -> None:
         """After ``task`` released its claims: the rooms that waited on a condition that no
