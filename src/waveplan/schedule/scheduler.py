@@ -630,7 +630,10 @@ class Scheduler:
         """Note what blocked a task woken from its room while it waited there, besides the
         point its wait is on: it waited for them all, so ignoring only one of them would have
         gained nothing (see :attr:`co_blocked`). A task used to note this each time it woke
-        and parked again; the room notes it once, in the cost of the points found."""
+        and parked again; the room notes it once, in the cost of the points found. Its own
+        points held by others now blocked it too, until this moment, with what the room
+        waited for (a writer of port:8080 reading tests/, behind writers of port:8080 and
+        below tests/ in turn)."""
         since = self._entered[task]
         seen = self._room_seen[room]
         found = []
@@ -638,6 +641,13 @@ class Scheduler:
             if seen[point] <= since:
                 break
             found.append(point)
+        writer, readers, kind = self._writer, self._readers, self._kind
+        for point, mode, amount in self._claims[task]:
+            if kind[point] == _COUNTED:
+                if self._used[point] + amount > self._capacity[point]:
+                    found.append(point)
+            elif writer[point] >= 0 or (mode == WRITE and readers[point]):
+                found.append(point)
         point = self._wait_since[task][0]
         also = frozenset(found).difference((point,))
         if also:
