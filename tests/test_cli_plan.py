@@ -265,13 +265,15 @@ def test_the_task_file_examples_of_the_docs_plan_as_written(tmp_path: Path) -> N
 def test_a_serialization_point_of_many_resources_names_the_most_waited_on(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Reviewers read src/ or src/**/*.py while the other tasks write files in it: every
-    resource waits with every other, one serialization point of dozens. JSON lists them, the
-    most waited on first, and joins them all in ``resource``; the text and HTML name the three
-    most waited on and count the rest."""
+    """Reviewers read src/ in eight forms (src/, src/**, src/**/*.py, src/m*, ...) while the
+    other tasks write files in it: every form waits with every other, one serialization point
+    of eight resources. JSON lists them, the most waited on first, and joins them all in
+    ``resource``; the text and HTML name the three most waited on and count the rest."""
+    forms = ["src/", "src/**", "src/**/*.py", "src/*.py"]
+    forms += ["src/m*.py", "src/*", "src/**/m*", "src/m*"]
     tasks = []
     for i in range(40):
-        reads = ["src/" if i % 4 == 1 else "src/**/*.py"] if i % 2 else []
+        reads = [forms[i // 2 % len(forms)]] if i % 2 else []
         tasks.append({"id": f"t{i}", "duration": 1 + i % 3, "files": [f"src/m{i}.py"]})
         tasks[-1]["reads"] = reads
     plan = tmp_path / "plan.json"

@@ -457,10 +457,15 @@ class CountingScheduler(Scheduler):
     """A scheduler that counts its wake-ups (parked tasks sent back to the ready heap)."""
 
     wakes = 0
+    looks = 0
 
     def _resume(self, task: int, origin: int, now: float) -> None:
         self.wakes += 1
         super()._resume(task, origin, now)
+
+    def _settle(self, room: int) -> bool:
+        self.looks += 1
+        return super()._settle(room)
 
 
 def count_wakes(plan: Plan) -> tuple[float, CountingScheduler]:
@@ -511,6 +516,21 @@ def test_writers_below_a_tree_read_in_two_forms_are_woken_once_each(form: str) -
     assert makespan == {"files": 900.0, "state": 600.0, "folders": 625.0}[form]
     assert scheduler.wakes < count
     assert len(scheduler.waits) < count
+
+
+def test_rooms_waiting_for_one_folder_open_one_at_a_time() -> None:
+    """300 tasks read src/ and their own folder and write below it: each has a room of its
+    own, all waiting for src/. When src/ is released, the best room opens and its task,
+    reading src/, closes it again for the others: they are not all looked at (45,149 looks)."""
+    count = 300
+    tasks = [
+        {"id": f"t{i}", "files": [f"src/m{i}/a.py"], "reads": ["src/", f"src/m{i}/"]}
+        for i in range(count)
+    ]
+    makespan, scheduler = count_wakes(make_plan(tasks))
+    assert makespan == count
+    assert scheduler.wakes < count
+    assert scheduler.looks < 3 * count
 
 
 @pytest.mark.parametrize(

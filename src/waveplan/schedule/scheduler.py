@@ -66,7 +66,7 @@ from enum import Enum
 from typing import NamedTuple
 
 from waveplan.graph import Graph, tails
-from waveplan.resources.index import READ, WRITE, PointKind, ResourceIndex
+from waveplan.resources.index import WRITE, PointKind, ResourceIndex
 
 __all__ = ["BARRIER", "WORKERS", "Policy", "Scheduler", "Status", "Wait"]
 
@@ -87,6 +87,8 @@ Blocker = tuple[int, int, int, bool]
 _HELD, _WRITTEN, _BELOW_HELD, _BELOW_WRITTEN, _NEAR_HELD, _NEAR_WRITTEN = range(6)
 _SHIFT = 3
 _WHAT = (1 << _SHIFT) - 1
+_CONDITION = -3
+"""A condition ``c`` in ``_dirty`` is ``_CONDITION - c`` (below WORKERS and BARRIER)."""
 
 
 class Status(Enum):
@@ -220,14 +222,18 @@ class Scheduler:
         self._room_waiting: list[list[tuple[float, int]]] = []
         self._room_on: list[int] = []
         self._room_of = [-1] * n
-        self._on_condition: dict[int, list[int]] = {}
+        # Per condition, the rooms waiting on it by their best task (a heap: when it stops
+        # holding they open one at a time, as the waiters of a point wake); per room, the
+        # condition whose wake-up opened it, until that goes on to its next room.
+        self._on_condition: dict[int, list[tuple[tuple[float, int], int]]] = {}
+        self._room_from: list[int] = []
         # Rooms none of whose conditions held when last looked at, by their best task.
         self._open_rooms: list[tuple[tuple[float, int], int]] = []
         self._room_open: list[bool] = []
-        # What blocked each room, for the explanations: per room, the points found blocking
-        # its tasks at each look (each time it waits on a condition), each with the number of
-        # the last look that found it, in that order; per task, its room's looks when it
-        # parked there.
+        # What blocked each room, for the explanations: per room, the points of the
+        # conditions found holding at each look (each time it waits on a condition), each
+        # with the number of the last look that found it, in that order; per task, its
+        # room's looks when it parked there.
         self._room_looks: list[int] = []
         self._room_seen: list[dict[int, int]] = []
         self._entered = [0] * n
@@ -337,7 +343,7 @@ class Scheduler:
                 if origin is not None:
                     self._wake(origin, now)
         while rooms:  # no worker left: what could start waits for one in the heap
-            self._open_room(now)
+            self._open_room(now, flush=True)
         return chosen
 
     def started(self, task: int, now: float) -> None:
@@ -517,9 +523,13 @@ class Scheduler:
         )
 
     def _wake(self, point: int, now: float) -> None:
-        """Wake the waiters of a point (or room) that it no longer blocks, best first."""
+        """Wake the waiters of a point (or room, or condition) that it no longer blocks, best
+        first."""
         if point >= self._points:
             self._wake_room(point - self._points)
+            return
+        if point <= _CONDITION:
+            self._wake_condition(_CONDITION - point)
             return
         if self._kind[point] == _COUNTED:
             free = self._capacity[point] - self._used[point]
@@ -557,9 +567,13 @@ class Scheduler:
             room = self._room_of[task] = self._room_for(task)
         self.status[task] = Status.PARKED
         self._parked += 1
-        heapq.heappush(self._room_waiting[room], self._key[task])
-        if self._room_on[room] < 0:
+        waiting = self._room_waiting[room]
+        heapq.heappush(waiting, self._key[task])
+        on = self._room_on[room]
+        if on < 0:
             self._settle(room)
+        elif waiting[0] == self._key[task]:  # the room's best task: its place on the condition
+            heapq.heappush(self._on_condition[on], (waiting[0], room))
         self._entered[task] = self._room_looks[room]
         self._open_wait(task, point, holder, now)
 
@@ -591,40 +605,32 @@ class Scheduler:
             self._room_waiting.append([])
             self._room_on.append(-1)
             self._room_open.append(False)
+            self._room_from.append(-1)
             self._room_looks.append(0)
             self._room_seen.append({})
         return room
 
     def _settle(self, room: int) -> bool:
         """Make the room wait on its first condition that holds, if one does, and note the
-        points that block its tasks now."""
+        points of those that hold. A condition on what is held below a folder or under a
+        glob notes the folder or glob, not the files held there now: a task reading src/
+        behind 2,000 writers below it, one after another, waited for src/, and naming each
+        file made one serialization point of them all."""
         holding = [c for c in self._room_conditions[room] if self._holds(c)]
         if not holding:
             return False
         condition = holding[0]
         self._room_on[room] = condition
-        self._on_condition.setdefault(condition, []).append(room)
+        heapq.heappush(
+            self._on_condition.setdefault(condition, []), (self._room_waiting[room][0], room)
+        )
         looks = self._room_looks[room] = self._room_looks[room] + 1
         seen = self._room_seen[room]
-        for c in holding:
-            for point in self._blockers(c):
-                seen.pop(point, None)
-                seen[point] = looks
+        for c in holding:  # its folder or glob for what is held below or under it
+            point = c >> _SHIFT
+            seen.pop(point, None)
+            seen[point] = looks
         return True
-
-    def _blockers(self, condition: int) -> Iterator[int]:
-        """The held points that make a condition hold, as :meth:`_blocking` names them."""
-        point, what = condition >> _SHIFT, condition & _WHAT
-        if what <= _WRITTEN:
-            yield point
-        elif what <= _BELOW_WRITTEN:
-            below = self._below_w[point] or self._below_r[point]
-            assert below
-            yield self._held_below(min(below), point, WRITE if what == _BELOW_HELD else READ)
-        else:
-            yield from self._near_w[point] or ()
-            if what == _NEAR_HELD:
-                yield from self._near_r[point] or ()
 
     def _left_room(self, task: int, room: int) -> None:
         """Note what blocked a task woken from its room while it waited there, besides the
@@ -667,10 +673,36 @@ class Scheduler:
             return bool(self._near_w[point] or self._near_r[point])
         return bool(self._near_w[point])
 
+    def _wake_condition(self, condition: int) -> None:
+        """A condition stopped holding (or the room it opened last was looked at): unless it
+        holds again, the best room waiting on it opens. The rooms on a condition open one at
+        a time, best first, like the waiters of a point: when a folder read by one task at a
+        time is released, its next reader closes it again for all the rest (2,000 rooms
+        each opened at every release of src/ cost 2 million looks)."""
+        heap = self._on_condition.get(condition)
+        if not heap or self._holds(condition):
+            return
+        room_on, waiting = self._room_on, self._room_waiting
+        while heap:
+            key, room = heapq.heappop(heap)
+            if room_on[room] == condition and waiting[room][0] == key:  # else a stale place
+                room_on[room] = -1
+                self._room_from[room] = condition
+                if not self._room_open[room]:
+                    self._room_open[room] = True
+                    heapq.heappush(self._open_rooms, (key, room))
+                break
+        if not heap:
+            del self._on_condition[condition]
+
     def _wake_room(self, room: int) -> None:
-        """A condition of the room stopped holding, or a task woken from it started or
-        parked again: the room opens, to be looked at when its best task would be the next
+        """A task woken from the room started or parked again, or the room's condition
+        stopped holding: the room opens, to be looked at when its best task would be the next
         to start (:meth:`_open_room`)."""
+        came = self._room_from[room]
+        if came >= 0 and not self._room_open[room]:  # its condition goes on to the next room
+            self._room_from[room] = -1
+            self._wake_condition(came)
         if self._room_on[room] >= 0 or self._room_open[room]:
             return
         waiting = self._room_waiting[room]
@@ -678,7 +710,7 @@ class Scheduler:
             self._room_open[room] = True
             heapq.heappush(self._open_rooms, (waiting[0], room))
 
-    def _open_room(self, now: float) -> None:
+    def _open_room(self, now: float, *, flush: bool = False) -> None:
         """Look at the open room whose best task comes first: while one of its conditions
         holds (a task started since it opened), it waits on it again, without waking anyone;
         else its best task goes to the ready heap. Each woken task that starts or parks again
@@ -690,10 +722,19 @@ class Scheduler:
         self._room_open[room] = False
         # A task that parked in the room since it opened made it wait on a condition again;
         # none stops holding before ready() returns, and every open room is looked at by then.
+        woke = False
         if self._room_on[room] < 0 and not self._settle(room):
             task = heapq.heappop(self._room_waiting[room])[1]
             self._left_room(task, room)
             self._resume(task, self._points + room, now)
+            woke = True
+        came = self._room_from[room]
+        if came >= 0 and not (flush and woke):
+            # The condition that opened the room goes on to its next room now, so that their
+            # best tasks come in priority order; with no worker left, once the task woken
+            # here starts or parks again (as a point's next waiter wakes).
+            self._room_from[room] = -1
+            self._wake_condition(came)
 
     def _cleared(self, task: int) -> None:
         """After ``task`` released its claims: the rooms that waited on a condition that no
@@ -724,12 +765,10 @@ class Scheduler:
                         gone.append(other << _SHIFT | _NEAR_WRITTEN)
                     if not near_r[other]:
                         gone.append(other << _SHIFT | _NEAR_HELD)
+        dirty = self._dirty
         for condition in gone:
-            rooms = on.pop(condition, None)
-            if rooms is not None:
-                for room in rooms:
-                    self._room_on[room] = -1
-                    self._dirty.append(self._points + room)
+            if condition in on:
+                dirty.append(_CONDITION - condition)
 
     def _resume(self, task: int, origin: int, now: float) -> None:
         """Move a parked task back to the ready heap, remembering which point woke it."""
