@@ -38,14 +38,15 @@ below db is written", "src/**/*.py is held"), shared by every task whose claims 
 surroundings. A room waits on one condition that holds; when that one stops holding it waits
 on another, whatever form the holds take, and once none holds it opens: its best task is
 woken when it would be the next to start (a room that a better task closed again wakes no
-one), and each task woken from it that starts or parks again opens it again. The claimed
-points themselves are no conditions, or each writer of its own file would have a room of its
-own. When a tree is read in two forms (src/ and src/**/*.py, db and db.s1), the writers below
-it used to park behind one form, wake when it was released, find the other form held and park
-again, every one of them at every change: 1,000 such tasks woke each other 246,510 times,
-where their two rooms now take one look each per change. A room notes the points it finds
-blocking at each look, so that a task woken from it can tell the explanations everything that
-kept it waiting (it used to tell them at each wake-up).
+one), and each task woken from it that starts or parks again opens it again. The rooms that
+wait on one condition open one at a time, best first, as the waiters of a point wake. The
+claimed points themselves are no conditions, or each writer of its own file would have a room
+of its own. When a tree is read in two forms (src/ and src/**/*.py, db and db.s1), the writers
+below it used to park behind one form, wake when it was released, find the other form held
+and park again, every one of them at every change: 1,000 such tasks woke each other 246,510
+times, where their two rooms now take one look each per change. A room notes the points of
+the conditions it finds holding at each look, so that a task woken from it can tell the
+explanations everything that kept it waiting (it used to tell them at each wake-up).
 
 A :class:`Policy` replaces the default: its priorities, plus a *sequence*: a task may start only
 once the tasks planned before it on its shared resources have started (a sequence is about
