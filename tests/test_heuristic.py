@@ -205,6 +205,46 @@ def test_a_search_whose_replays_spend_its_budget_returns_their_best() -> None:
     check_schedule(plan, slots_of(graph, planned.simulation))
 
 
+def test_a_replay_is_charged_the_work_its_scheduler_counted() -> None:
+    """A replay costs three units per task, dependency and claim when nobody waits, and more
+    for the wake-ups and rooms of tasks waiting on each other: counted by the scheduler, not
+    timed, so the same whatever the machine or the order of the input (the search charged
+    the waits a replay recorded, and tasks waiting in rooms record few)."""
+    free = make_plan([{"id": "a", "files": ["x"]}, {"id": "b", "depends": ["a"], "files": ["y"]}])
+    assert simulate(Graph.from_plan(free), ResourceIndex.build(free)).work == 3 * (2 + 1 + 2)
+    tasks = [
+        {
+            "id": f"t{i}",
+            "duration": 1 + i % 3,
+            "files": [f"src/m{i}.py"],
+            "reads": ["src/" if i % 4 == 1 else "src/**/*.py"] if i % 2 else [],
+        }
+        for i in range(40)
+    ]
+    plan, reversed_plan = make_plan(tasks), make_plan(tasks[::-1])
+    graph, index = Graph.from_plan(plan), ResourceIndex.build(plan)
+    sim = simulate(graph, index)
+    assert sim.work > 2 * 3 * (40 + 60)  # over twice 3 per task and claim
+    assert (
+        sim.work
+        == simulate(Graph.from_plan(reversed_plan), ResourceIndex.build(reversed_plan)).work
+    )
+    search = _Search(
+        graph,
+        index,
+        workers=None,
+        instance=Instance.build(graph, index, None),
+        budget=BUDGET[Effort.FAST],
+        lower=None,
+        base=sim,
+        seeds=(),
+        effort=Effort.FAST,
+    )
+    replayed = search.replay(Policy(tails(graph)))
+    assert replayed.work == sim.work
+    assert search.left == BUDGET[Effort.FAST] - sim.work
+
+
 def test_a_pass_is_charged_each_start_it_tries() -> None:
     """Three writers of one file (2, 3 and 2 units) placed in that order: a fits at 0 (one
     try); b is tried at 0, then just past a, at 2; c at 0, then past the whole busy run that

@@ -91,6 +91,17 @@ _WHAT = (1 << _SHIFT) - 1
 _CONDITION = -3
 """A condition ``c`` in ``_dirty`` is ``_CONDITION - c`` (below WORKERS and BARRIER)."""
 
+# What the scheduler's steps cost in work units (see ``Scheduler.work``), measured on plans of
+# many shapes: a unit is about half a microsecond.
+WAKE_WORK = 5
+"""A task woken from a point or room: put back in the ready heap, looked at again, started or
+parked again."""
+ROOM_WORK = 6
+"""An open room looked at (and one unit more per condition tried, whenever a room settles)."""
+HOLD_ENTRIES = 6
+"""Entries of the tables of held points (per declared folder above a claim, per overlapping
+point) that a task updates at its start and end, per work unit."""
+
 
 class Status(Enum):
     """Where a task is in its life."""
@@ -247,6 +258,19 @@ class Scheduler:
         self.start: list[float | None] = [None] * n
         self.end: list[float | None] = [None] * n
         self.waits: list[Wait] = []
+        # Work units a task's start costs (see ``work``): three per task, claim and dependent
+        # (looked at and started, finished, released), and its updates of the held tables.
+        up, near = self._up, self._near
+        self._start_work = [
+            3 * (1 + len(claims) + len(succs))
+            + sum(len(up[p]) + len(near[p]) for p, _, _ in claims) // HOLD_ENTRIES
+            for claims, succs in zip(index.claims, graph.succs, strict=True)
+        ]
+        # Work units of what the scheduler did so far, counted step by step (never timed, so
+        # that a replay costs the same on every machine): each task's start, each wake-up
+        # (WAKE_WORK), each room looked at (ROOM_WORK) and condition tried, and each room taken
+        # off a condition. The schedule search charges its replays by it.
+        self.work = 0
         # (point a task parked on, other points that blocked it at the same time)
         self._co_blocked: list[tuple[int, frozenset[int]]] = []
         self._wait_since: dict[int, tuple[int, int | None, float]] = {}
@@ -321,6 +345,7 @@ class Scheduler:
             blocking = list(self._blocking(task))
             if not blocking:
                 self._acquire(task)
+                self.work += self._start_work[task]
                 self._close_wait(task, now)
                 self.status[task] = Status.RUNNING
                 self.start[task] = now
@@ -617,7 +642,9 @@ class Scheduler:
         glob notes the folder or glob, not the files held there now: a task reading src/
         behind 2,000 writers below it, one after another, waited for src/, and naming each
         file made one serialization point of them all."""
-        holding = [c for c in self._room_conditions[room] if self._holds(c)]
+        conditions = self._room_conditions[room]
+        self.work += len(conditions)
+        holding = [c for c in conditions if self._holds(c)]
         if not holding:
             return False
         condition = holding[0]
@@ -686,6 +713,7 @@ class Scheduler:
         room_on, waiting = self._room_on, self._room_waiting
         while heap:
             key, room = heapq.heappop(heap)
+            self.work += 1
             if room_on[room] == condition and waiting[room][0] == key:  # else a stale place
                 room_on[room] = -1
                 self._room_from[room] = condition
@@ -721,6 +749,7 @@ class Scheduler:
         src/ open and close again, each at the cost of one look)."""
         room = heapq.heappop(self._open_rooms)[1]
         self._room_open[room] = False
+        self.work += ROOM_WORK
         # A task that parked in the room since it opened made it wait on a condition again;
         # none stops holding before ready() returns, and every open room is looked at by then.
         woke = False
@@ -773,6 +802,7 @@ class Scheduler:
 
     def _resume(self, task: int, origin: int, now: float) -> None:
         """Move a parked task back to the ready heap, remembering which point woke it."""
+        self.work += WAKE_WORK
         self._parked -= 1
         self.status[task] = Status.READY
         self._origin[task] = origin

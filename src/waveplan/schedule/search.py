@@ -75,12 +75,10 @@ pass costs what it did: one unit per placement attempt (each time a task's start
 against its resources, see ``_Search.serial``), one per five grid units of counted-family
 windows, one per eight tasks, dependencies and family members. Placement attempts are what
 varies between plans of one size: a fragmented resource profile takes a task dozens of them.
-One replay by the scheduler costs three units per task, dependency and resource claim, and
-:data:`WAIT_UNITS` per wait it records."""
-WAIT_UNITS = 10
-"""Work units a simulation is charged per wait it records, on top of three per task,
-dependency and claim: each is a task parked and woken (about 5 us), and a plan whose tasks
-wait on each other thousands of times made every replay cost a hundred times its charge."""
+One replay by the scheduler costs the work it counted (:attr:`Simulation.work`): three units per
+task, dependency and resource claim, and what its tasks' waiting took (wake-ups, rooms looked
+at, conditions tried): a plan whose tasks wait on each other thousands of times made every
+replay cost a hundred times a charge by its size."""
 MIN_PASSES = 30
 """A plan whose effort affords fewer passes than this gets the single critical-path pass
 (:func:`searchable`, :func:`affords`)."""
@@ -216,10 +214,7 @@ def plan_schedule(
     the exact mode accepts (its solver runs for a wall-clock time anyway).
     """
     base = baseline or simulate(graph, index, workers=workers, priority=tails(graph))
-    graph_size = len(graph) + sum(map(len, graph.preds)) + sum(map(len, index.claims))
-    single = Planned(
-        base, None, Method.CRITICAL_PATH, 1, 3 * graph_size + WAIT_UNITS * len(base.waits)
-    )
+    single = Planned(base, None, Method.CRITICAL_PATH, 1, base.work)
     if not searchable(graph, index, effort) or (
         lower is not None and base.makespan <= lower + _EPSILON
     ):
@@ -361,7 +356,7 @@ class _Search:
             + 2
         )
         self.pass_cost = search_size(instance)
-        self.replay_cost = 3 * (n + sum(map(len, graph.preds)) + sum(map(len, index.claims)))
+        self.size = n + sum(map(len, graph.preds)) + sum(map(len, index.claims))
         self.budget = budget
         self.left = budget
         self.schedules = 1
@@ -657,7 +652,7 @@ class _Search:
         _, sim, policy, method, seeded = next(
             r for r in replays if r[0] <= floor + _EPSILON * max(1.0, abs(floor))
         )
-        work = self.budget - self.left + self.replay_cost // 3
+        work = self.budget - self.left + self.size
         return Planned(sim, policy, method, self.schedules, work, seeded)
 
     def reached(self, pool: Sequence[tuple[int, int, list[int], Method]]) -> bool:
@@ -666,7 +661,7 @@ class _Search:
     def replay(self, policy: Policy) -> Simulation:
         self.schedules += 1
         sim = simulate(self.graph, self.index, workers=self.workers, policy=policy)
-        self.left -= self.replay_cost + WAIT_UNITS * len(sim.waits)
+        self.left -= sim.work
         return sim
 
     def total_successors(self) -> list[float]:

@@ -22,7 +22,8 @@ __all__ = ["Simulation", "simulate"]
 class Simulation:
     """Result of one simulated run, over task indices.
 
-    ``order`` lists the tasks in the order the scheduler started them (a topological order).
+    ``order`` lists the tasks in the order the scheduler started them (a topological order);
+    ``work`` is the scheduler's work in work units (see ``Scheduler.work``).
     """
 
     start: list[float]
@@ -32,6 +33,7 @@ class Simulation:
     co_blocked: list[tuple[int, frozenset[int]]]
     order: list[int]
     makespan: float
+    work: int
 
 
 def simulate(
@@ -96,4 +98,5 @@ def simulate(
         co_blocked=scheduler.co_blocked,
         order=order,
         makespan=max(end, default=0.0),
+        work=scheduler.work,
     )
