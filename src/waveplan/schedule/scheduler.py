@@ -96,6 +96,8 @@ _CONDITION = -3
 WAKE_WORK = 5
 """A task woken from a point or room: put back in the ready heap, looked at again, started or
 parked again."""
+QUEUE_WORK = 2
+"""A task queued under a worker limit: its place in the ready heap and its wait for a worker."""
 ROOM_WORK = 6
 """An open room looked at (and one unit more per condition tried, whenever a room settles)."""
 HOLD_ENTRIES = 6
@@ -268,8 +270,9 @@ class Scheduler:
         ]
         # Work units of what the scheduler did so far, counted step by step (never timed, so
         # that a replay costs the same on every machine): each task's start, each wake-up
-        # (WAKE_WORK), each room looked at (ROOM_WORK) and condition tried, and each room taken
-        # off a condition. The schedule search charges its replays by it.
+        # (WAKE_WORK), each task queued for a worker (QUEUE_WORK), each room looked at
+        # (ROOM_WORK) and condition tried, and each room taken off a condition. The schedule
+        # search charges its replays by it.
         self.work = 0
         # (point a task parked on, other points that blocked it at the same time)
         self._co_blocked: list[tuple[int, frozenset[int]]] = []
@@ -471,6 +474,7 @@ class Scheduler:
             return
         heapq.heappush(self._heap, self._key[task])
         if self.workers is not None:
+            self.work += QUEUE_WORK
             self._open_wait(task, WORKERS, None, now)
 
     def _pass(self, task: int, now: float) -> None:
