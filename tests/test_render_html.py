@@ -438,12 +438,9 @@ def test_report_format_html_writes_the_run_page(
     assert page.count("data-task=") == 7
 
 
-def test_run_page_plans_no_bar_for_a_task_the_plan_marks_done(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    """A task the plan marks done is not run, so the run page draws it no bar and gives it no
-    planned start (it drew a planned bar of no length where the schedule put it, and said it
-    was planned "from 1m to 1m"), as the text and JSON reports do."""
+def _run_page_with_a_done_task(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> str:
+    """The run page of a dry run on one worker of a, b (which the plan marks done) and c
+    after b."""
     plan = tmp_path / "plan.yaml"
     plan.write_text(
         "tasks:\n  - {id: a, duration: 1m, run: 'true'}\n"
@@ -453,10 +450,17 @@ def test_run_page_plans_no_bar_for_a_task_the_plan_marks_done(
     )
     assert main(["run", str(plan), "--dry-run", "--quiet", "--workers", "1"]) == 0
     capsys.readouterr()
-    target = tmp_path / "run.html"
-    code = main(["report", "--root", str(tmp_path), "--format", "html", "-o", str(target)])
-    assert code == 0
-    page = target.read_text(encoding="utf-8")
+    assert main(["report", "--root", str(tmp_path), "--format", "html"]) == 0
+    return capsys.readouterr().out
+
+
+def test_run_page_plans_no_bar_for_a_task_the_plan_marks_done(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A task the plan marks done is not run, so the run page draws it no bar and gives it no
+    planned start (it drew a planned bar of no length where the schedule put it, and said it
+    was planned "from 1m to 1m"), as the text and JSON reports do."""
+    page = _run_page_with_a_done_task(tmp_path, capsys)
     assert re.findall(r'data-task="(\w+)"', page) == ["a", "c"]
     assert 'class="planned" data-ref="b"' not in page
     (row,) = re.findall(r'<tr data-ref="b">(.*?)</tr>', page, re.S)
@@ -472,17 +476,7 @@ def test_run_page_explains_the_planned_schedule_it_shows(
     """The run page's planned waits come from the schedule its planned starts come from, in
     which a task the plan marks done takes no time: a was planned from 2m to 3m and said to
     have waited 3m, the wait of a schedule that gave the done task b its minute."""
-    plan = tmp_path / "plan.yaml"
-    plan.write_text(
-        "tasks:\n  - {id: a, duration: 1m, run: 'true'}\n"
-        "  - {id: b, duration: 1m, done: true, run: 'true'}\n"
-        "  - {id: c, duration: 2m, depends: [b], run: 'true'}\n",
-        encoding="utf-8",
-    )
-    assert main(["run", str(plan), "--dry-run", "--quiet", "--workers", "1"]) == 0
-    capsys.readouterr()
-    assert main(["report", "--root", str(tmp_path), "--format", "html"]) == 0
-    tasks = data_block(capsys.readouterr().out)["tasks"]
+    tasks = data_block(_run_page_with_a_done_task(tmp_path, capsys))["tasks"]
     assert isinstance(tasks, dict)
     facts = tasks["a"]["facts"]
     assert ["planned", "1m, from 2m to 3m"] in facts
