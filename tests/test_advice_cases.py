@@ -430,3 +430,46 @@ def test_a_file_under_a_read_folder_and_a_read_glob_waits_for_both() -> None:
     analysis = analyse(plan)
     assert analysis.practical == 5.0
     assert costs(analysis) == {"**/*.py + src/": 2.0}
+
+
+# --- what a replan is charged ---------------------------------------------------------------------
+
+
+def test_an_advice_replan_is_charged_preparing_it_not_only_its_replay(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Each replan is charged its search's work plus two units per task, dependency and claim,
+    and per index entry a half (the lower bound) or five (a changed plan's graph and index)."""
+    plan = make_plan(
+        [
+            {"id": "a", "files": ["src/x.py"], "duration": 2},
+            {"id": "b", "files": ["src/x.py"], "duration": 2},
+            {"id": "c", "depends": ["a"], "reads": ["src/"], "duration": 1},
+        ]
+    )
+    made: list[tuple[int, Graph, ResourceIndex]] = []
+    real = advice_module.replan
+
+    def recording(
+        graph: Graph, index: ResourceIndex, workers: int | None, *, seeds: Sequence[Policy] = ()
+    ) -> advice_module.Planned:
+        planned = real(graph, index, workers, seeds=seeds)
+        made.append((planned.work, graph, index))
+        return planned
+
+    charged: list[int] = []
+    monkeypatch.setattr(advice_module, "replan", recording)
+    monkeypatch.setattr(
+        advice_module.AdviceContext, "charge", lambda self, work: charged.append(work)
+    )
+    analyse(plan)
+    built = [any("@" in name for name in index.names) for _, _, index in made]
+    assert built.count(True) >= 1 and built.count(False) >= 1  # a split and a cost
+    assert len(charged) == len(made)
+    own = ResourceIndex.build(plan)  # a cost's replan is charged the claims it filters
+    for (work, graph, replanned_index), changed, charge in zip(made, built, charged, strict=True):
+        index = replanned_index if changed else own
+        size = len(graph) + sum(map(len, graph.preds)) + sum(map(len, index.claims))
+        entries = len(index.names) + sum(map(len, index.ancestors))  # no globs here
+        assert charge == work + 2 * size + (5 * entries if changed else entries // 2)
+        assert charge > work

@@ -81,9 +81,10 @@ __all__ = [
 ]
 
 REPLAN_BUDGET = 2_000_000
-"""Work units spent on replans for costs and advice. A replan of a plan costs its size (tasks
-+ dependencies + accesses); the plan's own simulation and layering are paid out of the budget
-first, so plans of more than about 700,000 items get none."""
+"""Work units spent on replans for costs and advice. A replan costs what its search spent and
+what preparing it took (see :func:`waveplan.schedule.advice.replan_work`); the plan's own
+simulation and layering are paid out of the budget first (twice its size: tasks + dependencies
++ accesses), so plans of more than about 700,000 items get none."""
 MAX_REPLANS = 40
 """At most this many replans, however small the plan."""
 MAX_WAVE_ROUNDS = 8
