@@ -6,6 +6,7 @@ import dataclasses
 import json
 from collections.abc import Sequence
 from pathlib import Path
+from random import Random
 from typing import Any
 
 import pytest
@@ -13,6 +14,7 @@ import pytest
 from waveplan.graph import Graph
 from waveplan.load import load_plan, parse_plan_text
 from waveplan.model import Plan, ResourceKind
+from waveplan.render.figures import advice_sentence
 from waveplan.render.json import plan_json
 from waveplan.render.text import plan_text
 from waveplan.resources.index import ResourceIndex
@@ -463,13 +465,160 @@ def test_an_advice_replan_is_charged_preparing_it_not_only_its_replay(
         advice_module.AdviceContext, "charge", lambda self, work: charged.append(work)
     )
     analyse(plan)
-    built = [any("@" in name for name in index.names) for _, _, index in made]
-    assert built.count(True) >= 1 and built.count(False) >= 1  # a split and a cost
-    assert len(charged) == len(made)
     own = ResourceIndex.build(plan)  # a cost's replan is charged the claims it filters
+    # A changed plan's index has other points (a split's pieces) or other declared ones
+    # (narrowed reads); a cost's keeps the plan's own.
+    built = [(i.names, i.declared) != (own.names, own.declared) for _, _, i in made]
+    assert built.count(True) >= 1 and built.count(False) >= 1  # a changed plan and a cost
+    assert len(charged) == len(made)
     for (work, graph, replanned_index), changed, charge in zip(made, built, charged, strict=True):
         index = replanned_index if changed else own
         size = len(graph) + sum(map(len, graph.preds)) + sum(map(len, index.claims))
         entries = len(index.names) + sum(map(len, index.ancestors))  # no globs here
         assert charge == work + 2 * size + (5 * entries if changed else entries // 2)
         assert charge > work
+
+
+# --- broad reads over files others write ---------------------------------------------------------
+
+
+def folder_readers(count: int) -> Plan:
+    """``count`` unit tasks, each writing its own file under src/ and reading all of src/."""
+    return make_plan(
+        [{"id": f"t{i}", "files": [f"src/mod{i}.py"], "reads": ["src/"]} for i in range(count)]
+    )
+
+
+def test_readers_of_a_folder_others_write_in_are_told_to_narrow_their_reads() -> None:
+    """Six tasks each write their own file under src/ and read src/: every one waits for the
+    others (6). Narrowing the reads drops them, and the writers no longer meet (1), exactly
+    what replanning the changed plan gives."""
+    plan = folder_readers(6)
+    analysis = analyse(plan)
+    assert analysis.practical == 6.0
+    (narrow,) = analysis.advice
+    assert (narrow.action, narrow.makespan, narrow.gain) == (Action.NARROW_READS, 1.0, 5.0)
+    assert narrow.resource == analysis.serialization[0].resource  # the point it is about
+    assert narrow.keys == ((ResourceKind.FILE, "src/"),)
+    assert narrow.tasks == tuple(f"t{i}" for i in range(6))
+    assert replanned(plan, narrow) == narrow.makespan
+
+
+def test_narrowing_reads_drops_only_the_broad_reads_of_the_tasks_named() -> None:
+    """The changed plan keeps each task's writes and exact reads, and the broad reads of
+    tasks the advice does not name."""
+    plan = make_plan(
+        [
+            {"id": "a", "files": ["src/a.py"], "reads": ["src/", "src/b.py", "docs/**/*.md"]},
+            {"id": "b", "files": ["src/b.py"], "reads": ["src/**/*.py"]},
+            {"id": "c", "files": ["docs/x.md"], "reads": ["src/"]},
+        ]
+    )
+    keys = ((ResourceKind.FILE, "src/"), (ResourceKind.FILE, "src/**/*.py"))
+    advice = Advice(Action.NARROW_READS, "src/", 1.0, 1.0, keys=keys, tasks=("a", "b"))
+    changed = {t.id: t for t in apply_advice(plan, advice).tasks}
+    described = {i: [a.describe() for a in task.accesses] for i, task in changed.items()}
+    assert described == {
+        "a": ["src/a.py (write)", "src/b.py (read)", "docs/**/*.md (read)"],
+        "b": ["src/b.py (write)"],
+        "c": ["docs/x.md (write)", "src/ (read)"],
+    }
+    assert changed["c"] == plan.tasks[2]
+
+
+def test_narrowing_a_read_never_touches_a_task_that_writes_the_same_key() -> None:
+    """rename writes and reads src/: its read is merged into its write, so the advice names
+    only the tasks that merely read src/."""
+    plan = make_plan(
+        [
+            *({"id": f"t{i}", "files": [f"src/m{i}.py"], "reads": ["src/"]} for i in range(3)),
+            {"id": "rename", "files": ["src/"], "reads": ["src/"], "duration": 0.5},
+        ]
+    )
+    narrow = [a for a in analyse(plan).advice if a.action is Action.NARROW_READS]
+    assert [a.tasks for a in narrow] == [("t0", "t1", "t2")]
+    for advice in narrow:
+        assert replanned(plan, advice) == advice.makespan
+
+
+def test_readers_of_a_named_state_others_write_below_are_told_to_narrow_them() -> None:
+    """Tasks that write their own table and read all of db serialize like readers of a
+    folder: narrowing the reads of state:db gives 1 (as giving each task its own db does)."""
+    plan = make_plan(
+        [{"id": f"t{i}", "state": [f"db.table{i}"], "state_reads": ["db"]} for i in range(4)]
+    )
+    analysis = analyse(plan)
+    assert analysis.practical == 4.0
+    (narrow,) = [a for a in analysis.advice if a.action is Action.NARROW_READS]
+    assert (narrow.keys, narrow.tasks, narrow.makespan) == (
+        ((ResourceKind.STATE, "db"),),
+        ("t0", "t1", "t2", "t3"),
+        1.0,
+    )
+    assert replanned(plan, narrow) == 1.0
+    assert advice_sentence(narrow) == (
+        "Narrow the reads of state:db in t0, t1, t2, t3 to the state each task really reads "
+        "(if the narrowed reads meet no writer)"
+    )
+
+
+def agent_plan(tasks: int, packages: int, seed: int) -> Plan:
+    """An agent-shaped plan: each task writes a few files of one package and its tests, and
+    reads the whole source tree or its package folder and the docs."""
+    rng = Random(seed)
+    docs: list[dict[str, Any]] = []
+    for n in range(tasks):
+        package = f"src/pkg{rng.randrange(packages)}"
+        files = sorted({f"{package}/m{rng.randrange(20)}.py" for _ in range(rng.randint(1, 3))})
+        reads = rng.choice([["src/**/*.py"], [f"{package}/", "docs/**/*.md"]])
+        task: dict[str, Any] = {
+            "id": f"t{n}",
+            "files": [*files, f"tests/{package[4:]}/test_m{rng.randrange(20)}.py"],
+            "reads": reads,
+            "duration": round(rng.uniform(0.5, 10), 2),
+        }
+        if n and rng.random() < 0.3:
+            task["depends"] = [f"t{rng.randrange(n)}"]
+        docs.append(task)
+    return make_plan(docs)
+
+
+def test_an_agent_shaped_plan_is_told_to_narrow_its_broad_reads() -> None:
+    """Agents that read whole trees while writing a few files serialize on those reads, and
+    no split or extract helps: narrowing the reads is the advice, it brings the plan close to
+    its critical path, and replanning the changed plan gives its makespan."""
+    plan = agent_plan(80, 4, seed=3)
+    analysis = analyse(plan)
+    first = analysis.advice[0]
+    assert first.action is Action.NARROW_READS
+    assert {key for _, key in first.keys} == {"src/**/*.py"} | {f"src/pkg{k}/" for k in range(4)}
+    assert first.makespan < analysis.practical / 2
+    assert replanned(plan, first) == pytest.approx(first.makespan)
+
+
+def test_narrowed_reads_in_text_and_json() -> None:
+    """The sentence names at most three keys and three tasks and says the figure is a best
+    case; the JSON gives the action, resource, tasks and keys."""
+    plan = make_plan(
+        [
+            {"id": f"t{i}", "files": [f"src/p{i}/m.py"], "reads": [f"src/p{i % 5}/", "src/"]}
+            for i in range(6)
+        ]
+    )
+    analysis = analyse(plan)
+    (narrow,) = analysis.advice
+    assert (narrow.action, narrow.makespan) == (Action.NARROW_READS, 1.0)
+    assert advice_sentence(narrow) == (
+        "Narrow the reads of src/, src/p0/, src/p1/ + 3 more in t0, t1, t2 + 3 more to the "
+        "files each task really reads (if the narrowed reads meet no writer)"
+    )
+    (entry,) = json.loads(plan_json(analysis))["advice"]
+    assert entry == {
+        "action": "narrow-reads",
+        "resource": narrow.resource,
+        "makespan": 1.0,
+        "gain": 5.0,
+        "description": advice_sentence(narrow),
+        "tasks": [f"t{i}" for i in range(6)],
+        "keys": ["src/", "src/p0/", "src/p1/", "src/p2/", "src/p3/", "src/p4/"],
+    }

@@ -406,7 +406,11 @@ def test_running_the_practical_waves_with_barriers_takes_their_makespan(
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(plan_docs(max_tasks=25) | plan_docs(max_tasks=20, fields=HOT_FIELDS))
+@given(
+    plan_docs(max_tasks=25)
+    | plan_docs(max_tasks=20, fields=HOT_FIELDS)
+    | plan_docs(max_tasks=20, fields=TWO_FORM_FIELDS)
+)
 def test_advice_makespans_are_achievable(doc: dict[str, Any]) -> None:
     """Replanning with each advice applied, with the replan effort, gives exactly the makespan
     the advice promises (and with the default effort at most that); every serialization cost

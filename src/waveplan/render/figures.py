@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from waveplan.model import DurationSource, Plan, TaskStatus
+from waveplan.model import DurationSource, Plan, ResourceKind, TaskStatus
 from waveplan.schedule.advice import Action, Advice
 from waveplan.schedule.analysis import PlanAnalysis, SerializationPoint
 from waveplan.schedule.explain import ConflictGroup, Delay
@@ -13,6 +13,7 @@ from waveplan.units import format_duration, time_formatter
 from waveplan.units import format_number as fmt_time
 
 __all__ = [
+    "advice_keys",
     "advice_sentence",
     "conflict_text",
     "counted",
@@ -151,6 +152,21 @@ def _tasks(ids: tuple[str, ...], limit: int = 6) -> str:
     return shown + (f" and {len(ids) - limit} more" if len(ids) > limit else "")
 
 
+def _few(items: Sequence[str]) -> str:
+    """``a, b, c + 12 more``: at most ``NAMED_RESOURCES`` items named, as a serialization
+    point names its resources."""
+    if len(items) > NAMED_RESOURCES + 1:
+        return f"{', '.join(items[:NAMED_RESOURCES])} + {len(items) - NAMED_RESOURCES:,} more"
+    return ", ".join(items)
+
+
+def advice_keys(advice: Advice) -> list[str]:
+    """The task-file keys an advice is about, state and test resources marked as such
+    (``state:db``, ``test:tests/unit/``), as resources are named elsewhere."""
+    prefix = {ResourceKind.STATE: "state:", ResourceKind.TEST: "test:"}
+    return [prefix.get(kind, "") + key for kind, key in advice.keys]
+
+
 def measured_faster(report: RunReport, value: float) -> str:
     """:func:`faster` for a measured figure, ``-`` when the tasks did no measurable work (a
     run of checkpoints is "19778% slower" by its own overhead)."""
@@ -172,6 +188,13 @@ def advice_sentence(advice: Advice, fmt: Callable[[float], str] = fmt_time) -> s
             f"Extract the shared part of {advice.resource} into an earlier task "
             f"'{advice.new_task}' (assumed duration {duration}) that {_tasks(advice.tasks)} "
             "depend on"
+        )
+    if advice.action is Action.NARROW_READS:
+        keys = advice_keys(advice)
+        what = "state" if all(kind is ResourceKind.STATE for kind, _ in advice.keys) else "files"
+        return (
+            f"Narrow the reads of {_few(keys)} in {_few(advice.tasks)} to the {what} each "
+            "task really reads (if the narrowed reads meet no writer)"
         )
     if advice.action is Action.RAISE_CAPACITY:
         return f"Raise the capacity of {advice.resource} to {advice.value}"

@@ -8,13 +8,14 @@ from typing import Any
 
 from waveplan.model import Origin, Plan
 from waveplan.render.figures import (
+    advice_keys,
     advice_sentence,
     duration_sources,
     efficiency,
     saving,
     time_format,
 )
-from waveplan.schedule.advice import Advice
+from waveplan.schedule.advice import Action, Advice
 from waveplan.schedule.analysis import PlanAnalysis
 
 __all__ = [
@@ -41,6 +42,8 @@ def _advice(advice: Advice, fmt: Callable[[float], str]) -> dict[str, Any]:
     }
     if advice.tasks:
         entry["tasks"] = list(advice.tasks)
+    if advice.action is Action.NARROW_READS:
+        entry["keys"] = advice_keys(advice)
     if advice.value is not None:
         entry["value"] = advice.value
     if advice.new_task is not None:

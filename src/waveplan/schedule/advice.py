@@ -11,6 +11,10 @@ replanning the changed plan gives, so the figure is achievable by construction:
   database, port or fixture);
 - **extract** the shared part of a file into its own earlier task, which the writers then
   depend on; it is assumed to take ``EXTRACT_SHARE`` of the writers' mean duration;
+- **narrow the reads** of folders, globs and named state that cover what others write: the
+  tasks that read them read only what they really use instead. Its makespan is the replan with
+  those broad reads removed (each task's writes and exact reads stay): the best case, where
+  the narrowed reads meet no writer;
 - **raise the capacity** of a counted resource by one;
 - **add workers** when tasks waited for a free worker.
 
@@ -72,6 +76,7 @@ class Action(Enum):
     SPLIT = "split"
     ISOLATE = "isolate"
     EXTRACT = "extract"
+    NARROW_READS = "narrow-reads"
     RAISE_CAPACITY = "raise-capacity"
     ADD_WORKERS = "add-workers"
 
@@ -80,7 +85,8 @@ class Action(Enum):
 class Advice:
     """A restructuring and the practical makespan it gives.
 
-    ``keys`` are the task-file keys the change is about, ``tasks`` the tasks it changes;
+    ``keys`` are the task-file keys the change is about (for narrowed reads, the broad keys
+    read), ``tasks`` the tasks it changes;
     ``value`` is the new worker count or capacity (for those actions), ``new_task`` and
     ``new_duration`` describe an extracted task.
     """
@@ -178,12 +184,32 @@ def _extract(plan: Plan, advice: Advice) -> Plan:
     return dataclasses.replace(split, tasks=tuple(tasks))
 
 
+def _narrow(plan: Plan, advice: Advice) -> Plan:
+    """Drop the advice's broad reads from its tasks: the best case of narrowing them, where
+    what each task really reads meets no writer. Writes and other reads stay."""
+    keys, readers = set(advice.keys), set(advice.tasks)
+    tasks = tuple(
+        dataclasses.replace(
+            task,
+            accesses=tuple(
+                a for a in task.accesses if a.mode is not Mode.READ or (a.kind, a.key) not in keys
+            ),
+        )
+        if task.id in readers
+        else task
+        for task in plan.tasks
+    )
+    return dataclasses.replace(plan, tasks=tasks)
+
+
 def apply_advice(plan: Plan, advice: Advice) -> Plan:
     """The plan as it would be after following the advice."""
     if advice.action in (Action.SPLIT, Action.ISOLATE):
         return _separate(plan, advice.keys)
     if advice.action is Action.EXTRACT:
         return _extract(plan, advice)
+    if advice.action is Action.NARROW_READS:
+        return _narrow(plan, advice)
     assert advice.value is not None
     if advice.action is Action.ADD_WORKERS:
         return dataclasses.replace(plan, workers=advice.value)
@@ -275,7 +301,8 @@ def _unique_id(plan: Plan, base: str) -> str:
 class AdviceContext:
     """What evaluating advice needs: the plan, its graph and index, the practical schedule's
     policy (None: the critical-path rule), and the replan budget: ``budget`` work units, at most
-    ``replans`` replans, each allowed only while ``estimate`` (the most one may cost) is left."""
+    ``replans`` replans, each allowed only while ``estimate`` (the most one may cost) is left;
+    ``narrowed``: the sets of broad reads already evaluated (several groups share them)."""
 
     plan: Plan
     graph: Graph
@@ -288,6 +315,8 @@ class AdviceContext:
     estimate: int
     _covering: set[int] | None = None
     _read: set[tuple[ResourceKind, str]] | None = None
+    _broad: list[tuple[tuple[ResourceKind, str], ...]] | None = None
+    narrowed: set[tuple[tuple[ResourceKind, str], ...]] = dataclasses.field(default_factory=set)
 
     def covering(self) -> set[int]:
         """Points that are ancestors of a declared point (they cover something declared)."""
@@ -313,6 +342,32 @@ class AdviceContext:
             }
         return self._read
 
+    def broad_reads(self) -> list[tuple[tuple[ResourceKind, str], ...]]:
+        """Each task's broad reads: keys it reads, and does not write, whose point covers a
+        point another key is written as: a folder (or named state) above it, a glob that
+        overlaps it, a folder a written glob reaches into. Such a read takes in more than the
+        task uses whenever it does not use all of that."""
+        if self._broad is None:
+            index, covering = self.index, self.covering()
+            written = {
+                point for claims in index.claims for point, mode, _ in claims if mode == WRITE
+            }
+            broad: set[int] = set()
+            for point in written:
+                if index.kinds[point] is PointKind.GLOB:
+                    broad.update(index.glob_globs[point])
+                    broad.update(
+                        n
+                        for n in index.glob_nodes[point]
+                        if n in covering or any(k.endswith("/") for _, k in index.keys[n])
+                    )
+                else:
+                    broad.update(index.ancestors[point])
+                    broad.update(index.node_globs[point])
+            keys = {key for point in broad for key in index.keys[point]}
+            self._broad = [_reads_of(task, keys) for task in self.plan.tasks]
+        return self._broad
+
     def spend(self) -> bool:
         """Take one replan from the budget; False when it is exhausted."""
         if self.replans <= 0 or self.budget < self.estimate:
@@ -323,6 +378,16 @@ class AdviceContext:
     def charge(self, work: int) -> None:
         """Pay for a replan that was made."""
         self.budget -= work
+
+
+def _reads_of(
+    task: Task, keys: set[tuple[ResourceKind, str]]
+) -> tuple[tuple[ResourceKind, str], ...]:
+    """The task's reads of ``keys`` that it does not also write (its claims merge those)."""
+    reads = {(a.kind, a.key) for a in task.accesses if a.mode is Mode.READ} & keys
+    if reads:
+        reads.difference_update((a.kind, a.key) for a in task.accesses if a.mode is not Mode.READ)
+    return tuple(sorted(reads, key=lambda k: (k[0].value, k[1])))
 
 
 def _group_keys(
@@ -396,6 +461,7 @@ def evaluate_group(
         if counted:
             name = " + ".join(index.names[p] for p in separable)
         _separations(ctx, found, separable, name, relaxed)
+        _narrow_reads(ctx, found, group, separable, name)
     return cost, found
 
 
@@ -459,6 +525,29 @@ def _separations(
             new_duration=EXTRACT_SHARE * mean,
         )
         _consider(ctx, found, advice, same_graph=False)
+
+
+def _narrow_reads(
+    ctx: AdviceContext, found: list[Advice], group: PointGroup, points: Sequence[int], name: str
+) -> None:
+    """When some of ``points`` are broad reads (see :meth:`AdviceContext.broad_reads`),
+    narrow them and every other broad read of the group's tasks, in every task that has one
+    of them; once per set of keys."""
+    index = ctx.index
+    per_task = ctx.broad_reads()
+    own = {key for p in points for key in index.keys[p]}
+    keys = {key for task in group.tasks for key in per_task[task]}
+    if keys.isdisjoint(own):
+        return  # the group is not about broad reads
+    ordered = tuple(sorted(keys, key=lambda k: (k[0].value, k[1])))
+    if ordered in ctx.narrowed:
+        return
+    ctx.narrowed.add(ordered)
+    readers = tuple(
+        ctx.graph.ids[task] for task, reads in enumerate(per_task) if not keys.isdisjoint(reads)
+    )
+    advice = Advice(Action.NARROW_READS, name, math.nan, 0.0, keys=ordered, tasks=readers)
+    _consider(ctx, found, advice, same_graph=True)
 
 
 def advise_workers(ctx: AdviceContext) -> list[Advice]:
