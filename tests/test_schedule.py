@@ -548,6 +548,31 @@ def test_the_forms_a_tree_is_read_in_make_one_serialization_point(
     assert first.wait == sum(point.wait for point in analysis.serialization)
 
 
+def test_advice_isolates_what_was_held_against_a_task_while_its_room_waited() -> None:
+    """t reads r and writes a.t; w1 and w2 write below r until 8, and x writes a from 2 to
+    5. t's room waits for what is held below r and never sees x hold a, so isolating r alone
+    leaves t waiting for x (9.5); isolating a with it, as the schedule shows t waited for
+    both, gives 8."""
+    plan = make_plan(
+        [
+            {"id": "w1", "state": ["r.x"], "duration": 4},
+            {"id": "w2", "state": ["r.y"], "duration": 8},
+            {"id": "e", "duration": 2},
+            {"id": "d", "duration": 1.5},
+            {"id": "x", "depends": ["e"], "state": ["a"], "duration": 3},
+            {"id": "t", "depends": ["d"], "state": ["a.t"], "state_reads": ["r"], "duration": 5},
+        ]
+    )
+    analysis = analyse(plan)
+    assert analysis.practical == 13.0
+    assert [point.resource for point in analysis.serialization] == ["state:r"]
+    best = analysis.advice[0]
+    assert (best.action, best.resource, best.makespan) == (Action.ISOLATE, "state:r + state:a", 8.0)
+    assert (Action.ISOLATE, "state:r", 9.5) in [
+        (a.action, a.resource, a.makespan) for a in analysis.advice
+    ]
+
+
 def test_a_parked_small_amount_starts_when_it_fits() -> None:
     """A task needing 1 of a counted resource starts as soon as 1 is free, even while a
     better-priority task needing 2 still waits."""

@@ -16,6 +16,8 @@ replanning the changed plan gives, so the figure is achievable by construction:
   those broad reads removed (each task's writes and exact reads stay): the best case, where
   the narrowed reads meet no writer;
 - **raise the capacity** of a counted resource by one;
+- a group's split or isolation **widened** by what was held against its tasks while they
+  waited on it (:func:`evaluate_widened`), beside the group's own;
 - **add workers** when tasks waited for a free worker.
 
 Each serialization point's ``cost`` is computed the same way, by replanning with the resource
@@ -53,9 +55,12 @@ from waveplan.schedule.search import Effort, Planned, plan_schedule
 __all__ = [
     "EXTRACT_SHARE",
     "REPLAN_EFFORT",
+    "WIDEN_REPLANS",
+    "WIDEN_SHARE",
     "Action",
     "Advice",
     "apply_advice",
+    "evaluate_widened",
     "relaxed_makespan",
     "replan",
     "replan_work",
@@ -66,6 +71,13 @@ EXTRACT_SHARE = 0.25
 
 REPLAN_EFFORT = Effort.FAST
 """The effort of replans for costs and advice."""
+
+WIDEN_SHARE = 0.3
+"""The share of the replan budget that widened advice (:func:`evaluate_widened`) has besides
+it, after the groups' costs and own advice: those stay what they are without it."""
+
+WIDEN_REPLANS = 4
+"""The most replans widened advice makes."""
 
 _EPSILON = 1e-9
 
@@ -317,6 +329,7 @@ class AdviceContext:
     _read: set[tuple[ResourceKind, str]] | None = None
     _broad: list[tuple[tuple[ResourceKind, str], ...]] | None = None
     narrowed: set[tuple[tuple[ResourceKind, str], ...]] = dataclasses.field(default_factory=set)
+    widened: set[tuple[int, ...]] = dataclasses.field(default_factory=set)
 
     def covering(self) -> set[int]:
         """Points that are ancestors of a declared point (they cover something declared)."""
@@ -368,9 +381,13 @@ class AdviceContext:
             self._broad = [_reads_of(task, keys) for task in self.plan.tasks]
         return self._broad
 
+    def can_spend(self) -> bool:
+        """Whether the budget still allows a replan."""
+        return self.replans > 0 and self.budget >= self.estimate
+
     def spend(self) -> bool:
         """Take one replan from the budget; False when it is exhausted."""
-        if self.replans <= 0 or self.budget < self.estimate:
+        if not self.can_spend():
             return False
         self.replans -= 1
         return True
@@ -466,6 +483,40 @@ def evaluate_group(
         _narrow_reads(ctx, found, group, separable, name)
         _separations(ctx, found, separable, name, relaxed)
     return cost, found
+
+
+def evaluate_widened(ctx: AdviceContext, group: PointGroup, held: Iterable[int]) -> list[Advice]:
+    """The group's split or isolation widened by ``held``: points held against its tasks at
+    some time while they waited on it (see :func:`~waveplan.schedule.explain.held_meanwhile`),
+    of the same kind (files for a split, state and test resources for an isolation). A room
+    names only what blocked its task when it looks, so separating the group alone may leave
+    its tasks serialized on what was held meanwhile. A candidate beside the group's own
+    advice, replanned like it, once per set of points."""
+    index = ctx.index
+    separable = [p for p in group.points if index.resource_kinds[p] is not ResourceKind.COUNTED]
+    if not separable:
+        return []
+    split = any(index.resource_kinds[p] is ResourceKind.FILE for p in separable)
+    wanted = {ResourceKind.FILE} if split else {ResourceKind.STATE, ResourceKind.TEST}
+    own = set(separable)
+    extra = sorted(p for p in held if p not in own and index.resource_kinds[p] in wanted)
+    if not extra:
+        return []
+    points = tuple(sorted((*separable, *extra)))
+    if points in ctx.widened:
+        return []
+    ctx.widened.add(points)
+    name = " + ".join(index.names[p] for p in (*separable, *extra))
+    keys = _group_keys(index, points)
+    found: list[Advice] = []
+    if not split:
+        _consider(
+            ctx, found, Advice(Action.ISOLATE, name, math.nan, 0.0, keys=keys), same_graph=True
+        )
+    elif writers := _writers(index, ctx.graph, points):
+        advice = Advice(Action.SPLIT, name, math.nan, 0.0, keys=keys, tasks=writers)
+        _consider(ctx, found, advice, same_graph=True)
+    return found
 
 
 def _consider(

@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from waveplan.graph import (
@@ -30,10 +31,13 @@ from waveplan.model import Plan, Slot
 from waveplan.resources.index import ResourceIndex
 from waveplan.schedule.advice import (
     REPLAN_EFFORT,
+    WIDEN_REPLANS,
+    WIDEN_SHARE,
     Advice,
     AdviceContext,
     advise_workers,
     evaluate_group,
+    evaluate_widened,
     rank,
 )
 from waveplan.schedule.bounds import LowerBound, lower_bound
@@ -49,14 +53,16 @@ from waveplan.schedule.exact import (
 from waveplan.schedule.explain import (
     ConflictGroup,
     Delay,
+    PointGroup,
     conflict_groups,
     delays,
+    held_meanwhile,
     point_groups,
     significant_waits,
     wait_subjects,
 )
 from waveplan.schedule.instance import Instance
-from waveplan.schedule.scheduler import WORKERS, Policy
+from waveplan.schedule.scheduler import WORKERS, Policy, Wait
 from waveplan.schedule.search import (
     BUDGET,
     MIN_PASSES,
@@ -161,6 +167,32 @@ def _budget(graph: Graph, index: ResourceIndex) -> tuple[int, int, int]:
     return max(0, REPLAN_BUDGET - 2 * size), MAX_REPLANS, estimate
 
 
+def _widened(
+    ctx: AdviceContext,
+    groups: Sequence[PointGroup],
+    waits: Sequence[Wait],
+    subjects: Mapping[tuple[int, int], int],
+    *,
+    start: Sequence[float],
+    end: Sequence[float],
+    budget: int,
+) -> list[Advice]:
+    """Each group's separation widened by what was held against its tasks while they waited
+    on it, most wait first, on a budget of its own: the groups' costs and own advice are
+    those without it."""
+    ctx.budget, ctx.replans = budget, WIDEN_REPLANS
+    found: list[Advice] = []
+    for group in groups:
+        if not ctx.can_spend():
+            break
+        own = set(group.points)
+        mine = [w for w in waits if subjects.get((w.task, w.point), w.point) in own]
+        meanwhile = set().union(*held_meanwhile(ctx.index, mine, start, end))
+        if meanwhile:
+            found.extend(evaluate_widened(ctx, group, meanwhile))
+    return found
+
+
 HINT_SHARE = 0.4
 """With ``optimal``, the share of the time limit the schedule search may take first on plans
 too large for the solver to prove (see ``_search_limits``)."""
@@ -252,7 +284,8 @@ def analyse(
         named.setdefault(delay.resource, set()).update((delay.task, *delay.holders))
     serialization: list[SerializationPoint] = []
     advice: list[Advice] = []
-    for group in point_groups(index, waits, sim.co_blocked, subjects):
+    groups = point_groups(index, waits, sim.co_blocked, subjects)
+    for group in groups:
         name = " + ".join(index.names[p] for p in group.points)
         cost, found = evaluate_group(ctx, group, name)
         advice.extend(found)
@@ -271,6 +304,17 @@ def analyse(
         )
     if any(w.point == WORKERS for w in waits):
         advice.extend(advise_workers(ctx))
+    advice.extend(
+        _widened(
+            ctx,
+            groups,
+            waits,
+            subjects,
+            start=sim.start,
+            end=sim.end,
+            budget=int(WIDEN_SHARE * work),
+        )
+    )
 
     analysis = PlanAnalysis(
         plan=plan,

@@ -26,6 +26,7 @@ __all__ = [
     "PointGroup",
     "conflict_groups",
     "delays",
+    "held_meanwhile",
     "point_groups",
     "significant_waits",
     "wait_subjects",
@@ -555,3 +556,95 @@ def conflict_groups(graph: Graph, index: ResourceIndex) -> list[ConflictGroup]:
             )
     groups.sort(key=lambda g: g.resource)
     return groups
+
+
+class _Held:
+    """Per subject (a lock point itself, or a folder or glob standing for what is held in
+    it), the times some task held it: whether one held it in some span, by bisection over
+    starts and the latest end so far."""
+
+    def __init__(self, timelines: Mapping[int, Timeline]) -> None:
+        self._starts: dict[int, list[float]] = {}
+        self._ends: dict[int, list[float]] = {}
+        for subject, timeline in timelines.items():
+            self._starts[subject] = [s for s, _, _ in timeline]
+            self._ends[subject] = list(itertools.accumulate((e for _, e, _ in timeline), max))
+
+    def during(self, subject: int, begin: float, finish: float) -> bool:
+        starts = self._starts.get(subject)
+        if not starts:
+            return False
+        k = bisect.bisect_left(starts, finish)
+        return k > 0 and self._ends[subject][k - 1] > begin
+
+
+def held_meanwhile(
+    index: ResourceIndex,
+    waits: Sequence[Wait],
+    start: Sequence[float],
+    end: Sequence[float],
+) -> list[frozenset[int]]:
+    """Per wait (in order; empty for the pseudo points), the points held against the task at
+    some time while it waited, besides the point the wait is on: each of its claims held by
+    another task, each declared folder above one and each glob over one, and for what is held
+    below one of its folders or under one of its globs, that folder or glob.
+
+    The scheduler names what blocked a task when it looked (a task in a room: when the
+    condition the room waited on stopped holding), so a hold that began and ended while the
+    room waited on something else was never named (see :attr:`Scheduler.co_blocked`); the
+    schedule names them all. Serialization points stay as the scheduler saw them; advice
+    uses these to widen what it separates (:func:`~waveplan.schedule.advice.evaluate_widened`).
+    """
+    kinds, ancestors, declared = index.kinds, index.ancestors, index.declared
+    node, glob = PointKind.NODE, PointKind.GLOB
+    waiting = {w.task for w in waits if w.point >= 0}
+    # Per waiting task: (point, its own mode there, whether it stands for what is held in it)
+    related: dict[int, list[tuple[int, int, bool]]] = {}
+    points: set[int] = set()
+    wide: set[int] = set()
+    for task in waiting:
+        found: list[tuple[int, int, bool]] = []
+        for point, mode, _ in index.claims[task]:
+            kind = kinds[point]
+            if kind is node:
+                found.append((point, mode, False))
+                found.extend((a, mode, False) for a in ancestors[point] if declared[a])
+                found.extend((g, mode, False) for g in index.node_globs[point])
+                found.append((point, mode, True))
+                wide.add(point)
+            elif kind is glob:
+                found.append((point, mode, False))
+                found.append((point, mode, True))
+                wide.add(point)
+        related[task] = found
+        points.update(p for p, _, inside in found if not inside)
+    held, wrote = _timelines(index, {p: (p,) for p in points}, start, end)
+    hits: dict[int, list[int]] = {}
+    for point, chain in enumerate(ancestors):
+        if declared[point]:
+            for a in chain:
+                if a in wide:
+                    hits.setdefault(point, []).append(a)
+    for point in wide:
+        if kinds[point] is glob:
+            for other in (*index.glob_nodes[point], *index.glob_globs[point]):
+                hits.setdefault(other, []).append(point)
+    held_in, wrote_in = _timelines(index, hits, start, end)
+    any_hold, write_hold = _Held(held), _Held(wrote)
+    any_in, write_in = _Held(held_in), _Held(wrote_in)
+    result: list[frozenset[int]] = []
+    for wait in waits:
+        if wait.point < 0:
+            result.append(frozenset())
+            continue
+        others = set()
+        for point, mode, inside in related[wait.task]:
+            if inside:
+                table = any_in if mode == WRITE else write_in
+            else:
+                table = any_hold if mode == WRITE else write_hold
+            if table.during(point, wait.start, wait.end):
+                others.add(point)
+        others.discard(wait.point)
+        result.append(frozenset(others))
+    return result
