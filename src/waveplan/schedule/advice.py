@@ -16,8 +16,8 @@ replanning the changed plan gives, so the figure is achievable by construction:
   those broad reads removed (each task's writes and exact reads stay): the best case, where
   the narrowed reads meet no writer;
 - **raise the capacity** of a counted resource by one;
-- a group's split or isolation **widened** by what was held against its tasks while they
-  waited on it (:func:`evaluate_widened`), beside the group's own;
+- a group's isolation **widened** by the state and test resources held against its tasks
+  while they waited on it (:func:`evaluate_widened`), beside the group's own;
 - **add workers** when tasks waited for a free worker.
 
 Each serialization point's ``cost`` is computed the same way, by replanning with the resource
@@ -61,6 +61,7 @@ __all__ = [
     "Advice",
     "apply_advice",
     "evaluate_widened",
+    "isolated_points",
     "relaxed_makespan",
     "replan",
     "replan_work",
@@ -76,7 +77,7 @@ WIDEN_SHARE = 0.3
 """The share of the replan budget that widened advice (:func:`evaluate_widened`) has besides
 it, after the groups' costs and own advice: those stay what they are without it."""
 
-WIDEN_REPLANS = 4
+WIDEN_REPLANS = 1
 """The most replans widened advice makes."""
 
 _EPSILON = 1e-9
@@ -485,37 +486,40 @@ def evaluate_group(
     return cost, found
 
 
+def isolated_points(ctx: AdviceContext, group: PointGroup) -> tuple[int, ...]:
+    """The group's points its advice isolates: its state and test resources, when it has no
+    files (its files and state are split together otherwise); none for a split."""
+    kinds = ctx.index.resource_kinds
+    separable = tuple(p for p in group.points if kinds[p] is not ResourceKind.COUNTED)
+    if any(kinds[p] is ResourceKind.FILE for p in separable):
+        return ()
+    return separable
+
+
 def evaluate_widened(ctx: AdviceContext, group: PointGroup, held: Iterable[int]) -> list[Advice]:
-    """The group's split or isolation widened by ``held``: points held against its tasks at
-    some time while they waited on it (see :func:`~waveplan.schedule.explain.held_meanwhile`),
-    of the same kind (files for a split, state and test resources for an isolation). A room
-    names only what blocked its task when it looks, so separating the group alone may leave
-    its tasks serialized on what was held meanwhile. A candidate beside the group's own
-    advice, replanned like it, once per set of points."""
+    """The group's isolation widened by ``held``: the state and test resources held against
+    its tasks at some time while they waited on it (see
+    :func:`~waveplan.schedule.explain.held_meanwhile`). A room names only what blocked its
+    task when it looks, so isolating the group alone may leave its tasks serialized on what
+    was held meanwhile. A candidate beside the group's own advice, replanned like it, once
+    per set of points.
+
+    Splits are not widened: a split's replan is the dearest (it builds the changed plan's
+    thousands of pieces), and on the plans measured a widened split never gained."""
     index = ctx.index
-    separable = [p for p in group.points if index.resource_kinds[p] is not ResourceKind.COUNTED]
-    if not separable:
+    own = isolated_points(ctx, group)
+    wanted = {ResourceKind.STATE, ResourceKind.TEST}
+    extra = sorted(p for p in set(held) if p not in own and index.resource_kinds[p] in wanted)
+    if not own or not extra:
         return []
-    split = any(index.resource_kinds[p] is ResourceKind.FILE for p in separable)
-    wanted = {ResourceKind.FILE} if split else {ResourceKind.STATE, ResourceKind.TEST}
-    own = set(separable)
-    extra = sorted(p for p in held if p not in own and index.resource_kinds[p] in wanted)
-    if not extra:
-        return []
-    points = tuple(sorted((*separable, *extra)))
+    points = tuple(sorted((*own, *extra)))
     if points in ctx.widened:
         return []
     ctx.widened.add(points)
-    name = " + ".join(index.names[p] for p in (*separable, *extra))
-    keys = _group_keys(index, points)
+    name = " + ".join(index.names[p] for p in (*own, *extra))
+    advice = Advice(Action.ISOLATE, name, math.nan, 0.0, keys=_group_keys(index, points))
     found: list[Advice] = []
-    if not split:
-        _consider(
-            ctx, found, Advice(Action.ISOLATE, name, math.nan, 0.0, keys=keys), same_graph=True
-        )
-    elif writers := _writers(index, ctx.graph, points):
-        advice = Advice(Action.SPLIT, name, math.nan, 0.0, keys=keys, tasks=writers)
-        _consider(ctx, found, advice, same_graph=True)
+    _consider(ctx, found, advice, same_graph=True)
     return found
 
 

@@ -38,6 +38,7 @@ from waveplan.schedule.advice import (
     advise_workers,
     evaluate_group,
     evaluate_widened,
+    isolated_points,
     rank,
 )
 from waveplan.schedule.bounds import LowerBound, lower_bound
@@ -177,17 +178,25 @@ def _widened(
     end: Sequence[float],
     budget: int,
 ) -> list[Advice]:
-    """Each group's separation widened by what was held against its tasks while they waited
+    """Each group's isolation widened by what was held against its tasks while they waited
     on it, most wait first, on a budget of its own: the groups' costs and own advice are
     those without it."""
+    isolated = [(group, isolated_points(ctx, group)) for group in groups]
+    wanted = {p for _, points in isolated for p in points}
+    if not wanted:
+        return []
+    # One reading of the schedule for every group's waits (each reading goes over all claims)
+    mine = [w for w in waits if subjects.get((w.task, w.point), w.point) in wanted]
+    held: dict[int, set[int]] = {}
+    for wait, others in zip(mine, held_meanwhile(ctx.index, mine, start, end), strict=True):
+        if others:
+            held.setdefault(subjects.get((wait.task, wait.point), wait.point), set()).update(others)
     ctx.budget, ctx.replans = budget, WIDEN_REPLANS
     found: list[Advice] = []
-    for group in groups:
+    for group, points in isolated:
         if not ctx.can_spend():
             break
-        own = set(group.points)
-        mine = [w for w in waits if subjects.get((w.task, w.point), w.point) in own]
-        meanwhile = set().union(*held_meanwhile(ctx.index, mine, start, end))
+        meanwhile = set().union(*(held.get(p, ()) for p in points))
         if meanwhile:
             found.extend(evaluate_widened(ctx, group, meanwhile))
     return found
