@@ -34,7 +34,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
 
@@ -48,20 +48,18 @@ from waveplan.resources.names import (
     literal_segments,
 )
 from waveplan.schedule.bounds import lower_bound
-from waveplan.schedule.explain import PointGroup
-from waveplan.schedule.scheduler import Policy
+from waveplan.schedule.explain import PointGroup, held_meanwhile
+from waveplan.schedule.scheduler import Policy, Wait
 from waveplan.schedule.search import Effort, Planned, plan_schedule
 
 __all__ = [
     "EXTRACT_SHARE",
     "REPLAN_EFFORT",
-    "WIDEN_REPLANS",
     "WIDEN_SHARE",
     "Action",
     "Advice",
+    "advise_widened",
     "apply_advice",
-    "evaluate_widened",
-    "isolated_points",
     "relaxed_makespan",
     "replan",
     "replan_work",
@@ -460,7 +458,7 @@ def evaluate_group(
     ctx.charge(replan_work(planned, ctx.graph, index, built=False))
     cost = max(0.0, ctx.practical - planned.simulation.makespan)
     counted = [p for p in group.points if index.resource_kinds[p] is ResourceKind.COUNTED]
-    separable = [p for p in group.points if index.resource_kinds[p] is not ResourceKind.COUNTED]
+    separable = _separable(index, group)
     # What separating the group gives, when that equals ignoring it (so no replan is needed):
     # only when nothing else (a counted resource) was ignored with it.
     relaxed = None if planned.seeded or counted else planned.simulation.makespan
@@ -486,14 +484,18 @@ def evaluate_group(
     return cost, found
 
 
-def isolated_points(ctx: AdviceContext, group: PointGroup) -> tuple[int, ...]:
+def _isolated_points(ctx: AdviceContext, group: PointGroup) -> tuple[int, ...]:
     """The group's points its advice isolates: its state and test resources, when it has no
     files (its files and state are split together otherwise); none for a split."""
-    kinds = ctx.index.resource_kinds
-    separable = tuple(p for p in group.points if kinds[p] is not ResourceKind.COUNTED)
-    if any(kinds[p] is ResourceKind.FILE for p in separable):
+    separable = _separable(ctx.index, group)
+    if any(ctx.index.resource_kinds[p] is ResourceKind.FILE for p in separable):
         return ()
     return separable
+
+
+def _separable(index: ResourceIndex, group: PointGroup) -> tuple[int, ...]:
+    """The group's points that advice may split or isolate: all but counted resources."""
+    return tuple(p for p in group.points if index.resource_kinds[p] is not ResourceKind.COUNTED)
 
 
 def evaluate_widened(ctx: AdviceContext, group: PointGroup, held: Iterable[int]) -> list[Advice]:
@@ -507,7 +509,7 @@ def evaluate_widened(ctx: AdviceContext, group: PointGroup, held: Iterable[int])
     Splits are not widened: a split's replan is the dearest (it builds the changed plan's
     thousands of pieces), and on the plans measured a widened split never gained."""
     index = ctx.index
-    own = isolated_points(ctx, group)
+    own = _isolated_points(ctx, group)
     wanted = {ResourceKind.STATE, ResourceKind.TEST}
     extra = sorted(p for p in set(held) if p not in own and index.resource_kinds[p] in wanted)
     if not own or not extra:
@@ -606,6 +608,41 @@ def _narrow_reads(
     )
     advice = Advice(Action.NARROW_READS, name, math.nan, 0.0, keys=ordered, tasks=readers)
     _consider(ctx, found, advice, same_graph=True)
+
+
+def advise_widened(
+    ctx: AdviceContext,
+    groups: Sequence[PointGroup],
+    waits: Sequence[Wait],
+    subjects: Mapping[tuple[int, int], int],
+    *,
+    start: Sequence[float],
+    end: Sequence[float],
+    budget: int,
+) -> list[Advice]:
+    """Each group's isolation widened by what was held against its tasks while they waited
+    on it (``waits`` with their ``subjects``, ``start`` and ``end`` the schedule's), most wait
+    first, on a budget of its own, after the groups' costs and own advice, which stay what
+    they are without it."""
+    isolated = [(group, _isolated_points(ctx, group)) for group in groups]
+    wanted = {p for _, points in isolated for p in points}
+    if not wanted:
+        return []
+    # One reading of the schedule for every group's waits (each reading goes over all claims)
+    mine = [w for w in waits if subjects.get((w.task, w.point), w.point) in wanted]
+    held: dict[int, set[int]] = {}
+    for wait, others in zip(mine, held_meanwhile(ctx.index, mine, start, end), strict=True):
+        if others:
+            held.setdefault(subjects.get((wait.task, wait.point), wait.point), set()).update(others)
+    ctx.budget, ctx.replans = budget, WIDEN_REPLANS
+    found: list[Advice] = []
+    for group, points in isolated:
+        if not ctx.can_spend():
+            break
+        meanwhile = set().union(*(held.get(p, ()) for p in points))
+        if meanwhile:
+            found.extend(evaluate_widened(ctx, group, meanwhile))
+    return found
 
 
 def advise_workers(ctx: AdviceContext) -> list[Advice]:

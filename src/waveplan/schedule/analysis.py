@@ -15,7 +15,6 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from waveplan.graph import (
@@ -31,14 +30,12 @@ from waveplan.model import Plan, Slot
 from waveplan.resources.index import ResourceIndex
 from waveplan.schedule.advice import (
     REPLAN_EFFORT,
-    WIDEN_REPLANS,
     WIDEN_SHARE,
     Advice,
     AdviceContext,
+    advise_widened,
     advise_workers,
     evaluate_group,
-    evaluate_widened,
-    isolated_points,
     rank,
 )
 from waveplan.schedule.bounds import LowerBound, lower_bound
@@ -54,16 +51,14 @@ from waveplan.schedule.exact import (
 from waveplan.schedule.explain import (
     ConflictGroup,
     Delay,
-    PointGroup,
     conflict_groups,
     delays,
-    held_meanwhile,
     point_groups,
     significant_waits,
     wait_subjects,
 )
 from waveplan.schedule.instance import Instance
-from waveplan.schedule.scheduler import WORKERS, Policy, Wait
+from waveplan.schedule.scheduler import WORKERS, Policy
 from waveplan.schedule.search import (
     BUDGET,
     MIN_PASSES,
@@ -166,40 +161,6 @@ def _budget(graph: Graph, index: ResourceIndex) -> tuple[int, int, int]:
     if BUDGET[REPLAN_EFFORT] // size >= MIN_PASSES:
         estimate = BUDGET[REPLAN_EFFORT] + size
     return max(0, REPLAN_BUDGET - 2 * size), MAX_REPLANS, estimate
-
-
-def _widened(
-    ctx: AdviceContext,
-    groups: Sequence[PointGroup],
-    waits: Sequence[Wait],
-    subjects: Mapping[tuple[int, int], int],
-    *,
-    start: Sequence[float],
-    end: Sequence[float],
-    budget: int,
-) -> list[Advice]:
-    """Each group's isolation widened by what was held against its tasks while they waited
-    on it, most wait first, on a budget of its own: the groups' costs and own advice are
-    those without it."""
-    isolated = [(group, isolated_points(ctx, group)) for group in groups]
-    wanted = {p for _, points in isolated for p in points}
-    if not wanted:
-        return []
-    # One reading of the schedule for every group's waits (each reading goes over all claims)
-    mine = [w for w in waits if subjects.get((w.task, w.point), w.point) in wanted]
-    held: dict[int, set[int]] = {}
-    for wait, others in zip(mine, held_meanwhile(ctx.index, mine, start, end), strict=True):
-        if others:
-            held.setdefault(subjects.get((wait.task, wait.point), wait.point), set()).update(others)
-    ctx.budget, ctx.replans = budget, WIDEN_REPLANS
-    found: list[Advice] = []
-    for group, points in isolated:
-        if not ctx.can_spend():
-            break
-        meanwhile = set().union(*(held.get(p, ()) for p in points))
-        if meanwhile:
-            found.extend(evaluate_widened(ctx, group, meanwhile))
-    return found
 
 
 HINT_SHARE = 0.4
@@ -314,7 +275,7 @@ def analyse(
     if any(w.point == WORKERS for w in waits):
         advice.extend(advise_workers(ctx))
     advice.extend(
-        _widened(
+        advise_widened(
             ctx,
             groups,
             waits,
